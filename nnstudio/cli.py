@@ -1,0 +1,245 @@
+"""The ``nnstudio`` command: the GUI with no arguments, and a headless CLI over ``nnstudio.core``.
+
+No Qt at import: only ``open``, ``selftest`` and the bare command import ``nnstudio.gui``.
+Exit status: 0 success, 1 failure (one line on stderr), 2 bad usage. ``--json`` keeps stdout
+pure JSON; progress goes to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from nnstudio import __version__
+from nnstudio.errors import NnstudioError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one line and exit status 2, never a traceback."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="nnstudio",
+                description="nnstudio: from your own data to a trained, honestly diagnosed neural network. "
+                            "With no command, opens the desktop app.")
+    p.add_argument("--version", action="version", version=f"nnstudio {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("open", help="open the app with a project or data file")
+    s.add_argument("path", help="a .nnproj project, or a data file (FITS, CSV, ECSV, VOTable) or folder")
+
+    s = sub.add_parser("inspect", help="describe what is in a data file")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+
+    s = sub.add_parser("example", help="write a bundled example data set and a ready project")
+    s.add_argument("name", help="galaxy-mass, strong-lens or photometric-classes")
+    s.add_argument("--out", required=True, help="folder to write into (DIR/NAME.nnproj)")
+
+    s = sub.add_parser("new-project", help="make a project from a data file")
+    s.add_argument("--data", required=True, help="FITS file, table, or folder of cutouts")
+    s.add_argument("--labels", help="label table for images")
+    s.add_argument("--target", help="target column")
+    s.add_argument("--task", choices=["classification", "regression"])
+    s.add_argument("--template", help="model template (default: one that fits the data)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the data split (default 0)")
+    s.add_argument("--out", required=True, help="project file to write, PROJECT.nnproj")
+
+    s = sub.add_parser("train", help="train a project's model")
+    s.add_argument("project")
+    s.add_argument("--epochs", type=int)
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("evaluate", help="diagnostics and uncertainty on the test split")
+    s.add_argument("project")
+    s.add_argument("--split", choices=["test", "val"], default="test")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("export-script", help="write a standalone Keras training script")
+    s.add_argument("project")
+    s.add_argument("--out", required=True)
+
+    sub.add_parser("selftest", help="check that everything works (offscreen, about a minute)")
+    return p
+
+
+# -- commands ----------------------------------------------------------------------------------
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=None, allow_nan=False, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON-able: {type(o).__name__}")
+
+
+def _quiet_tf() -> None:
+    """Import TensorFlow with its start-up chatter on fd 2 captured (the CLI discards it)."""
+    from nnstudio.core.tfload import import_tensorflow
+
+    import_tensorflow(quiet=True)
+
+
+def cmd_inspect(args) -> int:
+    from nnstudio.core.data.inspect import format_inspection, inspect_file
+
+    info = inspect_file(args.file)
+    if args.json:
+        _print_json(info)
+    else:
+        print(format_inspection(info))
+    return EXIT_OK
+
+
+def cmd_example(args) -> int:
+    from nnstudio.core.workflow import write_example_project
+
+    path = write_example_project(args.name, Path(args.out))
+    print(path)
+    return EXIT_OK
+
+
+def cmd_new_project(args) -> int:
+    from nnstudio.core.workflow import new_project
+
+    project = new_project(data=args.data, out=args.out, labels=args.labels, target=args.target,
+                          task=args.task, template=args.template, seed=args.seed)
+    print(project.path)
+    return EXIT_OK
+
+
+def _load_project(path: str):
+    from nnstudio.core.project import Project
+
+    project = Project.load(path)
+    for w in project.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return project
+
+
+def cmd_train(args) -> int:
+    from nnstudio.core.tasks import ConsoleTask
+    from nnstudio.core.workflow import train_project
+
+    project = _load_project(args.project)
+    _quiet_tf()
+    record = train_project(project, epochs=args.epochs, task=ConsoleTask())
+    project.save()
+    if args.json:
+        _print_json({"run": record.id, "status": record.status, "history": record.history,
+                     "final": record.final, "epochs": record.epochs_run, "duration_s": record.duration_s,
+                     "device": record.device, "model": str(project.model_path(record))})
+    else:
+        finals = ", ".join(f"{k} {v:.4g}" for k, v in record.final.items() if v is not None)
+        print(f"{record.id}: {record.status} after {record.epochs_run} epochs in {record.duration_s:.1f} s"
+              f" ({finals}); model saved to {project.model_path(record)}")
+    if record.message:
+        print(record.message, file=sys.stderr)
+    return EXIT_OK if record.status in ("completed", "stopped") else EXIT_FAIL
+
+
+def cmd_evaluate(args) -> int:
+    from nnstudio.core.tasks import ConsoleTask
+    from nnstudio.core.workflow import evaluate_project, format_evaluation
+
+    project = _load_project(args.project)
+    _quiet_tf()
+    result = evaluate_project(project, split=args.split, task=ConsoleTask())
+    if args.json:
+        _print_json(result)
+    else:
+        print(format_evaluation(result))
+    return EXIT_OK
+
+
+def cmd_export_script(args) -> int:
+    from nnstudio.core.workflow import export_project_script
+
+    out = export_project_script(_load_project(args.project), Path(args.out))
+    print(out)
+    return EXIT_OK
+
+
+def cmd_gui(path: str | None) -> int:
+    try:
+        from nnstudio.gui.app import run_app
+    except ImportError as exc:  # e.g. Qt's system libraries missing
+        raise NnstudioError(f"The desktop app cannot start: {exc}. "
+                            "On Linux, install Qt's xcb libraries (see the README).") from None
+    return run_app(path)
+
+
+def cmd_selftest(args) -> int:
+    from nnstudio.gui.selftest import run_selftest
+
+    return run_selftest()
+
+
+COMMANDS = {
+    "inspect": cmd_inspect,
+    "example": cmd_example,
+    "new-project": cmd_new_project,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "export-script": cmd_export_script,
+    "selftest": cmd_selftest,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0)
+    try:
+        if args.command is None:
+            return cmd_gui(None)
+        if args.command == "open":
+            if not Path(args.path).exists():
+                raise NnstudioError(f"No such file or folder: {args.path}")
+            return cmd_gui(args.path)
+        return COMMANDS[args.command](args)
+    except NnstudioError as exc:
+        print(f"nnstudio: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("nnstudio: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug: keep the traceback in the log, give the person one line
+        import logging
+
+        from nnstudio.logs import setup_logging
+
+        path = setup_logging()
+        logging.getLogger("nnstudio.cli").exception("unexpected error in %s", args.command)
+        print(f"nnstudio: unexpected error: {type(exc).__name__}: {exc} (details in {path})",
+              file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

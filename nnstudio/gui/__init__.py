@@ -1,0 +1,1 @@
+"""The Qt front end (PySide6 + pyqtgraph). It presents ``nnstudio.core`` and holds no science."""

@@ -1,0 +1,152 @@
+"""The application: QApplication, theme, error hooks, the TensorFlow loader and the main window."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import traceback
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from nnstudio import __version__
+
+log = logging.getLogger(__name__)
+
+ORG, APP = "nnstudio", "nnstudio"
+_pg_configured = False
+
+
+def make_application(argv=None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setOrganizationName(ORG)
+        QCoreApplication.setApplicationName(APP)
+        QCoreApplication.setApplicationVersion(__version__)
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+        app.setStyle("Fusion")  # one look on every OS, follows the light/dark colour scheme
+        app.setDesktopFileName("nnstudio")
+        _set_icon(app)
+    return app
+
+
+def _set_icon(app) -> None:
+    from importlib import resources
+
+    from PySide6.QtGui import QIcon
+
+    try:
+        icon = resources.files("nnstudio.resources").joinpath("nnstudio.png")
+        if icon.is_file():
+            app.setWindowIcon(QIcon(str(icon)))
+    except (ModuleNotFoundError, FileNotFoundError):
+        pass
+
+
+def apply_theme(name: str) -> None:
+    """"system", "light" or "dark": Qt 6.8+ colour-scheme override, and matching plot colours."""
+    app = QApplication.instance()
+    hints = app.styleHints()
+    scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(name, Qt.ColorScheme.Unknown)
+    try:
+        if scheme == Qt.ColorScheme.Unknown:
+            hints.unsetColorScheme()
+        else:
+            hints.setColorScheme(scheme)
+    except AttributeError:  # Qt < 6.8
+        pass
+    if _pg_configured:
+        _pyqtgraph_colours()
+
+
+def is_dark() -> bool:
+    app = QApplication.instance()
+    return app.palette().window().color().lightness() < 128
+
+
+def _pyqtgraph_colours() -> None:
+    import pyqtgraph as pg
+
+    dark = is_dark()
+    pg.setConfigOption("background", "#1e1e1e" if dark else "w")
+    pg.setConfigOption("foreground", "#dddddd" if dark else "#222222")
+
+
+def configure_pyqtgraph() -> None:
+    """pyqtgraph's global options, once, before any plot exists."""
+    global _pg_configured
+    if _pg_configured:
+        return
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(antialias=True, imageAxisOrder="row-major")
+    _pg_configured = True
+    _pyqtgraph_colours()
+
+
+def install_excepthooks(window_getter) -> None:
+    """Log every uncaught exception with its traceback and show a non-modal "unexpected error"."""
+    from nnstudio.logs import log_path, setup_logging
+
+    setup_logging()
+
+    def show(exc_type, exc, tb):
+        log.error("unexpected error", exc_info=(exc_type, exc, tb))
+        window = window_getter()
+        if window is None:
+            return
+        box = QMessageBox(QMessageBox.Warning, "Unexpected error",
+                          f"Something went wrong: {exc_type.__name__}: {exc}\n\n"
+                          f"Your work is not lost. Details are in {log_path()}.", parent=window)
+        box.setDetailedText("".join(traceback.format_exception(exc_type, exc, tb)))
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.setModal(False)
+        box.show()
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, KeyboardInterrupt):
+            QApplication.instance().quit()
+            return
+        if threading.current_thread() is threading.main_thread():
+            show(exc_type, exc, tb)
+        else:
+            log.error("unexpected error in a thread", exc_info=(exc_type, exc, tb))
+
+    sys.excepthook = hook
+    threading.excepthook = lambda args: hook(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def create_main_window(loader=None, settings=None):
+    from nnstudio.gui.tfloader import TensorFlowLoader
+    from nnstudio.gui.window import MainWindow
+
+    app = make_application()
+    loader = loader or getattr(app, "_nnstudio_loader", None) or TensorFlowLoader(app)
+    app._nnstudio_loader = loader  # the loader belongs to the application, not to a window
+    return MainWindow(loader=loader, settings=settings)
+
+
+def run_app(path: str | None = None) -> int:
+    """Start the desktop app (``nnstudio`` / ``nnstudio open PATH``)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                                                 or os.environ.get("QT_QPA_PLATFORM")):
+        from nnstudio.errors import NnstudioError
+
+        raise NnstudioError("No display found (DISPLAY is not set). Use the headless commands "
+                            "(nnstudio --help), or run under a desktop session or Xvfb.")
+    app = make_application()
+    window = create_main_window()
+    install_excepthooks(lambda: window)
+    from PySide6.QtCore import QSettings
+
+    theme = str(QSettings().value("theme", "system"))
+    if theme != "system":
+        apply_theme(theme)
+    window.show()
+    if path:
+        window.open_path(path)
+    elif os.environ.get("NNSTUDIO_EXAMPLE"):  # `make run` opens a bundled example
+        name = os.environ["NNSTUDIO_EXAMPLE"]
+        window.panels_loaded.connect(lambda: QTimer.singleShot(0, lambda: window.open_example(name)))
+    return app.exec()

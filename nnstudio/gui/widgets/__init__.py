@@ -1,0 +1,1 @@
+"""Reusable views: message bar, table model, image grid, plot helpers, forms."""
