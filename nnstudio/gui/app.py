@@ -44,8 +44,27 @@ def _set_icon(app) -> None:
         pass
 
 
+def dark_palette():
+    from PySide6.QtGui import QColor, QPalette
+
+    p = QPalette()
+    base, window, text, mid = QColor(37, 37, 38), QColor(45, 45, 48), QColor(230, 230, 230), QColor(80, 80, 85)
+    for role, colour in ((QPalette.Window, window), (QPalette.WindowText, text), (QPalette.Base, base),
+                         (QPalette.AlternateBase, QColor(52, 52, 56)), (QPalette.ToolTipBase, window),
+                         (QPalette.ToolTipText, text), (QPalette.Text, text), (QPalette.Button, window),
+                         (QPalette.ButtonText, text), (QPalette.BrightText, QColor(255, 90, 90)),
+                         (QPalette.Highlight, QColor(42, 130, 218)), (QPalette.HighlightedText, QColor(255, 255, 255)),
+                         (QPalette.Link, QColor(100, 170, 255)), (QPalette.PlaceholderText, QColor(150, 150, 150)),
+                         (QPalette.Mid, mid), (QPalette.Dark, QColor(25, 25, 25)), (QPalette.Light, QColor(70, 70, 75))):
+        p.setColor(role, colour)
+    for role in (QPalette.WindowText, QPalette.Text, QPalette.ButtonText):
+        p.setColor(QPalette.Disabled, role, QColor(127, 127, 127))
+    return p
+
+
 def apply_theme(name: str) -> None:
-    """"system", "light" or "dark": Qt 6.8+ colour-scheme override, and matching plot colours."""
+    """"system", "light" or "dark". An explicit palette, so the choice holds on every platform
+    (some platform themes ignore Qt's colour-scheme hint); plot colours follow."""
     app = QApplication.instance()
     hints = app.styleHints()
     scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(name, Qt.ColorScheme.Unknown)
@@ -56,6 +75,14 @@ def apply_theme(name: str) -> None:
             hints.setColorScheme(scheme)
     except AttributeError:  # Qt < 6.8
         pass
+    if name == "dark":
+        app.setPalette(dark_palette())
+    elif name == "light":
+        app.setPalette(app.style().standardPalette())
+    else:
+        from PySide6.QtGui import QPalette
+
+        app.setPalette(QPalette())  # the platform's own
     if _pg_configured:
         _pyqtgraph_colours()
 

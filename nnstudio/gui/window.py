@@ -53,7 +53,7 @@ class MainWindow(QMainWindow):
         self._painted = False
         self._pending_open: str | None = None
         self.setAcceptDrops(True)
-        self.setMinimumSize(900, 600)
+        self.setMinimumSize(760, 520)
         self.resize(1280, 820)
 
         central = QWidget()

@@ -1,0 +1,86 @@
+"""The command line: usage errors, exit statuses, one-line messages, pure JSON on stdout."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def test_help_lists_every_command(run_cli):
+    code, out, err = run_cli("--help")
+    assert code == 0
+    for cmd in ("open", "inspect", "example", "new-project", "train", "evaluate", "export-script", "selftest"):
+        assert cmd in out
+
+
+def test_version(run_cli):
+    from nnstudio import __version__
+
+    code, out, _ = run_cli("--version")
+    assert code == 0 and __version__ in out
+
+
+@pytest.mark.parametrize("argv", [["frobnicate"], ["inspect"], ["example", "galaxy-mass"],
+                                  ["train", "p.nnproj", "--epochs", "many"], ["new-project", "--out", "x.nnproj"]])
+def test_bad_usage_is_status_2_and_one_line(run_cli, argv):
+    code, out, err = run_cli(*argv)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_missing_file_is_status_1_one_line(run_cli, tmp_path):
+    code, out, err = run_cli("inspect", tmp_path / "nope.fits")
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and "nope.fits" in err
+
+
+def test_unknown_example_names_the_choices(run_cli, tmp_path):
+    code, _, err = run_cli("example", "no-such-example", "--out", tmp_path)
+    assert code == 1
+    assert "galaxy-mass" in err and "Traceback" not in err
+
+
+def test_open_missing_path_fails_without_gui(run_cli, tmp_path):
+    code, _, err = run_cli("open", tmp_path / "missing.nnproj")
+    assert code == 1 and "missing.nnproj" in err
+
+
+def test_train_damaged_project(run_cli, tmp_path):
+    p = tmp_path / "broken.nnproj"
+    p.write_text('{"format": "nnstudio-project", "format_version": 1, "data": ')
+    code, _, err = run_cli("train", p)
+    assert code == 1 and "broken JSON" in err
+
+
+def test_example_train_evaluate_export(run_cli, tmp_path, tensorflow):
+    code, out, err = run_cli("example", "galaxy-mass", "--out", tmp_path)
+    assert code == 0, err
+    proj = tmp_path / "galaxy-mass.nnproj"
+    assert out.strip() == str(proj) and proj.exists()
+
+    code, out, err = run_cli("train", proj, "--epochs", "2", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert len(res["history"]["loss"]) == 2 and "loss" in res["final"]
+
+    code, out, err = run_cli("evaluate", proj, "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["task"] == "regression"
+    for key in ("rmse", "mae", "r2", "bias"):
+        assert isinstance(res["metrics"][key], float)
+    for key in ("coverage_68", "coverage_95", "nll"):
+        assert key in res["uncertainty"]
+
+
+def test_python_dash_m_is_the_same_command():
+    out = subprocess.run([sys.executable, "-m", "nnstudio", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "new-project" in out.stdout
+
+
+def test_bad_usage_exit_code_in_a_real_process():
+    out = subprocess.run([sys.executable, "-m", "nnstudio", "train"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
