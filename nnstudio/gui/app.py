@@ -170,6 +170,8 @@ def run_app(path: str | None = None) -> int:
     theme = str(QSettings().value("theme", "system"))
     if theme != "system":
         apply_theme(theme)
+    if os.environ.get("NNSTUDIO_STARTUP_PROBE"):  # benchmarks/startup.py: report the first paint, quit
+        window.first_painted.connect(lambda: (print("nnstudio-first-paint", flush=True), app.quit()))
     window.show()
     if path:
         window.open_path(path)

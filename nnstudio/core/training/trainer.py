@@ -117,8 +117,10 @@ def make_reporter(task: Task, epochs: int, steps: int, batch_size: int):
 
         def on_epoch_end(self, epoch, logs=None):
             logs = {k: float(v) for k, v in (logs or {}).items()}
-            if all(math.isfinite(v) for v in logs.values()) and not self.nan:
-                self.last_good = self.model.get_weights()
+            weights = self.model.get_weights() if not self.nan else None
+            if (weights is not None and all(math.isfinite(v) for v in logs.values())
+                    and all(np.isfinite(w).all() for w in weights)):
+                self.last_good = weights
             else:
                 self.nan = True
                 self.model.stop_training = True
@@ -180,8 +182,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     monitor = "val_loss" if has_val else "loss"
 
     reporter = make_reporter(task, config.epochs, steps, config.batch_size)
-    callbacks = [reporter,
-                 keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=monitor,
+    callbacks = [keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=monitor,
                                                  save_best_only=True, verbose=0)]
     if config.early_stopping:
         callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience,
@@ -192,6 +193,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
                                                            patience=config.reduce_lr_patience, verbose=0))
     if config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    callbacks.append(reporter)  # last: its on_train_end has the final word on the weights (NaN guard)
 
     record = RunRecord(id=run_id, started=_now(), settings=config.to_dict(), model=spec.to_dict(),
                        device=info["device"] if config.device != "cpu" else "CPU")
@@ -199,7 +201,8 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     try:
         with _device_scope(config.device, info["gpus"]):
             hist = model.fit(train_ds, validation_data=val, epochs=config.epochs,
-                             initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
+                             initial_epoch=initial_epoch, callbacks=callbacks, verbose=0,
+                             shuffle=False)  # tf.data already shuffles, seeded
     except tf.errors.ResourceExhaustedError:
         raise NnstudioError(
             f"Out of memory while training with batch size {config.batch_size}. "

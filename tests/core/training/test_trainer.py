@@ -1,0 +1,164 @@
+"""The Trainer: reports, stop, pause, NaN guard, out-of-memory message, determinism, saved files."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nnstudio.core.data.prepared import PreparedData
+from nnstudio.core.model import make_template
+from nnstudio.core.tasks import Task
+from nnstudio.core.training import TrainConfig
+from nnstudio.core.training.devices import choose_strategy, mixed_precision_policy
+from nnstudio.core.training.trainer import batch_losses_from_means, train
+from nnstudio.errors import NnstudioError
+
+
+def toy_regression(n=240, seed=0, nan_row=None) -> PreparedData:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n)).astype("float32")
+    if nan_row is not None:
+        x[nan_row] = np.nan
+    idx = np.arange(n)
+    cut = [0, int(0.6 * n), int(0.75 * n), int(0.85 * n), n]
+    splits = ("train", "val", "cal", "test")
+    return PreparedData(kind="table", task="regression",
+                        x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
+                        y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
+                        index={s: idx[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
+                        feature_names=["a", "b", "c"], target_name="y",
+                        target_scaler={"mean": 0.0, "std": 1.0})
+
+
+class RecordingTask(Task):
+    def __init__(self):
+        super().__init__()
+        self.epochs, self.batches, self.messages, self.progress = [], [], [], []
+
+    def report_partial(self, obj):
+        self.epochs.append(obj)
+
+    def report_batch(self, logs):
+        self.batches.append(logs)
+
+    def report_message(self, text):
+        self.messages.append(text)
+
+    def report_progress(self, done, total, text=""):
+        self.progress.append((done, total))
+
+
+def spec_for(prepared):
+    return make_template("mlp-regression", prepared.input_shape, "regression")
+
+
+def test_batch_losses_from_running_means():
+    # batches with losses 4, 2, 6 have running means 4, 3, 4
+    assert batch_losses_from_means([4.0, 3.0, 4.0]) == pytest.approx([4.0, 2.0, 6.0])
+
+
+def test_train_reports_saves_and_records(tmp_path, tensorflow):
+    prepared = toy_regression()
+    task = RecordingTask()
+    record, model = train(prepared, spec_for(prepared), TrainConfig(epochs=3, batch_size=16), tmp_path / "run-0001",
+                          task=task, run_id="run-0001")
+    assert record.status == "completed" and record.epochs_run == 3
+    assert [e["epoch"] for e in task.epochs] == [0, 1, 2]
+    assert set(record.history) >= {"loss", "val_loss"}
+    assert all(math.isfinite(v) for v in record.history["loss"])
+    assert task.progress[-1][0] == task.progress[-1][1]  # ends at 100 %
+    assert (tmp_path / "run-0001" / "model.keras").exists()
+    assert (tmp_path / "run-0001" / "best.keras").exists()
+    saved = json.loads((tmp_path / "run-0001" / "run.json").read_text())
+    assert saved["history"]["loss"] == record.history["loss"]
+    assert record.model_path == "run-0001/model.keras"
+
+
+def test_same_seed_same_losses(tmp_path, tensorflow):
+    prepared = toy_regression()
+    cfg = TrainConfig(epochs=2, batch_size=32, seed=7)
+    a, _ = train(prepared, spec_for(prepared), cfg, tmp_path / "a")
+    b, _ = train(prepared, spec_for(prepared), cfg, tmp_path / "b")
+    c, _ = train(prepared, spec_for(prepared), TrainConfig(epochs=2, batch_size=32, seed=8), tmp_path / "c")
+    assert a.history["loss"] == b.history["loss"]
+    assert a.history["loss"] != c.history["loss"]
+
+
+def test_stop_ends_after_current_batch_and_keeps_weights(tmp_path, tensorflow):
+    prepared = toy_regression()
+
+    class StopAfterFirstEpoch(RecordingTask):
+        def report_partial(self, obj):
+            super().report_partial(obj)
+            self.stop.set()
+
+    record, model = train(prepared, spec_for(prepared), TrainConfig(epochs=20, batch_size=16),
+                          tmp_path / "r", task=StopAfterFirstEpoch())
+    assert record.status == "stopped"
+    assert record.epochs_run <= 2
+    assert (tmp_path / "r" / "model.keras").exists()
+
+
+def test_pause_blocks_until_resumed(tmp_path, tensorflow):
+    prepared = toy_regression()
+
+    class PauseOnce(RecordingTask):
+        def report_batch(self, logs):
+            super().report_batch(logs)
+            if len(self.batches) == 1:
+                self.pause.set()
+
+        def report_message(self, text):
+            super().report_message(text)
+            self.pause.clear()  # the person presses Resume
+
+    task = PauseOnce()
+    record, _ = train(prepared, spec_for(prepared), TrainConfig(epochs=2, batch_size=16), tmp_path / "r", task=task)
+    assert "Paused." in task.messages
+    assert record.status == "completed" and record.epochs_run == 2
+
+
+def test_nan_loss_stops_and_restores_last_good_weights(tmp_path, tensorflow):
+    prepared = toy_regression()
+    task = RecordingTask()
+    # an absurd learning rate makes the weights overflow within the first epochs
+    record, model = train(prepared, spec_for(prepared), TrainConfig(epochs=5, batch_size=16, learning_rate=1e30),
+                          tmp_path / "r", task=task)
+    assert record.status == "nan"
+    assert "NaN" in record.message and any("NaN" in m for m in task.messages)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+def test_out_of_memory_suggests_smaller_batch(tmp_path, tensorflow, monkeypatch):
+    import keras
+    import tensorflow as tf
+
+    def oom(*a, **k):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+
+    monkeypatch.setattr(keras.Model, "fit", oom)
+    prepared = toy_regression()
+    with pytest.raises(NnstudioError, match="smaller batch size.*64"):
+        train(prepared, spec_for(prepared), TrainConfig(epochs=1, batch_size=128), tmp_path / "r")
+
+
+def test_invalid_settings_are_refused():
+    with pytest.raises(NnstudioError, match="Epochs"):
+        TrainConfig(epochs=0).validate()
+    with pytest.raises(NnstudioError, match="batch size"):
+        TrainConfig(batch_size=0).validate()
+    with pytest.raises(NnstudioError, match="learning rate"):
+        TrainConfig(learning_rate=-1.0).validate()
+
+
+@pytest.mark.parametrize("device,n_gpus,expected", [("auto", 0, "cpu"), ("gpu", 0, "cpu"), ("auto", 1, "default"),
+                                                     ("auto", 4, "mirrored"), ("cpu", 4, "cpu")])
+def test_strategy_choice_with_injected_devices(device, n_gpus, expected):
+    assert choose_strategy(device, n_gpus) == expected
+
+
+def test_mixed_precision_only_on_gpu():
+    assert mixed_precision_policy(True, 0) == "float32"
+    assert mixed_precision_policy(True, 1) == "mixed_float16"
+    assert mixed_precision_policy(False, 2) == "float32"
