@@ -29,7 +29,7 @@ def resolved_selection(project: Project) -> DataSelection:
 
 
 def load_dataset(project: Project, task: Task | None = None):
-    from nnstudio.core.data import read_dataset
+    from nnstudio.core.data.readers import read_dataset
 
     return read_dataset(resolved_selection(project), task=task)
 
@@ -37,11 +37,11 @@ def load_dataset(project: Project, task: Task | None = None):
 def prepare_project(project: Project, dataset=None, task: Task | None = None):
     """Read (unless ``dataset`` is given) and prepare the project's data; stores the fitted scalers,
     the task and the class names back into the project."""
-    from nnstudio.core.data import prepare
+    from nnstudio.core.data.prepare import prepare
 
     sel = resolved_selection(project)
     if dataset is None:
-        from nnstudio.core.data import read_dataset
+        from nnstudio.core.data.readers import read_dataset
 
         dataset = read_dataset(sel, task=task)
     prepared = prepare(dataset, sel, project.preparation)
@@ -51,6 +51,15 @@ def prepare_project(project: Project, dataset=None, task: Task | None = None):
     project.data.inputs = list(sel.inputs)
     project.data.target = sel.target
     return prepared
+
+
+def load_and_prepare(project: Project, task: Task | None = None):
+    """Read and prepare the project's data in one job: returns ``(dataset, prepared)``."""
+    from nnstudio.core.data.readers import read_dataset
+
+    sel = resolved_selection(project)
+    dataset = read_dataset(sel, task=task)
+    return dataset, prepare_project(project, dataset=dataset, task=task)
 
 
 # -- projects -------------------------------------------------------------------------------------
@@ -176,33 +185,53 @@ def evaluate_project(project: Project, split: str = "test", run_id: str | None =
     result = {"task": prepared.task, "split": split, "run": run.id if run else None,
               "n": prepared.count(split), "target": prepared.target_name}
     per_sample = {"index": prepared.index[split]}
+    alpha = 1.0 - level
     if prepared.task == "classification":
         y = prepared.y[split]
         proba = outs[split]["proba"]
         diag = ev.classification_diagnostics(y, proba, prepared.class_names)
-        result["metrics"] = ev.classification_summary(diag)
+        result["metrics"] = diag.summary()
         result["class_names"] = prepared.class_names
-        result["uncertainty"] = ev.classification_uncertainty(
-            proba, y, proba_val=outs.get("val", {}).get("proba"), y_val=prepared.y.get("val"),
-            proba_cal=outs.get("cal", {}).get("proba"), y_cal=prepared.y.get("cal"), level=level,
-            temperature=project.uncertainty.temperature_scaling)
-        per_sample.update(y_true=y, proba=proba)
+        T = 1.0
+        if project.uncertainty.temperature_scaling and "val" in outs:
+            T = ev.fit_temperature(outs["val"]["proba"], prepared.y["val"], kind="proba")
+        unc = ev.summarise_classification_uncertainty(proba, y, T, method="temperature scaling + conformal sets")
+        unc["temperature"] = T
+        if "cal" in outs:
+            unc["conformal"] = ev.summarise_conformal_classification(outs["cal"]["proba"], prepared.y["cal"],
+                                                                     proba, y, alpha=alpha)
+        result["uncertainty"] = unc
+        per_sample.update(y_true=y, proba=proba, y_pred=diag.y_pred)
     else:
         y = prepared.inverse_y(prepared.y[split])
         mu = outs[split]["mean"]
         diag = ev.regression_diagnostics(y, mu)
-        result["metrics"] = ev.regression_summary(diag)
-        cal = outs.get("cal") or outs.get("val")
-        cal_split = "cal" if "cal" in outs else "val"
-        result["uncertainty"] = ev.regression_uncertainty(
-            y, mu, sigma=outs[split].get("sigma"),
-            y_cal=prepared.inverse_y(prepared.y[cal_split]) if cal else None,
-            mu_cal=cal["mean"] if cal else None, sigma_cal=cal.get("sigma") if cal else None, level=level)
-        per_sample.update(y_true=y, mean=mu)
-        if "sigma" in outs[split]:
-            per_sample["sigma"] = outs[split]["sigma"]
+        result["metrics"] = {k: getattr(diag, k) for k in ("rmse", "mae", "r2", "bias", "scatter",
+                                                          "outlier_fraction", "outlier_threshold")}
+        cal_split = "cal" if "cal" in outs else ("val" if "val" in outs else None)
+        sigma = outs[split].get("sigma")
+        if sigma is not None:
+            method = "mean-and-variance head"
+        else:
+            # no predicted sigma: a constant sigma from the held-out calibration residuals
+            if cal_split is None:
+                raise NnstudioError("Uncertainty needs a calibration or validation split; give one a "
+                                    "non-zero fraction.")
+            resid = prepared.inverse_y(prepared.y[cal_split]) - outs[cal_split]["mean"]
+            sigma = np.full_like(mu, max(float(np.std(resid)), 1e-12))
+            method = f"constant sigma from the {cal_split} split residuals"
+        unc = ev.summarise_regression_uncertainty(y, mu, sigma, method=method)
+        if cal_split is not None:
+            cal_sigma = outs[cal_split].get("sigma")
+            unc["conformal"] = ev.summarise_conformal_regression(
+                prepared.inverse_y(prepared.y[cal_split]), outs[cal_split]["mean"], y, mu, alpha=alpha,
+                sigma_cal=cal_sigma, sigma_test=outs[split].get("sigma") if cal_sigma is not None else None)
+        result["uncertainty"] = unc
+        per_sample.update(y_true=y, mean=mu, sigma=sigma)
     if run is not None and run.history:
-        result["hint"] = ev.learning_curve_hint(run.history)
+        loss_name = (run.model or {}).get("loss") or (project.model.loss if project.model else "mse")
+        result["hint"] = ev.learning_curve_hint(
+            run.history, baseline=ev.baseline_loss(loss_name, prepared.n_classes or None))
     task.report_progress(3, 3, "done")
     result = _finite(result)
     if arrays:

@@ -1,0 +1,34 @@
+"""Evaluation: diagnostics and uncertainty as pure functions on numpy arrays.
+
+Each function returns plain numbers or small dataclasses of arrays with ``to_dict()`` (JSON-able).
+Importing this package is cheap: scikit-learn and Keras are imported inside the functions that
+need them.
+"""
+from nnstudio.core.evaluation.calibration import (
+    ReliabilityDiagram, apply_temperature, classification_nll, expected_calibration_error,
+    fit_temperature, reliability_diagram,
+)
+from nnstudio.core.evaluation.classification import (
+    ClassCurves, ClassificationDiagnostics, cell_indices, class_curves, classification_diagnostics,
+    confident_mistakes, confusion_at, metrics_from_confusion, normalise_rows, operating_point,
+    predicted_labels,
+)
+from nnstudio.core.evaluation.conformal import (
+    conformal_intervals, conformal_quantile, conformal_regression_quantile, conformal_threshold,
+    interval_coverage, mean_set_size, minimum_calibration_size, prediction_sets, set_coverage,
+    summarise_conformal_classification, summarise_conformal_regression,
+)
+from nnstudio.core.evaluation.hints import baseline_loss, learning_curve_hint
+from nnstudio.core.evaluation.regression import RegressionDiagnostics, nmad, regression_diagnostics
+from nnstudio.core.evaluation.report import html_report, write_html_report
+from nnstudio.core.evaluation.uncertainty import (
+    LEVEL_68, LEVEL_95, CoverageCurve, combine_gaussian_samples, coverage_curve, dropout_layers,
+    error_vs_sigma, flag_out_of_distribution, gaussian_coverage, gaussian_nll, mc_dropout_predict,
+    mutual_information, ood_threshold, pit_histogram, pit_values, predictive_entropy, sharpness,
+    split_mean_sigma, summarise_classification_uncertainty, summarise_regression_uncertainty,
+)
+
+from types import ModuleType as _ModuleType
+
+__all__ = sorted(name for name, value in globals().items()
+                 if not name.startswith("_") and not isinstance(value, _ModuleType))

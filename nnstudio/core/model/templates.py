@@ -1,0 +1,123 @@
+"""Starting models that are valid for the data they are made for (all use Adam)."""
+from __future__ import annotations
+
+from nnstudio.core.model.spec import LayerSpec, ModelSpec
+from nnstudio.errors import NnstudioError
+
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "dense": ("Dense feed-forward net",
+              "The lecture's network: two hidden Dense layers with relu, then the output layer."),
+    "mlp-regression": ("Regression MLP",
+                       "Three hidden Dense layers with relu and one linear output, trained with "
+                       "mean squared error."),
+    "small-cnn": ("Small CNN",
+                  "Convolution + max-pooling blocks sized to the image (never pooling below 4×4), "
+                  "then Flatten and a small Dense layer."),
+    "deep-cnn": ("Deeper CNN",
+                 "Pairs of convolutions with batch normalisation, pooling and dropout, then global "
+                 "average pooling and a Dense layer with dropout."),
+    "heteroscedastic-mlp": ("MLP with uncertainty",
+                            "A regression MLP whose head predicts a mean and a standard deviation "
+                            "for every sample, trained with Gaussian negative log-likelihood."),
+}
+
+MIN_POOLED = 4  # never pool an image below 4 × 4
+
+
+def _check_task(task: str, n_classes: int | None) -> None:
+    if task not in ("classification", "regression"):
+        raise NnstudioError(f"Unknown task {task!r}: choose classification or regression.")
+    if task == "classification" and (n_classes is None or n_classes < 2):
+        raise NnstudioError("Classification needs at least 2 classes.")
+
+
+def suggest_output(task: str, n_classes: int | None = None,
+                   uncertainty: bool = False) -> tuple[list[LayerSpec], str]:
+    """Output layer(s) and loss for the target: 1 sigmoid unit + binary cross-entropy for two
+    classes, K softmax units + categorical cross-entropy for K, 1 linear unit + mse for
+    regression, or a GaussianHead + gaussian_nll for regression with uncertainty."""
+    _check_task(task, n_classes)
+    if task == "classification":
+        if n_classes == 2:
+            return [LayerSpec("Dense", {"units": 1, "activation": "sigmoid"})], "binary_crossentropy"
+        return ([LayerSpec("Dense", {"units": n_classes, "activation": "softmax"})],
+                "categorical_crossentropy")
+    if uncertainty:
+        return [LayerSpec("GaussianHead")], "gaussian_nll"
+    return [LayerSpec("Dense", {"units": 1, "activation": "linear"})], "mse"
+
+
+def default_template(kind: str, task: str) -> str:
+    """The template a new project starts from: a small CNN for images, an MLP for tables."""
+    if kind == "images":
+        return "small-cnn"
+    return "dense" if task == "classification" else "mlp-regression"
+
+
+def _metrics(task: str) -> list[str]:
+    return ["accuracy"] if task == "classification" else ["mae"]
+
+
+def _flatten_if_needed(input_shape: tuple) -> list[LayerSpec]:
+    return [LayerSpec("Flatten")] if len(input_shape) > 1 else []
+
+
+def _conv_blocks(input_shape: tuple, filters: list[int], block) -> list[LayerSpec]:
+    h, w = input_shape[0], input_shape[1]
+    layers: list[LayerSpec] = []
+    for f in filters:
+        pool = min(h, w) // 2 >= MIN_POOLED
+        layers += block(f, pool)
+        if pool:
+            h, w = h // 2, w // 2
+    return layers
+
+
+def make_template(name: str, input_shape, task: str, n_classes: int | None = None) -> ModelSpec:
+    """A ModelSpec from template ``name`` that is valid for data of ``input_shape`` and ``task``."""
+    if name not in TEMPLATES:
+        raise NnstudioError(f"Unknown template {name!r}. Choose one of: {', '.join(TEMPLATES)}.")
+    _check_task(task, n_classes)
+    input_shape = tuple(int(d) for d in input_shape)
+    if name in ("mlp-regression", "heteroscedastic-mlp") and task != "regression":
+        raise NnstudioError(f"The {name} template is for regression targets; this target is a "
+                            f"class. Try 'dense'.")
+    if name in ("small-cnn", "deep-cnn") and len(input_shape) != 3:
+        raise NnstudioError(f"The {name} template needs images (height × width × channels); this "
+                            f"data has shape {input_shape}. Try 'dense'.")
+    output, loss = suggest_output(task, n_classes, uncertainty=name == "heteroscedastic-mlp")
+
+    if name == "dense":
+        hidden = [LayerSpec("Dense", {"units": 64, "activation": "relu"}),
+                  LayerSpec("Dense", {"units": 32, "activation": "relu"})]
+        layers = _flatten_if_needed(input_shape) + hidden
+    elif name in ("mlp-regression", "heteroscedastic-mlp"):
+        layers = _flatten_if_needed(input_shape) + [
+            LayerSpec("Dense", {"units": 64, "activation": "relu", "kernel_initializer": "he_uniform"})
+            for _ in range(3 if name == "mlp-regression" else 2)]
+    elif name == "small-cnn":
+        def block(f, pool):
+            conv = [LayerSpec("Conv2D", {"filters": f, "kernel_size": 3, "padding": "same",
+                                         "activation": "relu", "kernel_initializer": "he_uniform"})]
+            return conv + ([LayerSpec("MaxPooling2D", {"pool_size": 2})] if pool else [])
+        layers = _conv_blocks(input_shape, [16, 32, 64], block) + [
+            LayerSpec("Flatten"), LayerSpec("Dense", {"units": 64, "activation": "relu"}),
+            LayerSpec("Dropout", {"rate": 0.3})]
+    else:  # deep-cnn
+        def block(f, pool):
+            conv = {"filters": f, "kernel_size": 3, "padding": "same", "activation": "relu",
+                    "kernel_initializer": "he_uniform"}
+            out = [LayerSpec("Conv2D", conv), LayerSpec("BatchNormalization"),
+                   LayerSpec("Conv2D", conv), LayerSpec("BatchNormalization")]
+            if pool:
+                out.append(LayerSpec("MaxPooling2D", {"pool_size": 2}))
+            return out + [LayerSpec("SpatialDropout2D", {"rate": 0.1})]
+        layers = _conv_blocks(input_shape, [32, 64, 128], block) + [
+            LayerSpec("GlobalAveragePooling2D"),
+            LayerSpec("Dense", {"units": 128, "activation": "relu"}),
+            LayerSpec("Dropout", {"rate": 0.4})]
+    return ModelSpec(layers=layers + output, loss=loss, optimizer="adam", learning_rate=1e-3,
+                     metrics=_metrics(task), name=name.replace("-", "_"))
+
+
+__all__ = ["TEMPLATES", "make_template", "default_template", "suggest_output"]
