@@ -69,11 +69,15 @@ def atomic_write_text(path: Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class Project:
@@ -129,7 +133,7 @@ class Project:
             return None
         q = Path(p)
         if not q.is_absolute() and self.path is not None:
-            q = self.path.parent / q
+            q = Path(os.path.normpath(self.path.parent / q))
         return q
 
     def _relative(self, p: str | None, base: Path) -> str | None:
