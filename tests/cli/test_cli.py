@@ -74,6 +74,10 @@ def test_example_train_evaluate_export(run_cli, tmp_path, tensorflow):
     for key in ("coverage_68", "coverage_95", "nll"):
         assert key in res["uncertainty"]
 
+    code, out, err = run_cli("export-script", proj, "--out", tmp_path / "train.py")
+    assert code == 0, err
+    assert (tmp_path / "train.py").exists() and out.strip() == str(tmp_path / "train.py")
+
 
 def test_python_dash_m_is_the_same_command():
     out = subprocess.run([sys.executable, "-m", "nnstudio", "--help"], capture_output=True, text=True, timeout=60)

@@ -1,0 +1,410 @@
+"""Export a project as a standalone, readable Keras training script.
+
+The script repeats nnstudio's preparation (the same seeded split, the scalers fitted on the
+training split), builds the same model layer by layer and trains it the same way, so with the same
+seed on a CPU its first-epoch loss matches the app's. It imports only numpy, astropy and
+Keras/TensorFlow, holds absolute data paths as constants at the top and runs from any directory,
+on one machine or under ``tf.distribute`` (``--strategy mirrored`` or ``multiworker``).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import inspect
+import json
+import textwrap
+from pathlib import Path
+
+from nnstudio import __version__
+from nnstudio.core.model.spec import layer_names
+from nnstudio.errors import NnstudioError
+
+
+def _py(v) -> str:
+    """A Python literal for JSON-like values (True/False/None, not true/false/null)."""
+    return repr(v)
+
+
+def _activation_code(cfg: dict) -> str:
+    act, alpha = cfg.get("activation"), cfg.get("alpha")
+    if alpha is not None and act in ("leaky_relu", "elu"):
+        return f"ParamActivation({act!r}, {float(alpha)!r})"
+    return repr(act)
+
+
+def _reg(cfg: dict) -> str:
+    return f"keras.regularizers.L2({cfg['l2']!r})" if cfg.get("l2") else "None"
+
+
+def _size(v, ndim: int):
+    return tuple(v) if isinstance(v, (list, tuple)) else (v,) * ndim
+
+
+def layer_code(layer, name: str) -> str:
+    """Keras constructor code for one LayerSpec (mirrors ``core.model.build.make_layer``)."""
+    c, cfg = layer.class_name, layer.config
+    if c == "Dense":
+        return (f"layers.Dense({cfg['units']}, activation={_activation_code(cfg)}, use_bias={cfg['use_bias']}, "
+                f"kernel_initializer={cfg['kernel_initializer']!r}, kernel_regularizer={_reg(cfg)}, name={name!r})")
+    if c in ("Conv2D", "Conv1D"):
+        nd = 2 if c == "Conv2D" else 1
+        return (f"layers.{c}({cfg['filters']}, {_size(cfg['kernel_size'], nd)}, strides={_size(cfg['strides'], nd)}, "
+                f"padding={cfg['padding']!r}, activation={_activation_code(cfg)}, use_bias={cfg['use_bias']}, "
+                f"kernel_initializer={cfg['kernel_initializer']!r}, kernel_regularizer={_reg(cfg)}, name={name!r})")
+    if c in ("MaxPooling2D", "AveragePooling2D"):
+        strides = _size(cfg["strides"], 2) if cfg.get("strides") is not None else None
+        return f"layers.{c}({_size(cfg['pool_size'], 2)}, strides={strides}, padding={cfg['padding']!r}, name={name!r})"
+    if c in ("GlobalAveragePooling2D", "Flatten"):
+        return f"layers.{c}(name={name!r})"
+    if c == "Reshape":
+        return f"layers.Reshape({tuple(cfg['target_shape'])}, name={name!r})"
+    if c in ("Dropout", "SpatialDropout2D"):
+        return f"layers.{c}({cfg['rate']!r}, name={name!r})"
+    if c == "BatchNormalization":
+        return f"layers.BatchNormalization(momentum={cfg['momentum']!r}, epsilon={cfg['epsilon']!r}, name={name!r})"
+    if c == "Activation":
+        return f"layers.Activation({_activation_code(cfg)}, name={name!r})"
+    if c == "GaussianHead":
+        return (f"GaussianHead(kernel_initializer={cfg['kernel_initializer']!r}, kernel_regularizer={_reg(cfg)}, "
+                f"name={name!r})")
+    raise NnstudioError(f"The script export does not know the layer {c}.")
+
+
+LOSS_CODE = {
+    "mse": 'keras.losses.MeanSquaredError(name="mse")',
+    "mae": 'keras.losses.MeanAbsoluteError(name="mae")',
+    "huber": 'keras.losses.Huber(name="huber")',
+    "binary_crossentropy": 'keras.losses.BinaryCrossentropy(name="binary_crossentropy")',
+    # class labels are integer indices, hence the sparse form
+    "categorical_crossentropy": 'keras.losses.SparseCategoricalCrossentropy(name="categorical_crossentropy")',
+    "gaussian_nll": "gaussian_nll",
+}
+
+
+def _metric_code(name: str, spec) -> str:
+    gaussian = bool(spec.layers) and spec.layers[-1].class_name == "GaussianHead"
+    if name == "accuracy":
+        cls = "BinaryAccuracy" if spec.loss == "binary_crossentropy" else "SparseCategoricalAccuracy"
+        return f'keras.metrics.{cls}(name="accuracy")'
+    if name in ("auc", "precision", "recall"):
+        return f'keras.metrics.{ {"auc": "AUC", "precision": "Precision", "recall": "Recall"}[name]}(name="{name}")'
+    if gaussian:
+        return f'{ {"mae": "HeadMAE", "mse": "HeadMSE", "rmse": "HeadRMSE"}[name]}(name="{name}")'
+    cls = {"mae": "MeanAbsoluteError", "mse": "MeanSquaredError", "rmse": "RootMeanSquaredError"}[name]
+    return f'keras.metrics.{cls}(name="{name}")'
+
+
+def _optimizer_code(spec) -> str:
+    if spec.optimizer == "sgd":
+        return f"keras.optimizers.SGD({spec.learning_rate!r}, momentum={spec.momentum!r})"
+    if spec.optimizer == "rmsprop":
+        return f"keras.optimizers.RMSprop({spec.learning_rate!r}, momentum={spec.momentum!r})"
+    return f"keras.optimizers.Adam({spec.learning_rate!r})"
+
+
+def _split_source() -> str:
+    """The split functions of ``core.data.splits``, copied so the script splits identically."""
+    from nnstudio.core.data import splits
+
+    parts = [inspect.getsource(f) for f in (splits.split_counts, splits.assign_splits,
+                                             splits.group_by_split, splits._swap)]
+    return "\n\n".join(parts)
+
+
+def _keras_objects_source() -> str:
+    from nnstudio.core.model import keras_defs
+
+    src = inspect.getsource(keras_defs)
+    body = src.split('"""', 2)[2]  # drop the module docstring
+    return "\n".join(line for line in body.strip().splitlines()
+                     if line not in ("import functools", "import math", "import keras", "from keras import ops"))
+
+
+def script_for(project) -> str:
+    """The text of the training script for ``project`` (prepared at least once, so scalers exist)."""
+    from nnstudio.core.workflow import resolved_selection
+
+    if project.model is None:
+        raise NnstudioError("The project has no model to export yet.")
+    sel = resolved_selection(project)
+    fitted = project.preparation.fitted
+    if not fitted or "input" not in fitted:
+        raise NnstudioError("Prepare the data once (open the project in the Data panel or train it) "
+                            "before exporting, so the fitted scalers are known.")
+    data_path = Path(sel.path)
+    if data_path.is_dir():
+        raise NnstudioError("Exporting a script for a folder of cutouts is not supported yet; "
+                            "export works for FITS cubes and tables.")
+    if sel.id_column:
+        raise NnstudioError("Exporting a script for labels matched by an id column is not supported yet; "
+                            "labels must follow the images' row order.")
+    if sel.labels_hdu is not None:
+        raise NnstudioError("Exporting a script for labels in a table HDU is not supported yet.")
+    inp = fitted["input"]
+    images = inp.get("data_kind") == "images"
+    spec, cfg = project.model, project.training
+    names = layer_names(spec.layers)
+    uses_custom = spec.loss == "gaussian_nll" or any(
+        l.class_name == "GaussianHead" or l.config.get("alpha") is not None for l in spec.layers)
+    model_lines = ",\n        ".join(layer_code(l, n) for l, n in zip(spec.layers, names))
+    metrics = ", ".join(_metric_code(m, spec) for m in spec.metrics)
+    when = _dt.datetime.now().isoformat(timespec="seconds")
+    src_project = str(project.path) if project.path else project.name
+
+    header = f'''#!/usr/bin/env python3
+"""Train the model of the nnstudio project {project.name!r} exactly as nnstudio does.
+
+Written by nnstudio {__version__} from {src_project} on {when}.
+The data preparation (seeded split, scalers fitted on the training split), the model and the
+training settings are those of the project; with the same seed on a CPU the first-epoch loss
+matches nnstudio's.
+
+Run it from any directory:
+    python {{script}} [--epochs N] [--out DIR]
+On several GPUs of one machine:   python {{script}} --strategy mirrored
+On a cluster (one process per worker, each with its own TF_CONFIG):
+    TF_CONFIG='{{"cluster": {{"worker": ["host1:12345", "host2:12345"]}}, "task": {{"type": "worker", "index": 0}}}}' \\
+        python {{script}} --strategy multiworker
+"""
+import argparse
+import json
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from astropy.io import fits  # noqa: E402
+from astropy.table import Table  # noqa: E402
+from keras import layers, ops  # noqa: E402,F401
+
+# -- the data -------------------------------------------------------------------------------------
+DATA_PATH = {str(data_path)!r}
+HDU = {_py(sel.hdu)}
+LABELS_PATH = {_py(sel.labels_path)}
+KIND = {"images" if images else "table"!r}
+INPUTS = {_py(list(sel.inputs))}
+TARGET = {sel.target!r}
+TASK = {sel.task!r}
+CLASS_NAMES = {_py(sel.class_names)}
+
+# -- the preparation ------------------------------------------------------------------------------
+FRACTIONS = {_py(dict(project.preparation.fractions))}
+SEED = {project.preparation.seed!r}
+STRATIFY = {project.preparation.stratify!r}
+MISSING = {project.preparation.missing!r}
+# fitted by nnstudio on the training split only
+INPUT_SCALER = json.loads({json.dumps(inp)!r})
+TARGET_SCALER = {_py(fitted.get("target"))}
+
+# -- the training ---------------------------------------------------------------------------------
+EPOCHS = {cfg.epochs!r}
+BATCH_SIZE = {cfg.batch_size!r}
+TRAIN_SEED = {cfg.seed!r}
+EARLY_STOPPING = {cfg.early_stopping!r}
+PATIENCE = {cfg.patience!r}
+RESTORE_BEST = {cfg.restore_best!r}
+REDUCE_LR = {cfg.reduce_lr!r}
+REDUCE_LR_PATIENCE = {cfg.reduce_lr_patience!r}
+REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
+'''
+    custom = ("\n\n# -- nnstudio's Keras objects (registered, so the saved model reloads in nnstudio) ---\n"
+              + _keras_objects_source() + "\n") if uses_custom else ""
+    split = textwrap.dedent('''
+
+        # -- nnstudio's seeded split ----------------------------------------------------------------
+        SPLITS = ("train", "val", "cal", "test")
+        DROPPED = len(SPLITS)
+        _MOVE_BYTES = 32 * 1024 * 1024
+
+
+        class NnstudioError(Exception):
+            pass
+
+
+        class Task:
+            def check(self):
+                pass
+
+
+        ''') + _split_source()
+    body = textwrap.dedent(f'''
+
+
+        # -- reading and preparing --------------------------------------------------------------------
+        def class_label(v):
+            if isinstance(v, (float, np.floating)):
+                return str(int(v)) if float(v).is_integer() else format(float(v), "g")
+            return str(v)
+
+
+        def read_data():
+            """Inputs (float32) and raw target values, one row per sample."""
+            if KIND == "images":
+                with fits.open(DATA_PATH, memmap=False) as hdul:
+                    hdu = hdul[HDU] if HDU is not None else next(h for h in hdul if h.data is not None)
+                    x = np.asarray(hdu.data, dtype=np.float32)
+                if x.ndim == 2:
+                    x = x[None]
+                if x.ndim == 3:
+                    x = x[..., None]
+                labels = Table.read(LABELS_PATH)
+                values = np.asarray(labels[TARGET])
+            else:
+                table = Table.read(DATA_PATH, hdu=HDU) if HDU is not None else Table.read(DATA_PATH)
+                x = np.column_stack([np.asarray(table[c], dtype=np.float32).reshape(len(table), -1)
+                                     for c in INPUTS]).astype(np.float32)
+                values = np.asarray(table[TARGET])
+            if hasattr(values, "filled"):
+                values = values.filled(np.nan) if values.dtype.kind == "f" else values.filled()
+            return x, values
+
+
+        def encode_target(values):
+            if TASK == "classification":
+                if values.dtype.kind in "US":
+                    values = np.char.strip(values.astype(str))
+                    ok = values != ""
+                elif values.dtype.kind == "f":
+                    ok = np.isfinite(values)
+                else:
+                    ok = np.ones(len(values), dtype=bool)
+                lookup = {{name: k for k, name in enumerate(CLASS_NAMES)}}
+                y = np.zeros(len(values), dtype=np.int64)
+                y[ok] = [lookup[class_label(v)] for v in values[ok]]
+                return y, ok
+            y = np.asarray(values, dtype=np.float64)
+            return y, np.isfinite(y)
+
+
+        def scale_inputs(a):
+            """The fitted input scaler, applied in place (float32, as nnstudio does)."""
+            s = INPUT_SCALER
+            if s["kind"] == "none":
+                return a
+            if s["kind"] in ("standard", "asinh"):
+                shift = np.asarray(s["mean"], dtype=np.float32)
+                scale = (1.0 / np.asarray(s["std"], dtype=np.float64)).astype(np.float32)
+            else:  # minmax
+                lo = np.asarray(s["min"], dtype=np.float64)
+                shift = lo.astype(np.float32)
+                scale = (1.0 / (np.asarray(s["max"], dtype=np.float64) - lo)).astype(np.float32)
+            if s["kind"] == "asinh":
+                a *= (1.0 / np.asarray(s["softening"], dtype=np.float64)).astype(np.float32)
+                np.arcsinh(a, out=a)
+            a -= shift
+            a *= scale
+            return a
+
+
+        def prepare():
+            x, values = read_data()
+            y_all, ok = encode_target(values)
+            bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1) & ok
+            if bad.any():
+                if MISSING == "refuse":
+                    raise SystemExit(f"{{int(bad.sum())}} rows have missing or infinite inputs.")
+                if MISSING == "drop":
+                    ok &= ~bad
+            rows = np.flatnonzero(ok)
+            strata = y_all[rows] if TASK == "classification" and STRATIFY else None
+            codes = np.full(len(ok), DROPPED, dtype=np.int8)
+            codes[rows] = assign_splits(len(rows), FRACTIONS, SEED, strata)
+            perm, slices = group_by_split(codes)
+            data = {{}}
+            for s in SPLITS:
+                xs = x[perm[slices[s]]]
+                if MISSING == "median" and INPUT_SCALER.get("impute") is not None:
+                    fill = np.broadcast_to(np.asarray(INPUT_SCALER["impute"], dtype=np.float32), xs.shape)
+                    bad_values = ~np.isfinite(xs)
+                    xs[bad_values] = fill[bad_values]
+                ys = y_all[perm[slices[s]]]
+                if TASK == "regression":
+                    if TARGET_SCALER:
+                        ys = (ys - TARGET_SCALER["mean"]) / TARGET_SCALER["std"]
+                    ys = ys.astype(np.float32)
+                data[s] = (scale_inputs(xs), ys)
+            return data
+
+
+        # -- the model --------------------------------------------------------------------------------
+        def build_model(input_shape):
+            keras.utils.set_random_seed(TRAIN_SEED)
+            model = keras.Sequential([
+                keras.Input(shape=input_shape),
+                __MODEL_LINES__,
+            ], name={spec.name!r})
+            model.compile(optimizer={_optimizer_code(spec)},
+                          loss={LOSS_CODE[spec.loss]},
+                          metrics=[{metrics}])
+            return model
+
+
+        def make_strategy(name):
+            if name == "mirrored":
+                return tf.distribute.MirroredStrategy()
+            if name == "multiworker":
+                return tf.distribute.MultiWorkerMirroredStrategy()  # workers from TF_CONFIG
+            return tf.distribute.get_strategy()
+
+
+        # -- training ---------------------------------------------------------------------------------
+        def main(argv=None):
+            ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+            ap.add_argument("--epochs", type=int, default=EPOCHS)
+            ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "trained"))
+            ap.add_argument("--strategy", choices=["default", "mirrored", "multiworker"], default="default")
+            args = ap.parse_args(argv)
+            data = prepare()
+            x_train, y_train = data["train"]
+            keras.utils.set_random_seed(TRAIN_SEED)
+            tf.config.experimental.enable_op_determinism()
+            strategy = make_strategy(args.strategy)
+            with strategy.scope():
+                model = build_model(x_train.shape[1:])
+            train = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
+                     .shuffle(len(x_train), seed=TRAIN_SEED, reshuffle_each_iteration=True)
+                     .batch(BATCH_SIZE)
+                     .prefetch(tf.data.AUTOTUNE))
+            has_val = len(data["val"][1]) > 0
+            monitor = "val_loss" if has_val else "loss"
+            os.makedirs(args.out, exist_ok=True)
+            callbacks = [keras.callbacks.ModelCheckpoint(os.path.join(args.out, "best.keras"), monitor=monitor,
+                                                         save_best_only=True)]
+            if EARLY_STOPPING:
+                callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=PATIENCE,
+                                                               restore_best_weights=RESTORE_BEST))
+            if REDUCE_LR:
+                callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=REDUCE_LR_FACTOR,
+                                                                   patience=REDUCE_LR_PATIENCE))
+            history = model.fit(train, validation_data=data["val"] if has_val else None, epochs=args.epochs,
+                                callbacks=callbacks, verbose=2, shuffle=False)
+            model.save(os.path.join(args.out, "model.keras"))
+            x_test, y_test = data["test"]
+            results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
+            summary = {{"history": {{k: [float(v) for v in vs] for k, vs in history.history.items()}},
+                       "test": {{k: float(v) for k, v in results.items()}}}}
+            with open(os.path.join(args.out, "history.json"), "w") as fh:
+                json.dump(summary, fh, indent=1)
+            print(json.dumps({{"first_epoch_loss": summary["history"]["loss"][0], "test": summary["test"]}}))
+            return summary
+
+
+        if __name__ == "__main__":
+            main()
+        ''')
+    body = body.replace("__MODEL_LINES__", model_lines)
+    return header + custom + split + body
+
+
+def write_script(project, out: Path) -> Path:
+    from nnstudio.core.project import atomic_write_text
+
+    out = Path(out)
+    if out.suffix != ".py":
+        raise NnstudioError(f"The script's file name should end in .py (got {out.name}).")
+    text = script_for(project).replace("{script}", out.name)
+    compile(text, str(out), "exec")  # a generated script must at least be valid Python
+    atomic_write_text(out, text)
+    return out.absolute()
