@@ -1,0 +1,389 @@
+"""FITS access: sniffing, the HDU list, images and cubes read in chunks, table HDUs.
+
+Uncompressed image data is read straight from the file into the native float32 result, one
+chunk at a time (byte-swapped and scaled in place), so a cube costs its float32 size in memory
+and no more. Gzipped files and tile-compressed HDUs go through astropy.
+"""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from nnstudio.core.tasks import Task
+from nnstudio.errors import NnstudioError
+
+FITS_EXTENSIONS = (".fits", ".fit", ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz")
+CHUNK_BYTES = 16 * 1024 * 1024
+_BITPIX = {8: "u1", 16: "i2", 32: "i4", 64: "i8", -32: "f4", -64: "f8"}
+_MAX_CHANNELS = 16
+
+
+def looks_like_fits_name(path) -> bool:
+    return str(path).lower().endswith(FITS_EXTENSIONS)
+
+
+def _is_gzip(path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def is_fits(path) -> bool:
+    """True when the file starts with the FITS ``SIMPLE  =`` card (also inside gzip)."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(9)
+        if start[:2] == b"\x1f\x8b":
+            with gzip.open(path, "rb") as f:
+                start = f.read(9)
+    except (OSError, EOFError):
+        return False
+    return start == b"SIMPLE  ="
+
+
+@contextlib.contextmanager
+def open_fits(path, scaled: bool = False):
+    """astropy's HDU list with every header parsed; astropy's errors become NnstudioError.
+
+    ``scaled=False`` leaves BSCALE/BZERO/BLANK in the headers: the chunked reader applies them.
+    """
+    from astropy.io import fits
+
+    path = str(path)
+    name = os.path.basename(path)
+    if not is_fits(path):
+        raise NnstudioError(f"{name} is not a FITS file: it does not start with a 'SIMPLE  =' card.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            hdul = fits.open(path, memmap=not _is_gzip(path), do_not_scale_image_data=not scaled,
+                             lazy_load_hdus=False)
+        except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError) as exc:
+            raise NnstudioError(f"{name} is a corrupt or truncated FITS file ({_short(exc)}).") \
+                from None
+    try:
+        yield hdul
+    except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
+        raise NnstudioError(f"Could not read {name}: the FITS file looks corrupt or truncated "
+                            f"({_short(exc)}).") from None
+    finally:
+        hdul.close()
+
+
+def _short(exc) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+# -- describing HDUs ------------------------------------------------------------------------
+
+def hdu_kind(hdu) -> str:
+    from astropy.io import fits
+
+    if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
+        return "table"
+    if isinstance(hdu, fits.CompImageHDU) or hdu.header.get("NAXIS", 0) > 0:
+        return "image" if _image_shape(hdu) else "empty"
+    return "empty"
+
+
+def _image_shape(hdu) -> tuple[int, ...]:
+    """Numpy-order shape from the header, without touching the data."""
+    from astropy.io import fits
+
+    if isinstance(hdu, fits.CompImageHDU):
+        return tuple(int(d) for d in hdu.shape)
+    h = hdu.header
+    naxis = int(h.get("NAXIS", 0))
+    shape = tuple(int(h.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
+    return shape if shape and all(d > 0 for d in shape) else ()
+
+
+def _image_dtype(hdu) -> str:
+    from astropy.io import fits
+
+    h = hdu.header
+    bitpix = int(h.get("ZBITPIX", h.get("BITPIX"))) if isinstance(hdu, fits.CompImageHDU) \
+        else int(h.get("BITPIX"))
+    base = np.dtype(_BITPIX.get(bitpix, "f4")).name
+    scaled = h.get("BSCALE", 1) != 1 or h.get("BZERO", 0) != 0
+    return f"{base} (scaled)" if scaled else base
+
+
+def _table_columns(hdu) -> list[dict]:
+    cols = []
+    for c in hdu.columns:
+        entry = {"name": c.name, "format": str(c.format)}
+        if c.dim:
+            entry["dim"] = str(c.dim)
+        cols.append(entry)
+    return cols
+
+
+def describe_hdus(hdul) -> list[dict]:
+    out = []
+    for i, hdu in enumerate(hdul):
+        kind = hdu_kind(hdu)
+        entry = {"index": i, "name": hdu.name or ("PRIMARY" if i == 0 else ""),
+                 "kind": kind, "shape": [], "dtype": None, "columns": []}
+        if kind == "image":
+            entry["shape"] = list(_image_shape(hdu))
+            entry["dtype"] = _image_dtype(hdu)
+        elif kind == "table":
+            entry["shape"] = [int(hdu.header.get("NAXIS2", 0))]
+            entry["columns"] = [c["name"] for c in _table_columns(hdu)]
+        out.append(entry)
+    return out
+
+
+def list_hdus(path) -> list[dict]:
+    """index, name, kind ("image"/"table"/"empty"), shape, dtype and column names per HDU."""
+    with open_fits(path) as hdul:
+        return describe_hdus(hdul)
+
+
+def choose_hdu(hdul, wanted, path) -> int:
+    """Index of the HDU asked for (index or name), or of the first HDU with data."""
+    name = os.path.basename(str(path))
+    if wanted is None:
+        kinds = [hdu_kind(h) for h in hdul]
+        for i, k in enumerate(kinds):
+            if k == "image":
+                return i
+        for i, k in enumerate(kinds):
+            if k == "table":
+                return i
+        raise NnstudioError(f"{name} holds no image or table data (every HDU is empty).")
+    if isinstance(wanted, str) and wanted.strip().lstrip("-").isdigit():
+        wanted = int(wanted)
+    if isinstance(wanted, int):
+        if not 0 <= wanted < len(hdul):
+            raise NnstudioError(f"{name} has HDUs 0 to {len(hdul) - 1}; there is no HDU {wanted}.")
+        return wanted
+    for i, hdu in enumerate(hdul):
+        if (hdu.name or "").upper() == str(wanted).upper():
+            return i
+    names = ", ".join(h.name for h in hdul if h.name) or "(none named)"
+    raise NnstudioError(f"{name} has no HDU named {wanted!r}. Its HDUs: {names}.")
+
+
+# -- images -----------------------------------------------------------------------------------
+
+def image_layout(shape: tuple[int, ...], name: str, index: int) -> tuple[tuple[int, ...], bool, str]:
+    """(N, H, W, C) for a FITS image shape, whether channels must move last, and a note."""
+    if len(shape) == 2:
+        return (1, shape[0], shape[1], 1), False, ""
+    if len(shape) == 3:
+        return (shape[0], shape[1], shape[2], 1), False, ""
+    if len(shape) == 4:
+        n, a, b, c = shape
+        if c <= _MAX_CHANNELS and c < a and c < b:
+            return (n, a, b, c), False, ""
+        if a <= _MAX_CHANNELS:
+            note = (f"{name} HDU {index}: the 4-D cube {shape} was read as N×C×H×W "
+                    f"({a} bands) and its bands moved last.")
+            return (n, b, c, a), True, note
+        return (n, a, b, c), False, ""
+    raise NnstudioError(
+        f"{name} HDU {index} is a {len(shape)}-D array {shape}: nnstudio reads 2-D images, "
+        f"3-D cubes (N×H×W) and 4-D cubes (N×H×W×C).")
+
+
+def image_shape(hdul, index: int, path="") -> tuple[int, int, int, int]:
+    """(N, H, W, C) that :func:`read_image_hdu` will return for this HDU."""
+    name = os.path.basename(str(path))
+    shape = _image_shape(hdul[index])
+    if not shape:
+        raise NnstudioError(f"{name} HDU {index} holds no image data.")
+    return image_layout(shape, name, index)[0]
+
+
+def read_image_hdu(path, hdul, index: int, task: Task | None = None) -> tuple[np.ndarray, list[str]]:
+    """The HDU's data as native float32 (N, H, W, C), with BSCALE/BZERO/BLANK applied."""
+    name = os.path.basename(str(path))
+    shape = _image_shape(hdul[index])
+    if not shape:
+        raise NnstudioError(f"{name} HDU {index} holds no image data.")
+    out_shape, _, note = image_layout(shape, name, index)
+    notes = [note] if note else []
+    try:
+        out = np.empty(out_shape, dtype=np.float32)
+    except MemoryError:
+        gb = np.prod(out_shape) * 4 / 1e9
+        raise NnstudioError(f"{name} HDU {index} needs {gb:.1f} GB as float32, more than the "
+                            f"free memory.") from None
+    read_image_rows(path, hdul, index, 0, out_shape[0], out=out, task=task)
+    n_bad = _count_nonfinite(out)
+    if n_bad:
+        notes.append(f"{name} HDU {index}: {n_bad} pixel(s) are NaN, blank or infinite.")
+    return out, notes
+
+
+def read_image_rows(path, hdul, index: int, start: int, stop: int, out: np.ndarray | None = None,
+                    task: Task | None = None) -> np.ndarray:
+    """Images ``start:stop`` of an image HDU as float32 (n, H, W, C): previews, chunked scans."""
+    from astropy.io import fits
+
+    task = task or Task()
+    name = os.path.basename(str(path))
+    hdu = hdul[index]
+    shape = _image_shape(hdu)
+    out_shape, channels_first, _ = image_layout(shape, name, index)
+    start, stop = max(0, start), min(out_shape[0], stop)
+    if out is None:
+        out = np.empty((stop - start,) + out_shape[1:], dtype=np.float32)
+    row_elems = int(np.prod(shape[1:])) if len(shape) > 2 else int(np.prod(shape))
+    compressed = isinstance(hdu, fits.CompImageHDU)
+    if not compressed and not _is_gzip(path) and hdu.fileinfo() is not None:
+        _read_raw(path, hdu, out, start, stop, out_shape[0], row_elems, channels_first, name,
+                  index, task)
+    else:
+        _read_via_astropy(path, index, out, start, stop, channels_first, compressed, name, task)
+    return out
+
+
+def _rows_per_chunk(row_bytes: int) -> int:
+    return max(1, CHUNK_BYTES // max(1, row_bytes))
+
+
+def _read_raw(path, hdu, out, start, stop, n, row_elems, channels_first, name, index, task):
+    h = hdu.header
+    bitpix = int(h["BITPIX"])
+    if bitpix not in _BITPIX:
+        raise NnstudioError(f"{name} HDU {index} has an invalid BITPIX {bitpix}.")
+    disk = np.dtype(">" + _BITPIX[bitpix]) if bitpix != 8 else np.dtype("u1")
+    bscale = float(h.get("BSCALE", 1.0))
+    bzero = float(h.get("BZERO", 0.0))
+    blank = h.get("BLANK") if bitpix > 0 else None
+    data_start = hdu.fileinfo()["datLoc"]
+    need = n * row_elems * disk.itemsize
+    size = os.path.getsize(path)
+    if data_start + need > size:
+        raise NnstudioError(
+            f"{name} is truncated: HDU {index} needs {need:,} bytes of data but the file ends "
+            f"{max(0, data_start + need - size):,} bytes short.")
+    direct = bitpix == -32 and not channels_first
+    step = _rows_per_chunk(row_elems * disk.itemsize)
+    flat = out.reshape(len(out), -1)
+    swap = sys.byteorder == "little"
+    work = np.float64 if (bitpix > 0 and disk.itemsize >= 4) or bitpix == -64 else np.float32
+    with open(path, "rb", buffering=0) as f:
+        f.seek(data_start + start * row_elems * disk.itemsize)
+        for i in range(start, stop, step):
+            task.check()
+            j = min(stop, i + step)
+            if direct:
+                dest = flat[i - start:j - start]
+                _readinto(f, dest.reshape(-1).view(np.uint8), name)
+                if swap:
+                    dest.byteswap(inplace=True)
+                if bscale != 1.0:
+                    dest *= np.float32(bscale)
+                if bzero != 0.0:
+                    dest += np.float32(bzero)
+            else:
+                tmp = np.empty((j - i) * row_elems, dtype=disk)
+                _readinto(f, tmp.view(np.uint8), name)
+                vals = tmp.astype(work)
+                if bscale != 1.0:
+                    vals *= bscale
+                if bzero != 0.0:
+                    vals += bzero
+                if blank is not None:
+                    vals[tmp == int(blank)] = np.nan
+                _store(out, i - start, j - start, vals, channels_first)
+            task.report_progress(j - start, stop - start,
+                                 f"Reading {name}: {j - start} of {stop - start} images")
+
+
+def _readinto(f, buf: np.ndarray, name: str) -> None:
+    view = memoryview(buf)
+    got = 0
+    while got < len(view):
+        k = f.readinto(view[got:])
+        if not k:
+            raise NnstudioError(f"{name} is truncated: the file ends inside the image data.")
+        got += k
+
+
+def _store(out, i, j, vals, channels_first):
+    if channels_first:
+        _, h, w, c = out.shape
+        out[i:j] = vals.reshape(j - i, c, h, w).transpose(0, 2, 3, 1)
+    else:
+        out[i:j] = vals.reshape(out[i:j].shape)
+
+
+def _read_via_astropy(path, index, out, start, stop, channels_first, compressed, name, task):
+    # Scaled access: astropy applies BSCALE/BZERO/BLANK itself here.
+    with open_fits(path, scaled=True) as hdul:
+        hdu = hdul[index]
+        data = None
+        multi = len(hdu.shape) > 2
+        step = _rows_per_chunk(out[0].nbytes)
+        for i in range(start, stop, step):
+            task.check()
+            j = min(stop, i + step)
+            if compressed and multi:
+                chunk = hdu.section[i:j]
+            else:
+                if data is None:
+                    data = hdu.data
+                    if data is None:
+                        raise NnstudioError(f"{name} HDU {index} holds no image data.")
+                    data = data if data.ndim > 2 else data[None]
+                chunk = data[i:j]
+            _store(out, i - start, j - start, np.asarray(chunk, dtype=np.float32),
+                   channels_first)
+            task.report_progress(j - start, stop - start,
+                                 f"Reading {name}: {j - start} of {stop - start} images")
+
+
+def _count_nonfinite(a: np.ndarray) -> int:
+    flat = a.reshape(-1)
+    step = CHUNK_BYTES // 4
+    bad = 0
+    for i in range(0, flat.size, step):
+        chunk = flat[i:i + step]
+        # sum() is NaN/inf only when some element is: a cheap test before counting
+        if not np.isfinite(chunk.sum(dtype=np.float64)):
+            bad += int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
+    return bad
+
+
+# -- tables -----------------------------------------------------------------------------------
+
+def read_table_hdu(path, hdul, index: int) -> tuple[dict[str, np.ndarray], list[str]]:
+    from astropy.table import Table
+
+    from nnstudio.core.data.tables import table_to_columns
+
+    name = os.path.basename(str(path))
+    hdu = hdul[index]
+    if hdu_kind(hdu) != "table":
+        raise NnstudioError(f"{name} HDU {index} ({hdu.name}) is not a table.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = Table.read(hdu)
+    return table_to_columns(table, f"{name} HDU {index}")
+
+
+def first_table_hdu(hdul) -> int | None:
+    for i, hdu in enumerate(hdul):
+        if hdu_kind(hdu) == "table":
+            return i
+    return None
+
+
+def read_fits_table_file(path, hdu=None) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Columns of a table HDU (the first table when ``hdu`` is None)."""
+    with open_fits(path) as hdul:
+        index = first_table_hdu(hdul) if hdu is None else choose_hdu(hdul, hdu, path)
+        if index is None:
+            raise NnstudioError(f"{Path(path).name} has no table HDU.")
+        return read_table_hdu(path, hdul, index)
