@@ -311,8 +311,11 @@ class MainWindow(QMainWindow):
                 return False
             self.session.set_project(project)
             self.add_recent(str(p))
+            data_missing = project.data is not None and project.data.path and \
+                not project.resolve(project.data.path).exists()
             for i, w in enumerate(project.warnings):
-                self.panels["data"].messages.warning(f"project-{i}", w)
+                actions = [("Locate…", self.locate_data_dialog)] if (data_missing and i == 0) else None
+                self.panels["data"].messages.warning(f"project-{i}", w, actions=actions)
             self.set_state(f"Opened {p.name}")
             self.project_opened.emit(str(p))
             return True
@@ -323,6 +326,25 @@ class MainWindow(QMainWindow):
         self.show_panel("data")
         self.panels["data"].open_data(str(p))
         return True
+
+    def locate_data_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Locate the data file", self._last_dir())
+        if path:
+            self.locate_data(path)
+
+    def locate_data(self, path: str) -> None:
+        """Point the project at a moved data file and load it."""
+        from nnstudio.core.project import file_fingerprint
+
+        project = self.session.project
+        project.data.path = str(Path(path).absolute())
+        project.data.fingerprint = file_fingerprint(path)
+        project.warnings = []
+        for key in list(self.panels["data"].messages.keys()):
+            if key.startswith("project-"):
+                self.panels["data"].messages.clear(key)
+        project.mark_changed("data")
+        self.panels["data"].load_project_data()
 
     def open_example(self, name: str) -> None:
         """Write an example into the user's example folder (once) and open its project."""
