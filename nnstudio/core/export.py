@@ -369,6 +369,12 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
                      .prefetch(tf.data.AUTOTUNE))
             has_val = len(data["val"][1]) > 0
             monitor = "val_loss" if has_val else "loss"
+            resolver = getattr(strategy, "cluster_resolver", None)
+            if resolver is not None and resolver.task_id not in (None, 0):
+                # every worker must save (collective ops), but only worker 0 into the real folder
+                import tempfile
+
+                args.out = tempfile.mkdtemp(prefix=f"worker{resolver.task_id}-")
             os.makedirs(args.out, exist_ok=True)
             callbacks = [keras.callbacks.ModelCheckpoint(os.path.join(args.out, "best.keras"), monitor=monitor,
                                                          save_best_only=True)]
