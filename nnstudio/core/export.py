@@ -374,7 +374,7 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
                 # every worker must save (collective ops), but only worker 0 into the real folder
                 import tempfile
 
-                args.out = tempfile.mkdtemp(prefix=f"worker{resolver.task_id}-")
+                args.out = tempfile.mkdtemp(prefix=f"worker{{resolver.task_id}}-")
             os.makedirs(args.out, exist_ok=True)
             callbacks = [keras.callbacks.ModelCheckpoint(os.path.join(args.out, "best.keras"), monitor=monitor,
                                                          save_best_only=True)]

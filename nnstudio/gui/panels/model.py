@@ -284,7 +284,7 @@ class ModelPanel(Panel):
         v.setContentsMargins(0, 0, 0, 0)
         self.diagram = DiagramView()
         self.diagram.box_clicked.connect(lambda i: self.table.select_row(i))
-        dscroll = QScrollArea()
+        self.diagram_scroll = dscroll = QScrollArea()
         dscroll.setWidgetResizable(True)
         dscroll.setWidget(self.diagram)
         v.addWidget(dscroll, 1)
@@ -299,6 +299,7 @@ class ModelPanel(Panel):
         row.addWidget(self.export_svg_button)
         v.addLayout(row)
         self.tabs.addTab(diagram_page, "Diagram")
+        self.tabs.currentChanged.connect(self._scroll_diagram)
         return self.tabs
 
     def _build_actions(self) -> None:
@@ -674,12 +675,21 @@ class ModelPanel(Panel):
 
     def _show_form(self) -> None:
         row = self.table.selected_row()
+        if row is not None and row < len(self.diagram.boxes):
+            self.diagram.set_selected(row)
+            self._scroll_diagram()
         if row is None or row == 0 or self.spec is None or row - 1 >= len(self.spec.layers):
             self.form.set_input(self._data_info()[0] if self.session.prepared else None)
             return
         i = row - 1
         info = self.inference.layers[i] if self.inference else None
         self.form.set_layer(i, self.spec.layers[i], info)
+
+    def _scroll_diagram(self, *_) -> None:
+        i = self.diagram.selected
+        if i is not None and i < len(self.diagram.boxes) and self.diagram.isVisible():
+            r = self.diagram.box_rect(i).toRect()
+            self.diagram_scroll.ensureVisible(r.center().x(), r.center().y(), 0, r.height())
 
     def _update_buttons(self) -> None:
         i = self.selected_layer()
