@@ -83,8 +83,20 @@ def apply_theme(name: str) -> None:
         from PySide6.QtGui import QPalette
 
         app.setPalette(QPalette())  # the platform's own
+    # Fusion draws check boxes with an outline derived from the window colour, which vanishes on a
+    # dark palette: give them a visible border there
+    app.setStyleSheet(DARK_INDICATORS if is_dark() else "")
     if _pg_configured:
         _pyqtgraph_colours()
+
+
+DARK_INDICATORS = """
+QCheckBox::indicator, QGroupBox::indicator, QAbstractItemView::indicator {
+    width: 12px; height: 12px; border: 1px solid #9a9a9a; border-radius: 2px; background: #1f1f1f; }
+QCheckBox::indicator:checked, QGroupBox::indicator:checked, QAbstractItemView::indicator:checked {
+    background: #2a82da; border-color: #6cb0f0; image: none; }
+QCheckBox::indicator:disabled { border-color: #5a5a5a; background: #2a2a2a; }
+"""
 
 
 def is_dark() -> bool:

@@ -63,9 +63,7 @@ class MainWindow(QMainWindow):
         self.sidebar = QListWidget()
         self.sidebar.setFixedWidth(176)
         self.sidebar.setObjectName("sidebar")
-        self.sidebar.setStyleSheet(
-            "QListWidget#sidebar { border: none; padding-top: 8px; font-size: 11pt; }"
-            "QListWidget#sidebar::item { padding: 10px 12px; }")
+        self._style_sidebar()
         self.stack = QStackedWidget()
         lay.addWidget(self.sidebar)
         lay.addWidget(self.stack, 1)
@@ -101,6 +99,21 @@ class MainWindow(QMainWindow):
         self._autosave = QTimer(self)
         self._autosave.setInterval(AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave)
+
+    def _style_sidebar(self) -> None:
+        # palette() in a style sheet is resolved when it is set: re-set it when the palette changes
+        self.sidebar.setStyleSheet(
+            "QListWidget#sidebar { border: none; padding-top: 8px; font-size: 11pt;"
+            " background: palette(window); }"
+            "QListWidget#sidebar::item { padding: 10px 12px; }"
+            "QListWidget#sidebar::item:selected { background: palette(highlight); color: palette(highlighted-text); }")
+
+    def changeEvent(self, e):
+        from PySide6.QtCore import QEvent
+
+        if e.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange) and hasattr(self, "sidebar"):
+            self._style_sidebar()
+        super().changeEvent(e)
 
     # -- start-up ----------------------------------------------------------------------------
     def paintEvent(self, event):
