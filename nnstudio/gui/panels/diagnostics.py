@@ -1,18 +1,997 @@
-"""The Diagnostics panel."""
+"""The Diagnostics panel: how good the trained model is, on data it never trained on.
+
+Evaluation runs in a worker (``core.uncertainty_jobs.evaluate_split``: predictions, metrics,
+curves); the GUI thread only draws and, when the threshold slider moves, recomputes the confusion
+matrix and the operating point with cheap numpy calls (``confusion_at``, ``operating_point``).
+Clicking a confusion cell, a point or a histogram bar lists those samples in the sample browser.
+"""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import json
+from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
+from nnstudio.gui.widgets.heatmap import ConfusionHeatmap
+from nnstudio.gui.widgets.sample_browser import (
+    SampleBrowser,
+    dataset_columns,
+    image_source,
+)
+from nnstudio.gui.widgets.themed_plot import ThemedPlot, colour
+
+SPLITS = [("test", "Test split"), ("val", "Validation split (used for early stopping)")]
+SPLIT_NAMES = {"test": "test", "val": "validation"}
+THRESHOLD_MS = 50           # at most ~20 threshold redraws a second while the slider is dragged
+MISTAKES_LIMIT = 500
+CURVE_POINTS = 1000
+ARGMAX = -1                 # positive-class combo entry: no threshold, most probable class
+
+
+def _f(v, digits: int = 3) -> str:
+    if v is None:
+        return "—"
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not np.isfinite(v):
+        return "—"
+    return f"{v:.{digits}f}"
+
+
+def _g(v) -> str:
+    if v is None:
+        return "—"
+    v = float(v)
+    return f"{v:.4g}" if np.isfinite(v) else "—"
 
 
 class DiagnosticsPanel(Panel):
     key = "diagnostics"
     title = "Diagnostics"
-    requires = ("run",)
+    # "run" first: with nothing loaded, point at training (whose own page then leads to the data)
+    requires = ("run", "data")
+
+    # declared messages (keys of self.messages)
+    MSG_NOTES = "notes"
+    MSG_EXPORT = "export"
+    MSG_SPLIT = "split"
 
     def build(self) -> QWidget:
+        self.result: dict | None = None
+        self.diag = None
+        self.arrays: dict | None = None
+        self._threshold = 0.5
+        self._positive: int = 1
+        self._cm = None
+        self._eval_key = None
+        self._failed_key = None
+        self._pending_threshold = False
+        self._thr_timer = QTimer(self)
+        self._thr_timer.setSingleShot(True)
+        self._thr_timer.setInterval(THRESHOLD_MS)
+        self._thr_timer.timeout.connect(self._threshold_tick)
+
         w = QWidget()
         lay = QVBoxLayout(w)
-        lay.addWidget(QLabel("Diagnostics"))
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(self._build_top_bar())
+        self.hint_label = QLabel()
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setObjectName("hint")
+        self.hint_label.setStyleSheet("QLabel#hint { border-left: 4px solid rgba(44,160,44,0.8); "
+                                      "background: rgba(44,160,44,0.10); padding: 4px 8px; }")
+        self.hint_label.setVisible(False)
+        lay.addWidget(self.hint_label)
+
+        self.body = QStackedWidget()
+        self.empty_label = QLabel("Evaluate the trained model on the held-out test split to see its "
+                                  "confusion matrix or residuals, ROC and precision–recall curves.")
+        self.empty_label.setAlignment(Qt.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.body.addWidget(self.empty_label)
+
+        self.plot_stack = QStackedWidget()
+        self.plot_stack.addWidget(self._build_classification_plots())
+        self.plot_stack.addWidget(self._build_regression_plots())
+        self.control_stack = QStackedWidget()
+        self.control_stack.addWidget(self._build_classification_controls())
+        self.control_stack.addWidget(self._build_regression_controls())
+        self.browser = SampleBrowser()
+        bottom = QSplitter(Qt.Horizontal)
+        bottom.setChildrenCollapsible(False)
+        bottom.addWidget(self.control_stack)
+        bottom.addWidget(self.browser)
+        bottom.setStretchFactor(0, 2)
+        bottom.setStretchFactor(1, 3)
+        bottom.setSizes([440, 660])
+        main = QSplitter(Qt.Vertical)
+        main.setChildrenCollapsible(False)
+        main.addWidget(self.plot_stack)
+        main.addWidget(bottom)
+        main.setStretchFactor(0, 5)
+        main.setStretchFactor(1, 4)
+        main.setSizes([380, 300])
+        self.body.addWidget(main)
+        lay.addWidget(self.body, 1)
+
+        s = self.session
+        s.run_finished.connect(self._on_run_finished)
+        s.prepared_changed.connect(self.clear_result)
+        s.project_changed.connect(self.clear_result)
         return w
+
+    # -- building --------------------------------------------------------------------------------
+    def _build_top_bar(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Evaluate on"))
+        self.split_combo = QComboBox()
+        for key, label in SPLITS:
+            self.split_combo.addItem(label, key)
+        self.split_combo.setToolTip("The test split is never used in training; the validation split "
+                                    "chose the best epoch, so its figures are slightly optimistic.")
+        self.split_combo.currentIndexChanged.connect(self._on_split_changed)
+        row.addWidget(self.split_combo)
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.setToolTip("Predict the chosen split with the active run's model")
+        self.evaluate_button.clicked.connect(lambda: self.evaluate())
+        row.addWidget(self.evaluate_button)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 3)
+        self.progress.setMaximumWidth(140)
+        self.progress.setTextVisible(False)
+        self.progress.setVisible(False)
+        row.addWidget(self.progress)
+        self.state_label = QLabel("")
+        row.addWidget(self.state_label, 1)
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.export_button)
+        menu.addAction("Plots as PNG and SVG…", self._export_plots_dialog)
+        menu.addAction("Metrics as CSV…", lambda: self._save_dialog("csv", "CSV files (*.csv)", self.export_csv))
+        menu.addAction("Metrics as JSON…", lambda: self._save_dialog("json", "JSON files (*.json)", self.export_json))
+        menu.addSeparator()
+        menu.addAction("HTML report…", lambda: self._save_dialog("html", "HTML files (*.html)", self.export_report))
+        self.export_button.setMenu(menu)
+        self.export_button.setEnabled(False)
+        row.addWidget(self.export_button)
+        return row
+
+    def _build_classification_plots(self) -> QWidget:
+        page = QWidget()
+        lay = QHBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.setSpacing(2)
+        self.heatmap = ConfusionHeatmap()
+        self.heatmap.cellClicked.connect(self.show_cell)
+        ll.addWidget(self.heatmap, 1)
+        toggle = QHBoxLayout()
+        toggle.addWidget(QLabel("Show"))
+        self.counts_radio = QRadioButton("counts")
+        self.fraction_radio = QRadioButton("row fractions (recall)")
+        self.counts_radio.setChecked(True)
+        group = QButtonGroup(page)
+        group.addButton(self.counts_radio)
+        group.addButton(self.fraction_radio)
+        self.counts_radio.toggled.connect(lambda _on: self._draw_confusion())
+        toggle.addWidget(self.counts_radio)
+        toggle.addWidget(self.fraction_radio)
+        toggle.addStretch(1)
+        ll.addLayout(toggle)
+        # legends where the curves leave room: ROC bottom right, precision-recall bottom left
+        self.roc_plot = ThemedPlot("ROC", "false positive rate", "true positive rate", legend=True,
+                                   legend_offset=(-8, -8))
+        self.pr_plot = ThemedPlot("Precision–recall", "recall", "precision", legend=True,
+                                  legend_offset=(8, -8))
+        for p in (self.roc_plot, self.pr_plot):
+            p.plot_item.setXRange(0, 1, padding=0.02)
+            p.plot_item.setYRange(0, 1.02, padding=0.02)
+            p.plot_item.setLimits(xMin=-0.05, xMax=1.05, yMin=-0.05, yMax=1.1)
+        self.roc_diagonal = self.roc_plot.plot_item.plot([0, 1], [0, 1], pen=pg.mkPen((150, 150, 150), style=Qt.DashLine))
+        self.pr_chance = pg.InfiniteLine(angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.DashLine))
+        self.pr_plot.plot_item.addItem(self.pr_chance, ignoreBounds=True)
+        self.roc_curves: list[pg.PlotDataItem] = []
+        self.pr_curves: list[pg.PlotDataItem] = []
+        marker = {"size": 13, "pen": pg.mkPen((0, 0, 0), width=1.5), "brush": pg.mkBrush(255, 140, 0), "symbol": "o"}
+        self.roc_marker = pg.ScatterPlotItem(**marker)
+        self.pr_marker = pg.ScatterPlotItem(**marker)
+        for m, p in ((self.roc_marker, self.roc_plot), (self.pr_marker, self.pr_plot)):
+            m.setZValue(30)
+            p.plot_item.addItem(m)
+        lay.addWidget(left, 1)
+        lay.addWidget(self.roc_plot, 1)
+        lay.addWidget(self.pr_plot, 1)
+        return page
+
+    def _build_regression_plots(self) -> QWidget:
+        page = QWidget()
+        lay = QHBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.scatter_plot = ThemedPlot("Predicted against true", "true", "predicted")
+        self.residual_plot = ThemedPlot("Residuals against true", "true", "predicted − true")
+        self.hist_plot = ThemedPlot("Residual histogram", "predicted − true", "samples")
+        brush = pg.mkBrush(31, 119, 180, 110)
+        self.scatter_points = pg.ScatterPlotItem(size=5, pen=None, brush=brush, hoverable=False)
+        self.scatter_points.sigClicked.connect(self._points_clicked)
+        self.one_to_one = pg.PlotDataItem(pen=pg.mkPen((214, 39, 40), width=1.5, style=Qt.DashLine))
+        self.scatter_plot.plot_item.addItem(self.scatter_points)
+        self.scatter_plot.plot_item.addItem(self.one_to_one)
+        self.residual_points = pg.ScatterPlotItem(size=5, pen=None, brush=brush)
+        self.residual_points.sigClicked.connect(self._points_clicked)
+        self.residual_plot.plot_item.addItem(self.residual_points)
+        self.zero_line = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen((214, 39, 40), width=1.5, style=Qt.DashLine))
+        self.residual_plot.plot_item.addItem(self.zero_line, ignoreBounds=True)
+        self.outlier_lines = [pg.InfiniteLine(angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.DotLine))
+                              for _ in range(2)]
+        for line in self.outlier_lines:
+            self.residual_plot.plot_item.addItem(line, ignoreBounds=True)
+        self.hist_bars = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=pg.mkBrush(31, 119, 180, 170),
+                                         pen=pg.mkPen((31, 119, 180)))
+        self.hist_plot.plot_item.addItem(self.hist_bars)
+        self.hist_selected = pg.BarGraphItem(x0=[0], x1=[0], height=[0], brush=pg.mkBrush(255, 140, 0, 200),
+                                             pen=pg.mkPen((255, 140, 0)))
+        self.hist_plot.plot_item.addItem(self.hist_selected)
+        self.hist_plot.scene().sigMouseClicked.connect(self._hist_clicked)
+        for p in (self.scatter_plot, self.residual_plot, self.hist_plot):
+            lay.addWidget(p, 1)
+        return page
+
+    def _build_classification_controls(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Positive class"), 0, 0)
+        self.positive_combo = QComboBox()
+        self.positive_combo.currentIndexChanged.connect(self._on_positive_changed)
+        grid.addWidget(self.positive_combo, 0, 1)
+        grid.addWidget(QLabel("Threshold"), 1, 0)
+        from superqt import QLabeledDoubleSlider
+
+        self.threshold_slider = QLabeledDoubleSlider(Qt.Horizontal)
+        self.threshold_slider.setRange(0.0, 1.0)
+        self.threshold_slider.setDecimals(3)
+        self.threshold_slider.setSingleStep(0.01)
+        self.threshold_slider.setValue(0.5)
+        self.threshold_slider.setToolTip("Predict the positive class when its probability is at least "
+                                         "this; the ROC and PR markers, the matrix and the numbers follow.")
+        self.threshold_slider.valueChanged.connect(self._on_slider)
+        grid.addWidget(self.threshold_slider, 1, 1)
+        grid.setColumnStretch(1, 1)
+        lay.addLayout(grid)
+        self.op_label = QLabel(" ")
+        self.op_label.setWordWrap(True)
+        self.op_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(self.op_label)
+        self.summary_label = QLabel(" ")
+        self.summary_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        f = self.summary_label.font()
+        f.setBold(True)
+        self.summary_label.setFont(f)
+        lay.addWidget(self.summary_label)
+        self.metrics_table = QTableWidget(0, 6)
+        self.metrics_table.setHorizontalHeaderLabels(["precision", "recall", "F1", "support", "AUC", "AP"])
+        self.metrics_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.metrics_table.verticalHeader().setDefaultSectionSize(22)
+        self.metrics_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        lay.addWidget(self.metrics_table, 1)
+        row = QHBoxLayout()
+        self.mistakes_button = QPushButton("Most confident mistakes")
+        self.mistakes_button.setToolTip("Wrong predictions, the most confident first")
+        self.mistakes_button.clicked.connect(self.show_confident_mistakes)
+        row.addWidget(self.mistakes_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        return page
+
+    def _build_regression_controls(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.reg_table = QTableWidget(0, 2)
+        self.reg_table.setHorizontalHeaderLabels(["metric", "value"])
+        self.reg_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.reg_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        self.reg_table.verticalHeader().setVisible(False)
+        self.reg_table.verticalHeader().setDefaultSectionSize(22)
+        self.reg_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        lay.addWidget(self.reg_table, 1)
+        row = QHBoxLayout()
+        self.worst_button = QPushButton("Largest errors")
+        self.worst_button.setToolTip("The samples with the largest |predicted − true|")
+        self.worst_button.clicked.connect(self.show_largest_errors)
+        row.addWidget(self.worst_button)
+        row.addStretch(1)
+        lay.addLayout(row)
+        return page
+
+    # -- evaluation ------------------------------------------------------------------------------
+    @property
+    def split(self) -> str:
+        return self.split_combo.currentData()
+
+    def set_split(self, split: str) -> None:
+        self.split_combo.setCurrentIndex([k for k, _ in SPLITS].index(split))
+
+    def _key(self):
+        p = self.session.project
+        run = p.run()
+        return (id(p), run.id if run else None, self.split, id(self.session.prepared))
+
+    def evaluate(self) -> None:
+        """Evaluate the active run on the chosen split in the background."""
+        from nnstudio.core.uncertainty_jobs import evaluate_split
+
+        if self.missing() is not None:
+            return
+        self.messages.clear("error")
+        self._eval_key = self._key()
+        self.evaluate_button.setEnabled(False)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.state_label.setText(f"Evaluating on the {SPLIT_NAMES[self.split]} split…")
+        self.status.emit("Evaluating…")
+        job = self.start_job(evaluate_split, self.session.project, split=self.split,
+                             prepared=self.session.prepared, on_done=self._on_evaluated,
+                             on_error=self._on_eval_error, name="evaluate")
+        job.progress.connect(lambda done, total, text: self.progress.setValue(int(done)))
+        job.finished.connect(self._on_job_finished)
+        self._job_key = self._eval_key
+
+    def _on_job_finished(self) -> None:
+        if self.job is None or not self.job.running:
+            self.evaluate_button.setEnabled(True)
+            self.progress.setVisible(False)
+
+    def _on_eval_error(self, exc) -> None:
+        if isinstance(exc, Cancelled):
+            return
+        self._failed_key = self._eval_key
+        self.state_label.setText("Evaluation failed")
+        self.show_error(exc)
+
+    def _on_evaluated(self, result: dict) -> None:
+        if self._job_key != self._key():   # the project, run, data or split changed meanwhile
+            return
+        self.show_result(result)
+        self.session.set_evaluation({k: v for k, v in result.items() if k not in ("arrays", "diagnostics")})
+
+    def _on_run_finished(self, _record=None) -> None:
+        self.result = None
+        if self.missing() is None:
+            self.evaluate()
+
+    def _on_split_changed(self, _i) -> None:
+        if self.result is not None and self.result.get("split") != self.split:
+            self.evaluate()
+
+    def _maybe_evaluate(self) -> None:
+        if (self.result is None and self.isVisible() and self.missing() is None
+                and not (self.job is not None and self.job.running) and self._failed_key != self._key()):
+            self.evaluate()
+
+    def refresh(self) -> None:
+        self._maybe_evaluate()
+
+    def showEvent(self, e):
+        super().showEvent(e)
+        QTimer.singleShot(0, self._maybe_evaluate)
+
+    def clear_result(self) -> None:
+        self.result = self.diag = self.arrays = None
+        self._cm = None
+        self._failed_key = None
+        self.body.setCurrentIndex(0)
+        self.export_button.setEnabled(False)
+        self.hint_label.setVisible(False)
+        self.state_label.setText("")
+        self.browser.clear()
+        self.messages.clear(self.MSG_NOTES)
+
+    # -- showing a result --------------------------------------------------------------------------
+    def show_result(self, result: dict) -> None:
+        """Draw an ``evaluate_split`` result (also used by the preview)."""
+        self.result = result
+        self.diag = result["diagnostics"]
+        self.arrays = result["arrays"]
+        split = SPLIT_NAMES.get(result["split"], result["split"])
+        run = f" · {result['run']}" if result.get("run") else ""
+        self.state_label.setText(f"{split.capitalize()} split · {result['n']} samples{run}")
+        if result["split"] == "val":
+            self.messages.warning(self.MSG_SPLIT, "Showing the validation split: it chose the best epoch "
+                                  "(early stopping), so these figures are slightly optimistic. The test "
+                                  "split gives the honest ones.")
+        else:
+            self.messages.clear(self.MSG_SPLIT)
+        hint = result.get("hint")
+        self.hint_label.setText("Learning curves: " + (hint or "training and validation loss behaved; "
+                                                       "no sign of over- or under-fitting."))
+        self.hint_label.setVisible(True)
+        notes = list(getattr(self.diag, "notes", []) or [])
+        if notes:
+            self.messages.info(self.MSG_NOTES, " ".join(notes))
+        else:
+            self.messages.clear(self.MSG_NOTES)
+        self.browser.clear()
+        if result["task"] == "classification":
+            self._show_classification(split)
+        else:
+            self._show_regression(split)
+        self.body.setCurrentIndex(1)
+        self.export_button.setEnabled(True)
+
+    def _show_classification(self, split: str) -> None:
+        d = self.diag
+        k = d.n_classes
+        self.plot_stack.setCurrentIndex(0)
+        self.control_stack.setCurrentIndex(0)
+        self.heatmap.set_title(f"Confusion matrix · {split}")
+        self.roc_plot.set_title(f"ROC · {split}")
+        self.pr_plot.set_title(f"Precision–recall · {split}")
+        self.positive_combo.blockSignals(True)
+        self.positive_combo.clear()
+        if k > 2:
+            self.positive_combo.addItem("none: most probable class", ARGMAX)
+        for i, name in enumerate(d.class_names):
+            self.positive_combo.addItem(name, i)
+        self.positive_combo.setCurrentIndex(0 if k > 2 else 1)
+        self.positive_combo.blockSignals(False)
+        self._positive = ARGMAX if k > 2 else 1
+        self.threshold_slider.blockSignals(True)
+        self.threshold_slider.setValue(0.5)
+        self.threshold_slider.blockSignals(False)
+        self._threshold = 0.5
+        self._draw_curves()
+        self.apply_threshold()
+
+    def _draw_curves(self) -> None:
+        d = self.diag
+        for item in self.roc_curves:
+            self.roc_plot.plot_item.removeItem(item)
+        for item in self.pr_curves:
+            self.pr_plot.plot_item.removeItem(item)
+        for p in (self.roc_plot, self.pr_plot):
+            p.legend.clear()
+        self.roc_curves, self.pr_curves = [], []
+        shown = range(d.n_classes) if d.n_classes > 2 else [d.positive]
+        for i in shown:
+            c = d.curves[i].to_dict(CURVE_POINTS)
+            pen = pg.mkPen(colour(i), width=2)
+            if c["auc"] is not None:
+                item = self.roc_plot.plot_item.plot(c["roc"]["fpr"], c["roc"]["tpr"], pen=pen,
+                                                   name=f"{c['label']} (AUC {_f(c['auc'])})")
+                item.class_index = i
+                self.roc_curves.append(item)
+            if c["average_precision"] is not None:
+                item = self.pr_plot.plot_item.plot(c["pr"]["recall"], c["pr"]["precision"], pen=pen,
+                                                  name=f"{c['label']} (AP {_f(c['average_precision'])})")
+                item.class_index = i
+                self.pr_curves.append(item)
+
+    # -- the threshold ------------------------------------------------------------------------------
+    @property
+    def threshold(self) -> float | None:
+        return None if self._positive == ARGMAX else self._threshold
+
+    @property
+    def positive(self) -> int:
+        return self.diag.positive if self._positive == ARGMAX else self._positive
+
+    def _on_positive_changed(self, _i) -> None:
+        data = self.positive_combo.currentData()
+        if data is None or self.diag is None:
+            return
+        self._positive = int(data)
+        self.apply_threshold()
+
+    def _on_slider(self, value: float) -> None:
+        self._threshold = float(value)
+        if self._thr_timer.isActive():
+            self._pending_threshold = True
+        else:
+            self.apply_threshold()
+            self._thr_timer.start()
+
+    def _threshold_tick(self) -> None:
+        if self._pending_threshold:
+            self._pending_threshold = False
+            self.apply_threshold()
+            self._thr_timer.start()
+
+    def apply_threshold(self) -> None:
+        """Confusion matrix, numbers and curve markers at the current threshold (cheap numpy)."""
+        from nnstudio.core.evaluation import (
+            confusion_at,
+            metrics_from_confusion,
+            operating_point,
+        )
+
+        if self.diag is None or self.result["task"] != "classification":
+            return
+        a, d = self.arrays, self.diag
+        thr = self.threshold
+        self.threshold_slider.setEnabled(thr is not None)
+        self._cm = confusion_at(a["y_true"], a["proba"], thr, self.positive)
+        self._metrics = metrics_from_confusion(self._cm)
+        self._draw_confusion()
+        self._fill_metrics_table()
+        m = self._metrics
+        self.summary_label.setText(f"Accuracy {_f(m['accuracy'])} · ROC AUC {_f(d.roc_auc)}"
+                                   + (" (macro)" if d.n_classes > 2 else "")
+                                   + f" · average precision {_f(d.average_precision)}")
+        if thr is None:
+            for mk in (self.roc_marker, self.pr_marker):
+                mk.setData([], [])
+            self.op_label.setText("Each sample is given its most probable class. Pick a positive class "
+                                  "to move a threshold along its one-vs-rest curves.")
+            self.pr_chance.setVisible(False)
+            return
+        curves = d.curves[self.positive]
+        fpr, tpr, precision, recall = operating_point(curves, thr)
+        self.roc_marker.setData([fpr], [tpr])
+        self.pr_marker.setData([recall], [precision])
+        total = curves.n_pos + curves.n_neg
+        self.pr_chance.setValue(curves.n_pos / total if total else 0)
+        self.pr_chance.setVisible(True)
+        name = d.class_names[self.positive]
+        rule = ("" if d.n_classes == 2 else
+                " (samples below it get the most probable other class)")
+        self.op_label.setText(
+            f"'{name}' when P({name}) ≥ {thr:.3f}{rule}: recall (TPR) {_f(tpr)} · false positive rate "
+            f"{_f(fpr)} · precision {_f(precision)}")
+
+    @property
+    def confusion(self) -> np.ndarray | None:
+        """The confusion matrix (counts) now shown."""
+        return None if self._cm is None else self._cm.copy()
+
+    def _draw_confusion(self) -> None:
+        from nnstudio.core.evaluation import normalise_rows
+
+        if self._cm is None:
+            return
+        cm = self._cm
+        frac = normalise_rows(cm)
+        if self.fraction_radio.isChecked():
+            texts = [[f"{v:.2f}" for v in row] for row in frac]
+        else:
+            texts = [[str(int(v)) for v in row] for row in cm]
+        self.heatmap.set_matrix(frac, texts, self.diag.class_names)
+
+    def _fill_metrics_table(self) -> None:
+        d, m = self.diag, self._metrics
+        names = list(d.class_names) + ["macro average", "weighted average"]
+        t = self.metrics_table
+        t.setRowCount(len(names))
+        t.setVerticalHeaderLabels(names)
+        for i, name in enumerate(d.class_names):
+            c = d.curves[i]
+            values = [_f(m["precision"][i]), _f(m["recall"][i]), _f(m["f1"][i]), str(int(m["support"][i])),
+                      _f(c.auc), _f(c.average_precision)]
+            self._set_row(t, i, values)
+        n = int(np.sum(m["support"]))
+        for j, avg in enumerate(("macro", "weighted")):
+            values = [_f(m[avg]["precision"]), _f(m[avg]["recall"]), _f(m[avg]["f1"]), str(n),
+                      _f(d.roc_auc_macro) if avg == "macro" else "", ""]
+            self._set_row(t, len(d.class_names) + j, values)
+
+    @staticmethod
+    def _set_row(t: QTableWidget, row: int, values) -> None:
+        for col, v in enumerate(values):
+            item = t.item(row, col)
+            if item is None:
+                item = QTableWidgetItem()
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                t.setItem(row, col, item)
+            item.setText(v)
+
+    def metrics_rows(self) -> dict[str, list[str]]:
+        """The metrics table as text (row header -> cells), for tests and quick checks."""
+        t = self.metrics_table if self.result and self.result["task"] == "classification" else self.reg_table
+        out = {}
+        for r in range(t.rowCount()):
+            head = t.verticalHeaderItem(r).text() if t.verticalHeaderItem(r) else t.item(r, 0).text()
+            out[head] = [t.item(r, c).text() if t.item(r, c) else "" for c in range(t.columnCount())]
+        return out
+
+    def set_threshold(self, value: float, positive: int | None = None) -> None:
+        """Move the slider (and optionally pick the positive class) as a person would."""
+        if positive is not None:
+            self.positive_combo.setCurrentIndex(self.positive_combo.findData(positive))
+        self.threshold_slider.setValue(value)
+
+    # -- the sample browser --------------------------------------------------------------------------
+    def current_predictions(self) -> np.ndarray:
+        from nnstudio.core.evaluation import predicted_labels
+
+        return predicted_labels(self.arrays["proba"], self.threshold, self.positive)
+
+    def show_cell(self, true_class: int, pred_class: int) -> None:
+        from nnstudio.core.evaluation import cell_indices
+
+        if self.diag is None:
+            return
+        pred = self.current_predictions()
+        idx = cell_indices(self.arrays["y_true"], pred, true_class, pred_class)
+        names = self.diag.class_names
+        self.heatmap.select_cell(true_class, pred_class)
+        what = "correct" if true_class == pred_class else "wrong"
+        self._browse_classification(idx, pred, f"True '{names[true_class]}', predicted "
+                                               f"'{names[pred_class]}' ({what})")
+
+    def show_confident_mistakes(self) -> None:
+        from nnstudio.core.evaluation import confident_mistakes
+
+        if self.diag is None:
+            return
+        idx = confident_mistakes(self.arrays["y_true"], self.arrays["proba"], self.threshold, self.positive,
+                                 limit=MISTAKES_LIMIT)
+        self.heatmap.clear_selection()
+        self._browse_classification(idx, self.current_predictions(),
+                                    "Most confident mistakes", sort_by="P(predicted)")
+
+    def _probability_matrix(self) -> np.ndarray:
+        p = np.asarray(self.arrays["proba"], dtype=np.float64)
+        return np.stack([1.0 - p, p], axis=1) if p.ndim == 1 else p
+
+    def _browse_classification(self, idx: np.ndarray, pred: np.ndarray, title: str,
+                               sort_by: str = "P(predicted)") -> None:
+        a, names = self.arrays, np.asarray(self.diag.class_names)
+        p = self._probability_matrix()
+        rows = np.asarray(a["index"])[idx]
+        cols = {"row": rows, "true": names[a["y_true"][idx]], "predicted": names[pred[idx]],
+                "P(predicted)": p[idx, pred[idx]]}
+        if self.diag.n_classes == 2:
+            cols[f"P({names[self.positive]})"] = p[idx, self.positive]
+        cols["entropy"] = a["entropy"][idx] if "entropy" in a else np.zeros(len(idx))
+        target = self.result.get("target")
+        cols.update(dataset_columns(self.session.dataset, rows, skip={target} | set(cols)))
+        images = image_source(self.session.dataset, rows)
+        true_names, pred_names, conf = cols["true"], cols["predicted"], cols["P(predicted)"]
+        self.browser.set_samples(
+            title, cols, sort_by=sort_by, images=images,
+            caption=lambda i: f"{true_names[i]} → {pred_names[i]}\n{conf[i]:.2f}",
+            tips={"row": "Row (or cutout) number in the original data",
+                  "P(predicted)": "The model's probability for the class it predicted",
+                  "entropy": "Predictive entropy in nats: 0 is certain, log K is a coin toss"})
+
+    def _browse_regression(self, idx: np.ndarray, title: str) -> None:
+        a = self.arrays
+        rows = np.asarray(a["index"])[idx]
+        res = np.asarray(a["residual"])[idx]
+        cols = {"row": rows, "true": np.asarray(a["y_true"])[idx], "predicted": np.asarray(a["mean"])[idx],
+                "residual": res, "|residual|": np.abs(res)}
+        if "sigma" in a:
+            cols["σ"] = np.asarray(a["sigma"])[idx]
+        cols.update(dataset_columns(self.session.dataset, rows, skip={self.result.get("target")} | set(cols)))
+        images = image_source(self.session.dataset, rows)
+        self.browser.set_samples(title, cols, sort_by="|residual|", images=images,
+                                 caption=lambda i: f"{cols['true'][i]:.3g} → {cols['predicted'][i]:.3g}",
+                                 tips={"residual": "predicted − true",
+                                       "σ": "The predicted (or constant) standard deviation"})
+
+    def show_largest_errors(self, limit: int = MISTAKES_LIMIT) -> None:
+        if self.diag is None:
+            return
+        r = np.abs(np.asarray(self.arrays["residual"]))
+        idx = np.argsort(-r, kind="stable")[:limit]
+        self._browse_regression(idx, "Largest errors")
+
+    def show_points(self, positions) -> None:
+        idx = np.unique(np.asarray(positions, dtype=np.int64))
+        self._browse_regression(idx, "Selected point" + ("s" if len(idx) > 1 else ""))
+
+    def _points_clicked(self, _item, points, _ev=None) -> None:
+        self.show_points([p.data() for p in points])
+
+    def show_bin(self, i: int) -> None:
+        from nnstudio.core.uncertainty_jobs import bin_members
+
+        d = self.diag
+        idx = bin_members(d.residuals, d.hist_edges, i)
+        lo, hi = d.hist_edges[i], d.hist_edges[i + 1]
+        self.hist_selected.setOpts(x0=[lo], x1=[hi], height=[d.hist_counts[i]])
+        self.hist_selected.setVisible(True)
+        self._browse_regression(idx, f"Residuals from {_g(lo)} to {_g(hi)}")
+
+    def _hist_clicked(self, ev) -> None:
+        if self.diag is None or self.result["task"] != "regression" or ev.button() != Qt.LeftButton:
+            return
+        vb = self.hist_plot.plot_item.getViewBox()
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        x = vb.mapSceneToView(ev.scenePos()).x()
+        i = int(np.searchsorted(self.diag.hist_edges, x, side="right")) - 1
+        if 0 <= i < len(self.diag.hist_counts):
+            self.show_bin(i)
+
+    # -- regression ------------------------------------------------------------------------------------
+    def _show_regression(self, split: str) -> None:
+        d = self.diag
+        self.plot_stack.setCurrentIndex(1)
+        self.control_stack.setCurrentIndex(1)
+        target = self.result.get("target") or "target"
+        self.scatter_plot.set_title(f"Predicted against true · {split}")
+        self.residual_plot.set_title(f"Residuals against true · {split}")
+        below, above = d.hist_below, d.hist_above
+        extra = f" ({below} below, {above} above the range)" if below or above else ""
+        self.hist_plot.set_title(f"Residual histogram · {split}")
+        for p, (x, y) in ((self.scatter_plot, (f"true {target}", f"predicted {target}")),
+                          (self.residual_plot, (f"true {target}", "predicted − true")),
+                          (self.hist_plot, ("predicted − true" + extra, "samples"))):
+            p.plot_item.setLabel("bottom", x)
+            p.plot_item.setLabel("left", y)
+        self.scatter_points.setData(d.plot_true, d.plot_pred, data=d.plot_index)
+        lo = float(min(d.plot_true.min(), d.plot_pred.min()))
+        hi = float(max(d.plot_true.max(), d.plot_pred.max()))
+        self.one_to_one.setData([lo, hi], [lo, hi])
+        self.residual_points.setData(d.plot_true, d.plot_residual, data=d.plot_index)
+        self.outlier_lines[0].setValue(d.outlier_threshold)
+        self.outlier_lines[1].setValue(-d.outlier_threshold)
+        self.hist_bars.setOpts(x0=d.hist_edges[:-1], x1=d.hist_edges[1:], height=d.hist_counts)
+        self.hist_selected.setVisible(False)
+        for p in (self.scatter_plot, self.residual_plot, self.hist_plot):
+            p.plot_item.enableAutoRange()
+        rows = [("RMSE", _g(d.rmse)), ("MAE", _g(d.mae)), ("R²", _g(d.r2)),
+                ("bias (mean residual)", _g(d.bias)), ("scatter (NMAD)", _g(d.scatter)),
+                (f"outlier fraction ({d.outlier_rule} = {_g(d.outlier_threshold)})",
+                 f"{100 * d.outlier_fraction:.2f}%"),
+                ("samples", str(d.n_samples))]
+        t = self.reg_table
+        t.setRowCount(len(rows))
+        for i, (name, value) in enumerate(rows):
+            t.setItem(i, 0, QTableWidgetItem(name))
+            item = QTableWidgetItem(value)
+            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            t.setItem(i, 1, item)
+
+    # -- export -------------------------------------------------------------------------------------
+    def plots(self) -> dict:
+        """The plots now shown, by file name."""
+        if self.result is None:
+            return {}
+        if self.result["task"] == "classification":
+            return {"confusion_matrix": self.heatmap, "roc": self.roc_plot, "precision_recall": self.pr_plot}
+        return {"predicted_vs_true": self.scatter_plot, "residuals_vs_true": self.residual_plot,
+                "residual_histogram": self.hist_plot}
+
+    def current_diagnostics(self):
+        """The diagnostics object at the decision shown now (threshold and positive class)."""
+        from nnstudio.core.evaluation import (
+            metrics_from_confusion,
+            normalise_rows,
+            predicted_labels,
+        )
+
+        d = self.diag
+        if self.result["task"] != "classification" or self._cm is None:
+            return d
+        m = metrics_from_confusion(self._cm)
+        thr = self.threshold
+        pos = self.positive
+        binary = d.n_classes == 2
+        return replace(d, threshold=thr, positive=pos,
+                       decision="argmax" if thr is None else "threshold",
+                       y_pred=predicted_labels(self.arrays["proba"], thr, pos), confusion=self._cm.copy(),
+                       confusion_normalised=normalise_rows(self._cm), accuracy=m["accuracy"],
+                       precision=m["precision"], recall=m["recall"], f1=m["f1"], support=m["support"],
+                       macro=m["macro"], weighted=m["weighted"],
+                       roc_auc=d.curves[pos].auc if binary else d.roc_auc,
+                       average_precision=d.curves[pos].average_precision if binary else d.average_precision)
+
+    def _require_result(self) -> None:
+        if self.result is None:
+            raise NnstudioError("Nothing to export yet: evaluate the model first.")
+
+    def export_plots(self, folder, formats=("png", "svg")) -> list[Path]:
+        from nnstudio.gui.widgets.plot_export import export_plots
+
+        self._require_result()
+        prefix = f"{self.result.get('run') or 'run'}_{self.result['split']}_"
+        return export_plots(self.plots(), folder, formats, prefix=prefix)
+
+    def export_csv(self, path) -> Path:
+        from nnstudio.core.project import atomic_write_text
+
+        self._require_result()
+        atomic_write_text(Path(path), self.current_diagnostics().metrics_csv())
+        return Path(path)
+
+    def export_data(self) -> dict:
+        """Everything the JSON export holds (strict JSON: NaN becomes null)."""
+        from nnstudio.core.evaluation._common import jsonable
+
+        self._require_result()
+        r = self.result
+        d = self.current_diagnostics()
+        out = {k: r.get(k) for k in ("task", "split", "run", "n", "target", "metrics", "uncertainty", "hint")}
+        out["diagnostics"] = d.to_dict()
+        if r["task"] == "classification":
+            out["metrics_at_threshold"] = d.summary()
+        return jsonable(out)
+
+    def export_json(self, path) -> Path:
+        from nnstudio.core.project import atomic_write_text
+
+        text = json.dumps(self.export_data(), indent=1, allow_nan=False)
+        atomic_write_text(Path(path), text + "\n")
+        return Path(path)
+
+    def report_context(self) -> dict:
+        import datetime
+
+        self._require_result()
+        r = self.result
+        project = self.session.project
+        run = project.run(r.get("run"))
+        prepared = self.session.prepared
+        data = {"project": project.name, "task": r["task"], "target": r.get("target"),
+                "evaluated split": f"{SPLIT_NAMES[r['split']]} ({r['n']} samples)"}
+        if project.data is not None:
+            data["data file"] = project.data.path
+        if prepared is not None:
+            data["inputs"] = ", ".join(prepared.feature_names) if prepared.feature_names else \
+                "×".join(str(v) for v in prepared.input_shape)
+            data.update({f"{s} samples": prepared.count(s) for s in ("train", "val", "cal", "test")})
+        ctx = {"title": f"{project.name} — {r.get('run') or 'model'} on the {SPLIT_NAMES[r['split']]} split",
+               "created": "Written by nnstudio on " + datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+               "data": data, "hint": r.get("hint"),
+               "metrics": {k: v for k, v in (self.export_data()["metrics_at_threshold"]
+                                             if r["task"] == "classification" else r["metrics"]).items()
+                           if not isinstance(v, (dict, list))}}
+        if run is not None:
+            ctx["history"] = run.history
+            ctx["model_summary"] = model_summary(run.model, prepared)
+        ctx["classification" if r["task"] == "classification" else "regression"] = self.current_diagnostics()
+        unc = dict(r.get("uncertainty") or {})
+        if unc:
+            ctx["conformal"] = unc.pop("conformal", None)
+            ctx["uncertainty"] = unc
+        if r["split"] == "val":
+            ctx["notes"] = ["Figures from the validation split, which chose the best epoch: slightly optimistic."]
+        return ctx
+
+    def export_report(self, path) -> Path:
+        from nnstudio.core.evaluation import write_html_report
+
+        write_html_report(Path(path), self.report_context())
+        return Path(path)
+
+    def _export_dir(self) -> str:
+        p = self.session.project
+        return str(p.folder if p.folder and p.folder.exists() else Path.home())
+
+    def _save_dialog(self, suffix: str, filter_: str, writer) -> None:
+        name = f"{self.result.get('run') or 'run'}_{self.result['split']}.{suffix}" if self.result else f"x.{suffix}"
+        path, _ = QFileDialog.getSaveFileName(self, "Export", str(Path(self._export_dir()) / name), filter_)
+        if path:
+            self._run_export(writer, path)
+
+    def _export_plots_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export plots to folder", self._export_dir())
+        if folder:
+            self._run_export(self.export_plots, folder)
+
+    def _run_export(self, writer, target) -> None:
+        try:
+            out = writer(target)
+        except (NnstudioError, OSError) as exc:
+            self.messages.error(self.MSG_EXPORT, f"Export failed: {exc}")
+            return
+        n = len(out) if isinstance(out, list) else 1
+        self.messages.info(self.MSG_EXPORT, f"Exported {n} file{'s' if n != 1 else ''} to {target}.")
+
+
+def model_summary(model_dict: dict | None, prepared=None) -> str:
+    """A Keras-like text summary of a run's model spec: layer, output shape, parameters."""
+    if not model_dict:
+        return ""
+    from nnstudio.core.model.spec import ModelSpec
+
+    try:
+        spec = ModelSpec.from_dict(model_dict)
+    except NnstudioError:
+        return json.dumps(model_dict, indent=1)
+    lines = [(f"Model {spec.name}: loss {spec.loss}, optimizer {spec.optimizer} "
+              f"(learning rate {spec.learning_rate:g})"), ""]
+    info = None
+    if prepared is not None:
+        from nnstudio.core.model.infer import infer, shape_text
+
+        info = infer(spec, prepared.input_shape)
+        lines.append(f"{'layer':<28}{'output shape':<20}{'parameters':>12}")
+        lines.append(f"{'Input':<28}{shape_text(info.input_shape):<20}{0:>12}")
+        for layer, li in zip(spec.layers, info.layers):
+            lines.append(f"{layer.class_name:<28}{shape_text(li.output_shape):<20}{li.params:>12,}")
+        lines.append(f"\nTotal parameters: {info.total_params:,}")
+    else:
+        for layer in spec.layers:
+            lines.append(layer.class_name)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from nnstudio.core.data.prepared import PreparedData
+    from nnstudio.core.evaluation import (
+        classification_diagnostics,
+        regression_diagnostics,
+    )
+    from nnstudio.core.training.config import RunRecord
+    from nnstudio.gui.app import apply_theme, configure_pyqtgraph, make_application
+    from nnstudio.gui.session import Session
+
+    app = make_application()
+    if "--dark" in sys.argv:
+        apply_theme("dark")
+    configure_pyqtgraph()
+    rng = np.random.default_rng(0)
+    n = 20000
+    regression = "--regression" in sys.argv
+    session = Session()
+    x = rng.normal(size=(n, 3)).astype("float32")
+    if regression:
+        y = (x[:, 0] + 0.3 * x[:, 1] ** 2).astype("float32")
+        pred = y + rng.normal(scale=0.1 + 0.1 * np.abs(x[:, 2]), size=n)
+        pred[:100] += rng.normal(scale=2.0, size=100)
+        diag = regression_diagnostics(y, pred)
+        result = {"task": "regression", "split": "test", "run": "preview", "n": n, "target": "log mass",
+                  "metrics": {}, "diagnostics": diag,
+                  "arrays": {"index": np.arange(n), "y_true": y, "mean": pred, "residual": diag.residuals}}
+        labels = y
+    else:
+        names = ["star", "galaxy", "quasar"]
+        y = rng.integers(0, 3, size=n)
+        logits = rng.normal(size=(n, 3)) + 2.2 * np.eye(3)[y]
+        proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        diag = classification_diagnostics(y, proba, names)
+        from nnstudio.core.evaluation import predictive_entropy
+
+        result = {"task": "classification", "split": "test", "run": "preview", "n": n, "target": "class",
+                  "metrics": diag.summary(), "class_names": names, "diagnostics": diag,
+                  "hint": "Possible over-fitting: the validation loss ends well above the training loss.",
+                  "arrays": {"index": np.arange(n), "y_true": y, "proba": proba, "y_pred": diag.y_pred,
+                             "entropy": predictive_entropy(proba)}}
+        labels = y
+    from nnstudio.core.data.dataset import Dataset
+
+    session.dataset = Dataset(kind="table", columns={"u_g": x[:, 0], "g_r": x[:, 1], "r_i": x[:, 2]})
+    session.prepared = PreparedData(kind="table", task=result["task"], x={"test": x}, y={"test": labels},
+                                    index={"test": np.arange(n)})
+    session.project.runs.append(RunRecord(id="preview", started="", settings={}, model={}, model_path="-"))
+    panel = DiagnosticsPanel(session)
+    panel.show_result(result)
+    panel.resize(1180, 800)
+    panel.show()
+    sys.exit(app.exec())

@@ -1,18 +1,664 @@
-"""The Uncertainty panel."""
+"""The Uncertainty panel: an error bar or probability for every prediction, and on the same
+screen whether those error bars can be trusted.
+
+The computation (predictions, MC dropout passes, coverage, calibration, conformal) runs in a
+worker through ``core.uncertainty_jobs.compute_uncertainty``; the panel draws its result.
+"""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+from nnstudio.errors import Cancelled
 from nnstudio.gui.panels.base import Panel
+from nnstudio.gui.widgets.sample_browser import (
+    SampleBrowser,
+    dataset_columns,
+    image_source,
+)
+from nnstudio.gui.widgets.themed_plot import ThemedPlot, colour
+
+VERDICT_STYLE = {
+    "good": ("rgba(44, 160, 44, 0.16)", "rgba(44, 160, 44, 0.9)", "✔"),
+    "warn": ("rgba(255, 170, 0, 0.18)", "rgba(230, 150, 0, 0.9)", "⚠"),
+    "bad": ("rgba(220, 53, 69, 0.18)", "rgba(220, 53, 69, 0.9)", "✖"),
+    "none": ("transparent", "rgba(128, 128, 128, 0.5)", ""),
+}
+BAR_BRUSH = (31, 119, 180, 170)
+AFTER_COLOUR = (255, 127, 14)
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{100 * float(v):.1f}%"
+
+
+def _g(v) -> str:
+    return "—" if v is None else f"{float(v):.4g}"
 
 
 class UncertaintyPanel(Panel):
     key = "uncertainty"
     title = "Uncertainty"
-    requires = ("run",)
+    # "run" first: with nothing loaded, point at training (whose own page then leads to the data)
+    requires = ("run", "data")
+
+    MSG_NOTES = "notes"
 
     def build(self) -> QWidget:
+        self.result: dict | None = None
+        self._job_key = None
+        self._failed_key = None
         w = QWidget()
         lay = QVBoxLayout(w)
-        lay.addWidget(QLabel("Uncertainty"))
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(self._build_settings())
+        self.verdict_label = QLabel("Compute to see whether the model's error bars can be trusted.")
+        self.verdict_label.setObjectName("verdict")
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        f = self.verdict_label.font()
+        f.setPointSizeF(f.pointSizeF() * 1.2)
+        f.setBold(True)
+        self.verdict_label.setFont(f)
+        self._style_verdict("none")
+        lay.addWidget(self.verdict_label)
+        self.details_label = QLabel(" ")
+        self.details_label.setWordWrap(True)
+        self.details_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(self.details_label)
+
+        self.plot_stack = QStackedWidget()
+        self.plot_stack.addWidget(self._build_regression_plots())
+        self.plot_stack.addWidget(self._build_classification_plots())
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.most_uncertain_button = QPushButton("Most uncertain first")
+        self.most_uncertain_button.clicked.connect(self.show_all_samples)
+        row.addWidget(self.most_uncertain_button)
+        self.flagged_check = QCheckBox("Only inputs unlike the training data")
+        self.flagged_check.setToolTip("Samples whose epistemic (model) uncertainty is above the 99th "
+                                      "percentile of the training data's; needs MC dropout")
+        self.flagged_check.toggled.connect(lambda _on: self.show_all_samples())
+        row.addWidget(self.flagged_check)
+        row.addStretch(1)
+        rl.addLayout(row)
+        self.browser = SampleBrowser()
+        rl.addWidget(self.browser, 1)
+        body = QSplitter(Qt.Horizontal)
+        body.setChildrenCollapsible(False)
+        body.addWidget(self.plot_stack)
+        body.addWidget(right)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 2)
+        body.setSizes([640, 440])
+        lay.addWidget(body, 1)
+
+        s = self.session
+        s.run_finished.connect(self._on_run_finished)
+        s.prepared_changed.connect(self.clear_result)
+        s.project_changed.connect(self._on_project)
+        self._load_settings()
         return w
+
+    # -- building ----------------------------------------------------------------------------------
+    def _build_settings(self) -> QHBoxLayout:
+        from nnstudio.core.uncertainty_jobs import METHODS
+
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Method"))
+        self.method_combo = QComboBox()
+        tips = {"auto": "A mean-and-variance head's σ when the model has one; otherwise the "
+                        "classifier's probabilities, or a constant σ from held-out residuals",
+                "heteroscedastic": "The σ the model predicts for every sample (regression models "
+                                   "trained with Gaussian NLL)",
+                "mc_dropout": "T passes with dropout switched on: the spread is the model's own "
+                              "(epistemic) uncertainty"}
+        for key, label in METHODS.items():
+            self.method_combo.addItem(label, key)
+            self.method_combo.setItemData(self.method_combo.count() - 1, tips[key], Qt.ToolTipRole)
+        self.method_combo.currentIndexChanged.connect(self._on_settings_edited)
+        row.addWidget(self.method_combo)
+        self.t_label = QLabel("passes T")
+        row.addWidget(self.t_label)
+        self.t_spin = QSpinBox()
+        self.t_spin.setRange(2, 1000)
+        self.t_spin.setValue(50)
+        self.t_spin.setToolTip("Number of MC dropout passes")
+        self.t_spin.valueChanged.connect(self._on_settings_edited)
+        row.addWidget(self.t_spin)
+        row.addWidget(QLabel("conformal level"))
+        self.level_spin = QDoubleSpinBox()
+        self.level_spin.setRange(50.0, 99.5)
+        self.level_spin.setDecimals(1)
+        self.level_spin.setSingleStep(1.0)
+        self.level_spin.setSuffix(" %")
+        self.level_spin.setValue(90.0)
+        self.level_spin.setToolTip("Target coverage of conformal intervals / sets, calibrated on the "
+                                   "calibration split (guaranteed on average whatever the model)")
+        self.level_spin.valueChanged.connect(self._on_settings_edited)
+        row.addWidget(self.level_spin)
+        row.addWidget(QLabel("on"))
+        self.split_combo = QComboBox()
+        self.split_combo.addItem("test split", "test")
+        self.split_combo.addItem("validation split", "val")
+        row.addWidget(self.split_combo)
+        self.compute_button = QPushButton("Compute")
+        self.compute_button.clicked.connect(lambda: self.compute())
+        row.addWidget(self.compute_button)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        row.addWidget(self.cancel_button)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(160)
+        self.progress.setVisible(False)
+        row.addWidget(self.progress)
+        self.progress_label = QLabel("")
+        row.addWidget(self.progress_label, 1)
+        return row
+
+    def _grid(self, plots) -> QWidget:
+        page = QWidget()
+        g = QGridLayout(page)
+        g.setContentsMargins(0, 0, 0, 0)
+        g.setSpacing(4)
+        for i, p in enumerate(plots):
+            g.addWidget(p, i // 2, i % 2)
+        return page
+
+    def _dash(self, plot: ThemedPlot):
+        return plot.plot_item.plot([0, 1], [0, 1], pen=pg.mkPen((150, 150, 150), style=Qt.DashLine))
+
+    def _build_regression_plots(self) -> QWidget:
+        self.errorbar_plot = ThemedPlot("Predicted ± σ against true", "true", "predicted")
+        self.errorbars = pg.ErrorBarItem(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0),
+                                         pen=pg.mkPen((31, 119, 180, 90)))
+        self.errorbar_points = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(31, 119, 180, 200))
+        self.errorbar_points.sigClicked.connect(self._points_clicked)
+        self.errorbar_plot.plot_item.addItem(self.errorbars)
+        self.errorbar_plot.plot_item.addItem(self.errorbar_points)
+        self.errorbar_line = self.errorbar_plot.plot_item.plot(
+            pen=pg.mkPen((214, 39, 40), width=1.5, style=Qt.DashLine))
+        self.coverage_plot = ThemedPlot("Interval calibration",
+                                        "expected coverage", "observed coverage")
+        self._dash(self.coverage_plot)
+        self.coverage_curve = self.coverage_plot.plot_item.plot(pen=pg.mkPen(colour(0), width=2.5))
+        self.coverage_marks = pg.ScatterPlotItem(size=10, pen=pg.mkPen("k"), brush=pg.mkBrush(255, 140, 0))
+        self.coverage_plot.plot_item.addItem(self.coverage_marks)
+        self.coverage_plot.plot_item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self.pit_plot = ThemedPlot("PIT histogram (flat when calibrated)", "PIT = Φ((y − μ)/σ)", "samples")
+        self.pit_bars = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=pg.mkBrush(*BAR_BRUSH),
+                                        pen=pg.mkPen(BAR_BRUSH[:3]))
+        self.pit_plot.plot_item.addItem(self.pit_bars)
+        self.pit_uniform = pg.InfiniteLine(angle=0, pen=pg.mkPen((214, 39, 40), width=1.5, style=Qt.DashLine))
+        self.pit_plot.plot_item.addItem(self.pit_uniform)
+        self.sigma_plot = ThemedPlot("Error against predicted σ", "RMS predicted σ (bins)", "RMS error")
+        self.sigma_line = self._dash(self.sigma_plot)
+        self.sigma_points = self.sigma_plot.plot_item.plot(pen=pg.mkPen(colour(0), width=2), symbol="o",
+                                                           symbolSize=7, symbolBrush=colour(0))
+        return self._grid([self.errorbar_plot, self.coverage_plot, self.pit_plot, self.sigma_plot])
+
+    def _build_classification_plots(self) -> QWidget:
+        self.reliability_plot = ThemedPlot("Reliability", "confidence", "accuracy", legend=True,
+                                           legend_offset=(8, 8))
+        self._dash(self.reliability_plot)
+        self.reliability_before = self.reliability_plot.plot_item.plot(
+            pen=pg.mkPen(colour(0), width=2), symbol="o", symbolSize=6, symbolBrush=colour(0), name="before")
+        self.reliability_after = self.reliability_plot.plot_item.plot(
+            pen=pg.mkPen(AFTER_COLOUR, width=2), symbol="s", symbolSize=6, symbolBrush=AFTER_COLOUR,
+            name="after")
+        self.reliability_plot.plot_item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self.entropy_plot = ThemedPlot("Predictive entropy", "entropy (nats)", "samples")
+        self.entropy_bars = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=pg.mkBrush(*BAR_BRUSH),
+                                            pen=pg.mkPen(BAR_BRUSH[:3]))
+        self.entropy_plot.plot_item.addItem(self.entropy_bars)
+        self.entropy_plot.scene().sigMouseClicked.connect(
+            lambda ev: self._hist_clicked(ev, self.entropy_plot, "entropy"))
+        self.mi_plot = ThemedPlot("Mutual information (epistemic)", "mutual information (nats)", "samples")
+        self.mi_bars = pg.BarGraphItem(x0=[0], x1=[1], height=[0], brush=pg.mkBrush(148, 103, 189, 170),
+                                       pen=pg.mkPen((148, 103, 189)))
+        self.mi_plot.plot_item.addItem(self.mi_bars)
+        self.mi_threshold = pg.InfiniteLine(angle=90, pen=pg.mkPen((214, 39, 40), width=1.5, style=Qt.DashLine))
+        self.mi_plot.plot_item.addItem(self.mi_threshold, ignoreBounds=True)
+        self.mi_plot.scene().sigMouseClicked.connect(
+            lambda ev: self._hist_clicked(ev, self.mi_plot, "mutual_information"))
+        self.sets_plot = ThemedPlot("Conformal prediction sets", "classes in the set", "samples")
+        self.sets_bars = pg.BarGraphItem(x=[0], width=0.7, height=[0], brush=pg.mkBrush(44, 160, 44, 170),
+                                         pen=pg.mkPen((44, 160, 44)))
+        self.sets_plot.plot_item.addItem(self.sets_bars)
+        return self._grid([self.reliability_plot, self.entropy_plot, self.mi_plot, self.sets_plot])
+
+    # -- settings (stored in the project) ----------------------------------------------------------------
+    def _load_settings(self) -> None:
+        u = self.session.project.uncertainty
+        widgets = (self.method_combo, self.t_spin, self.level_spin)
+        for wdg in widgets:
+            wdg.blockSignals(True)
+        i = self.method_combo.findData(u.method)
+        self.method_combo.setCurrentIndex(max(i, 0))
+        self.t_spin.setValue(int(u.mc_samples))
+        self.level_spin.setValue(100.0 * float(u.conformal_level))
+        for wdg in widgets:
+            wdg.blockSignals(False)
+        self._update_enabled()
+
+    def _on_settings_edited(self, *_args) -> None:
+        u = self.session.project.uncertainty
+        u.method = self.method
+        u.mc_samples = int(self.t_spin.value())
+        u.conformal_level = round(self.level_spin.value() / 100.0, 4)
+        self.session.project.mark_changed("uncertainty")
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        mc = self.method == "mc_dropout"
+        self.t_spin.setEnabled(mc)
+        self.t_label.setEnabled(mc)
+
+    @property
+    def method(self) -> str:
+        return self.method_combo.currentData()
+
+    def set_method(self, method: str, mc_samples: int | None = None, level: float | None = None) -> None:
+        self.method_combo.setCurrentIndex(self.method_combo.findData(method))
+        if mc_samples is not None:
+            self.t_spin.setValue(mc_samples)
+        if level is not None:
+            self.level_spin.setValue(100.0 * level)
+
+    # -- computing ----------------------------------------------------------------------------------
+    def _key(self):
+        p = self.session.project
+        run = p.run()
+        return (id(p), run.id if run else None, id(self.session.prepared), self.method,
+                self.t_spin.value(), self.level_spin.value(), self.split_combo.currentData())
+
+    def compute(self) -> None:
+        from nnstudio.core.uncertainty_jobs import compute_uncertainty
+
+        if self.missing() is not None:
+            return
+        self.messages.clear("error")
+        self.messages.clear("job")
+        self._job_key = self._key()
+        self.compute_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.progress_label.setText("starting…")
+        self.status.emit("Computing uncertainty…")
+        job = self.start_job(compute_uncertainty, self.session.project, method=self.method,
+                             split=self.split_combo.currentData(), mc_samples=int(self.t_spin.value()),
+                             level=self.level_spin.value() / 100.0, prepared=self.session.prepared,
+                             on_done=self._on_computed, on_error=self._on_error, name="uncertainty")
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_job_finished)
+
+    def cancel(self) -> None:
+        if self.job is not None and self.job.running:
+            self.job.cancel()
+            self.progress_label.setText("cancelling…")
+
+    def _on_progress(self, done, total, text) -> None:
+        if total:
+            self.progress.setValue(round(100.0 * done / float(total)))
+        self.progress_label.setText(text)
+
+    def _on_job_finished(self) -> None:
+        if self.job is None or not self.job.running:
+            self.compute_button.setEnabled(True)
+            self.cancel_button.setEnabled(False)
+            self.progress.setVisible(False)
+            if self.progress_label.text() != "cancelled":
+                self.progress_label.setText("")
+
+    def _on_error(self, exc) -> None:
+        if isinstance(exc, Cancelled):
+            self.progress_label.setText("cancelled")
+            return
+        self._failed_key = self._job_key
+        self.show_error(exc)
+
+    def _on_computed(self, result: dict) -> None:
+        if self._job_key != self._key():
+            return
+        self.show_result(result)
+
+    def _on_run_finished(self, _record=None) -> None:
+        self.clear_result()
+        QTimer.singleShot(0, self._maybe_compute)
+
+    def _on_project(self) -> None:
+        self._load_settings()
+        self.clear_result()
+
+    def _maybe_compute(self) -> None:
+        """Compute the quick methods by itself when shown; MC dropout waits for the button."""
+        if (self.result is None and self.isVisible() and self.missing() is None
+                and self.method != "mc_dropout" and not (self.job is not None and self.job.running)
+                and self._failed_key != self._key()):
+            self.compute()
+
+    def refresh(self) -> None:
+        self._maybe_compute()
+
+    def showEvent(self, e):
+        super().showEvent(e)
+        QTimer.singleShot(0, self._maybe_compute)
+
+    def clear_result(self) -> None:
+        self.result = None
+        self._failed_key = None
+        self.verdict_label.setText("Compute to see whether the model's error bars can be trusted.")
+        self._style_verdict("none")
+        self.details_label.setText(" ")
+        self.browser.clear("Per-sample uncertainties appear here after Compute.")
+        self.messages.clear(self.MSG_NOTES)
+
+    # -- showing -------------------------------------------------------------------------------------
+    def _style_verdict(self, level: str) -> None:
+        bg, border, _sym = VERDICT_STYLE[level]
+        self.verdict_label.setStyleSheet(f"QLabel#verdict {{ background: {bg}; border: 1px solid {border}; "
+                                         "border-radius: 4px; padding: 6px 10px; }")
+
+    def show_result(self, result: dict) -> None:
+        self.result = result
+        v = result["verdict"]
+        sym = VERDICT_STYLE[v["level"]][2]
+        self.verdict_label.setText(f"{sym}  {v['text']}")
+        self._style_verdict(v["level"])
+        if result["notes"]:
+            self.messages.info(self.MSG_NOTES, " ".join(result["notes"]))
+        else:
+            self.messages.clear(self.MSG_NOTES)
+        has_ood = "ood" in result["arrays"]
+        self.flagged_check.setEnabled(has_ood)
+        if not has_ood:
+            self.flagged_check.blockSignals(True)
+            self.flagged_check.setChecked(False)
+            self.flagged_check.blockSignals(False)
+        if result["task"] == "regression":
+            self._show_regression()
+        else:
+            self._show_classification()
+        self.show_all_samples()
+
+    @property
+    def split_name(self) -> str:
+        return {"test": "test", "val": "validation"}[self.result["split"]]
+
+    def _show_regression(self) -> None:
+        r, s, a = self.result, self.result["summary"], self.result["arrays"]
+        self.plot_stack.setCurrentIndex(0)
+        c = r.get("conformal") or {}
+        parts = [f"<b>Method:</b> {s['method']}",
+                 f"<b>68% intervals</b> {_pct(s['coverage_68'])} (nominal {_pct(s['nominal_68'])})",
+                 f"<b>95% intervals</b> {_pct(s['coverage_95'])} (nominal 95%)",
+                 f"<b>NLL</b> {_g(s['nll'])}", f"<b>sharpness</b> (RMS σ) {_g(s['sharpness'])}"]
+        if c:
+            width = c.get("mean_width")
+            parts.append(f"<b>conformal {100 * c['nominal']:.3g}%</b> coverage {_pct(c['coverage'])}"
+                         + (f", mean width {_g(width)}" if width is not None else ""))
+        if "ood" in a:
+            parts.append(f"<b>unlike training data</b> {int(np.sum(a['ood']))} of {len(a['ood'])}")
+        self.details_label.setText(" · ".join(parts))
+        idx = a["plot_index"]
+        y, mu, sig = a["y_true"][idx], a["mean"][idx], a["sigma"][idx]
+        self.errorbar_plot.set_title(f"Predicted ± σ against true · {self.split_name}")
+        self.errorbars.setData(x=y, y=mu, height=2 * sig)
+        self.errorbar_points.setData(y, mu, data=idx)
+        lo = float(min(y.min(), mu.min()))
+        hi = float(max(y.max(), mu.max()))
+        self.errorbar_line.setData([lo, hi], [lo, hi])
+        self.errorbar_plot.plot_item.enableAutoRange()
+        cc = s["calibration_curve"]
+        self.coverage_curve.setData(cc["expected"], cc["observed"])
+        self.coverage_marks.setData([s["nominal_68"], s["nominal_95"]], [s["coverage_68"], s["coverage_95"]])
+        ph = s["pit_histogram"]
+        edges, counts = np.asarray(ph["edges"]), np.asarray(ph["counts"])
+        self.pit_bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
+        self.pit_uniform.setValue(counts.sum() / max(len(counts), 1))
+        self.pit_plot.plot_item.enableAutoRange()
+        es = s["error_vs_sigma"]
+        self.sigma_points.setData(es["rms_sigma"], es["rms_error"])
+        top = max(max(es["rms_sigma"] or [1]), max(es["rms_error"] or [1]))
+        self.sigma_line.setData([0, top], [0, top])
+        self.sigma_plot.plot_item.enableAutoRange()
+        self.sigma_plot.set_placeholder("Constant σ: every sample has the same error bar."
+                                        if r["method"] == "residual" else None)
+
+    def _show_classification(self) -> None:
+        r, s, a = self.result, self.result["summary"], self.result["arrays"]
+        self.plot_stack.setCurrentIndex(1)
+        c = r.get("conformal") or {}
+        parts = [f"<b>Method:</b> {s['method']}",
+                 (f"<b>ECE</b> {_g(s['ece'])} → {_g(s['ece_after_temperature'])} after temperature "
+                  f"scaling (T = {s['temperature']:.3g})"),
+                 f"<b>NLL</b> {_g(s['nll'])} → {_g(s['nll_after_temperature'])}",
+                 f"<b>mean entropy</b> {_g(s['mean_entropy'])}"]
+        if "mean_mutual_information" in s:
+            parts.append(f"<b>mean mutual information</b> {_g(s['mean_mutual_information'])}")
+        if c:
+            parts.append(f"<b>conformal {100 * c['nominal']:.3g}% sets</b> coverage {_pct(c['coverage'])}, "
+                         f"mean size {c['mean_set_size']:.2f}")
+        if "ood" in a:
+            parts.append(f"<b>unlike training data</b> {int(np.sum(a['ood']))} of {len(a['ood'])}")
+        self.details_label.setText(" · ".join(parts))
+
+        def finite(rel):
+            conf = np.array([np.nan if v is None else v for v in rel["confidence"]], dtype=float)
+            acc = np.array([np.nan if v is None else v for v in rel["accuracy"]], dtype=float)
+            ok = np.isfinite(conf) & np.isfinite(acc)
+            return conf[ok], acc[ok]
+
+        self.reliability_plot.set_title(f"Reliability · {self.split_name}")
+        self.reliability_plot.legend.clear()
+        self.reliability_plot.legend.addItem(self.reliability_before, f"before (ECE {s['ece']:.3f})")
+        self.reliability_plot.legend.addItem(
+            self.reliability_after, f"after T = {s['temperature']:.2f} (ECE {s['ece_after_temperature']:.3f})")
+        self.reliability_before.setData(*finite(s["reliability"]))
+        self.reliability_after.setData(*finite(s["reliability_after_temperature"]))
+        hist = r["histograms"]
+        counts, edges = hist["entropy"]
+        self.entropy_bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
+        self.entropy_plot.plot_item.enableAutoRange()
+        if "mutual_information" in hist:
+            counts, edges = hist["mutual_information"]
+            self.mi_bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
+            self.mi_bars.setVisible(True)
+            self.mi_threshold.setValue(a["ood_threshold"])
+            self.mi_threshold.setVisible(True)
+            self.mi_plot.set_placeholder(None)
+            self.mi_plot.plot_item.enableAutoRange()
+        else:
+            self.mi_bars.setVisible(False)
+            self.mi_threshold.setVisible(False)
+            self.mi_plot.set_placeholder("Mutual information (the model's own uncertainty) needs several "
+                                         "stochastic passes: choose MC dropout and press Compute.")
+        if c:
+            sizes = np.asarray(c["set_size_counts"])
+            self.sets_bars.setOpts(x=np.arange(len(sizes)), height=sizes, width=0.7)
+            self.sets_plot.plot_item.getAxis("bottom").setTicks([[(i, str(i)) for i in range(len(sizes))]])
+            self.sets_bars.setVisible(True)
+            self.sets_plot.set_placeholder(None)
+            self.sets_plot.plot_item.enableAutoRange()
+        else:
+            self.sets_bars.setVisible(False)
+            self.sets_plot.set_placeholder("Conformal sets need a calibration split.")
+
+    # -- per sample ----------------------------------------------------------------------------------
+    def plots(self) -> dict:
+        if self.result is None:
+            return {}
+        if self.result["task"] == "regression":
+            return {"errorbars": self.errorbar_plot, "interval_calibration": self.coverage_plot,
+                    "pit": self.pit_plot, "error_vs_sigma": self.sigma_plot}
+        return {"reliability": self.reliability_plot, "entropy": self.entropy_plot,
+                "mutual_information": self.mi_plot, "conformal_sets": self.sets_plot}
+
+    def show_all_samples(self) -> None:
+        if self.result is None:
+            return
+        a = self.result["arrays"]
+        idx = np.arange(len(a["index"]))
+        title = f"Every {self.split_name} sample, most uncertain first"
+        if self.flagged_check.isChecked() and "ood" in a:
+            idx = np.flatnonzero(a["ood"])
+            title = "Inputs unlike the training data (epistemic uncertainty above its 99th percentile)"
+        self.browse(idx, title)
+
+    def browse(self, idx: np.ndarray, title: str) -> None:
+        r, a = self.result, self.result["arrays"]
+        rows = np.asarray(a["index"])[idx]
+        if r["task"] == "regression":
+            cols = {"row": rows, "true": a["y_true"][idx], "predicted": a["mean"][idx], "σ": a["sigma"][idx],
+                    "|error|/σ": np.abs(a["z"][idx])}
+            if "sigma_epistemic" in a:
+                cols["σ epistemic"] = a["sigma_epistemic"][idx]
+            if "conformal_low" in a:
+                cols["conformal low"] = a["conformal_low"][idx]
+                cols["conformal high"] = a["conformal_high"][idx]
+            sort_by = "σ epistemic" if "sigma_epistemic" in a else "σ"
+            caption = lambda i: f"{cols['predicted'][i]:.3g} ± {cols['σ'][i]:.2g}"
+        else:
+            names = np.asarray(self.session.prepared.class_names or
+                               [str(i) for i in range(int(a["y_pred"].max()) + 1)])
+            # the sort column first after the labels, where the eye lands
+            cols = {"row": rows, "true": names[a["y_true"][idx]], "predicted": names[a["y_pred"][idx]]}
+            if "mutual_information" in a:
+                cols["mutual info"] = a["mutual_information"][idx]
+            cols.update({"entropy": a["entropy"][idx], "confidence": a["confidence"][idx],
+                         "after T": a["confidence_scaled"][idx]})
+            if "set_size" in a:
+                cols["set size"] = a["set_size"][idx]
+            sort_by = "mutual info" if "mutual_information" in a else "entropy"
+            caption = lambda i: f"{cols['predicted'][i]} {cols['confidence'][i]:.2f}\nH {cols['entropy'][i]:.2f}"
+        if "ood" in a:
+            cols["unlike training"] = a["ood"][idx]
+        cols.update(dataset_columns(self.session.dataset, rows,
+                                    skip={getattr(self.session.prepared, "target_name", None)} | set(cols)))
+        self.browser.set_samples(
+            title, cols, sort_by=sort_by, descending=True, images=image_source(self.session.dataset, rows),
+            caption=caption, flag_column="unlike training" if "ood" in a else None,
+            tips={"σ": "Predicted standard deviation (data units)",
+                  "|error|/σ": "How many σ the prediction misses by; above 2 happens to 5% of samples "
+                               "when the error bars are right",
+                  "σ epistemic": "The spread of the MC dropout passes: the model's own uncertainty",
+                  "after T": "Confidence after temperature scaling",
+                  "entropy": "Predictive entropy (nats): 0 certain, log K a coin toss",
+                  "mutual info": "Mutual information (nats): the model's own (epistemic) part",
+                  "set size": "Classes in the conformal prediction set",
+                  "unlike training": "Epistemic uncertainty above the 99th percentile of the training data's"})
+
+    def _points_clicked(self, _item, points, _ev=None) -> None:
+        idx = np.unique([int(p.data()) for p in points])
+        self.browse(idx, "Selected point" + ("s" if len(idx) > 1 else ""))
+
+    def _hist_clicked(self, ev, plot: ThemedPlot, name: str) -> None:
+        from nnstudio.core.uncertainty_jobs import bin_members
+
+        if self.result is None or name not in self.result.get("histograms", {}) or ev.button() != Qt.LeftButton:
+            return
+        vb = plot.plot_item.getViewBox()
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        counts, edges = self.result["histograms"][name]
+        x = vb.mapSceneToView(ev.scenePos()).x()
+        i = int(np.searchsorted(edges, x, side="right")) - 1
+        if 0 <= i < len(counts):
+            idx = bin_members(self.result["arrays"][name], edges, i)
+            self.browse(idx, f"{name.replace('_', ' ').capitalize()} from {edges[i]:.3g} to {edges[i + 1]:.3g}")
+
+
+if __name__ == "__main__":
+    import sys
+
+    from nnstudio.core.data.prepared import PreparedData
+    from nnstudio.core.evaluation import (
+        conformal_intervals,
+        predictive_entropy,
+        summarise_classification_uncertainty,
+        summarise_regression_uncertainty,
+    )
+    from nnstudio.core.training.config import RunRecord
+    from nnstudio.core.uncertainty_jobs import (
+        classification_verdict,
+        regression_verdict,
+    )
+    from nnstudio.gui.app import apply_theme, configure_pyqtgraph, make_application
+    from nnstudio.gui.session import Session
+
+    app = make_application()
+    if "--dark" in sys.argv:
+        apply_theme("dark")
+    configure_pyqtgraph()
+    rng = np.random.default_rng(0)
+    n = 3000
+    session = Session()
+    session.project.uncertainty.method = "mc_dropout"     # no automatic computing in the preview
+    if "--classification" in sys.argv:
+        names = ["star", "galaxy", "quasar"]
+        y = rng.integers(0, 3, size=n)
+        logits = 1.6 * (rng.normal(size=(n, 3)) + 2.0 * np.eye(3)[y])
+        proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        samples = np.clip(proba[None] + rng.normal(scale=0.03, size=(20, n, 3)), 1e-6, 1)
+        samples /= samples.sum(axis=2, keepdims=True)
+        from nnstudio.core.evaluation import mutual_information
+
+        mi = mutual_information(samples)
+        summary = summarise_classification_uncertainty(proba, y, 1.4, prob_samples=samples, method="preview")
+        ent = predictive_entropy(proba)
+        pred = proba.argmax(axis=1)
+        result = {"task": "classification", "split": "test", "method": "mc_dropout", "notes": [],
+                  "summary": summary, "conformal": {"nominal": 0.9, "coverage": 0.91, "mean_set_size": 1.2,
+                                                    "set_size_counts": [0, 2500, 450, 50]},
+                  "histograms": {"entropy": np.histogram(ent, 30, (0, np.log(3))),
+                                 "mutual_information": np.histogram(mi, 30)},
+                  "arrays": {"index": np.arange(n), "y_true": y, "proba": proba, "y_pred": pred,
+                             "confidence": proba.max(axis=1), "confidence_scaled": proba.max(axis=1) * 0.95,
+                             "entropy": ent, "mutual_information": mi, "ood": mi > np.quantile(mi, 0.99),
+                             "ood_threshold": float(np.quantile(mi, 0.99)), "set_size": np.ones(n, int)}}
+        result["verdict"] = classification_verdict(summary, "test", result["conformal"])
+        prepared = PreparedData(kind="table", task="classification", x={"test": np.zeros((n, 1))},
+                                y={"test": y}, index={"test": np.arange(n)}, class_names=names)
+    else:
+        x = rng.uniform(8, 12, size=n)
+        sigma = 0.05 + 0.05 * (x - 8)
+        y = x + rng.normal(scale=sigma)
+        mu = x + rng.normal(scale=0.02, size=n)
+        summary = summarise_regression_uncertainty(y, mu, sigma, method="mean-and-variance head")
+        lo, hi = conformal_intervals(mu, 1.64, sigma)
+        result = {"task": "regression", "split": "test", "method": "heteroscedastic", "notes": [],
+                  "summary": summary, "conformal": {"nominal": 0.9, "coverage": 0.905, "mean_width": 0.42},
+                  "arrays": {"index": np.arange(n), "y_true": y, "mean": mu, "sigma": sigma,
+                             "z": (mu - y) / sigma, "plot_index": np.arange(0, n, 3),
+                             "conformal_low": lo, "conformal_high": hi}}
+        result["verdict"] = regression_verdict(summary, "test", result["conformal"])
+        prepared = PreparedData(kind="table", task="regression", x={"test": x[:, None]}, y={"test": y},
+                                index={"test": np.arange(n)}, target_name="log_mass")
+    session.prepared = prepared
+    session.project.runs.append(RunRecord(id="preview", started="", settings={}, model={}, model_path="-"))
+    panel = UncertaintyPanel(session)
+    panel.show_result(result)
+    panel.resize(1180, 800)
+    panel.show()
+    sys.exit(app.exec())

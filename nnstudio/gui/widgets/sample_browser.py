@@ -1,0 +1,287 @@
+"""The sample browser: the samples behind a clicked cell, point or bar, as a sortable table and,
+for image data, cutout thumbnails in the table's order.
+
+The table model holds numpy columns and sorts them with one ``argsort`` (no per-row Python), so
+a confusion-matrix cell of 50 000 samples lists and sorts at once.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+MAX_THUMBNAILS = 120
+THUMB_SIZE = 72
+MAX_DATA_COLUMNS = 10
+FLAG_COLOUR = QColor(230, 120, 0)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else ""
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if not math.isfinite(v):
+            return "—"
+        a = abs(v)
+        return f"{v:.3g}" if a and (a < 1e-3 or a >= 1e5) else f"{v:.4g}"
+    if isinstance(v, (np.integer,)):
+        return str(int(v))
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    return str(v)
+
+
+class ArrayTableModel(QAbstractTableModel):
+    """Columns of equal-length numpy arrays; sorting permutes one index array."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._names: list[str] = []
+        self._cols: list[np.ndarray] = []
+        self._tips: dict[str, str] = {}
+        self._order = np.zeros(0, dtype=np.int64)
+        self.flag_column: str | None = None     # rows where this boolean column is True are tinted
+
+    def set_columns(self, columns: dict, tips: dict | None = None) -> None:
+        self.beginResetModel()
+        self._names = list(columns)
+        self._cols = [np.asarray(c) for c in columns.values()]
+        self._tips = dict(tips or {})
+        n = len(self._cols[0]) if self._cols else 0
+        self._order = np.arange(n)
+        self.endResetModel()
+
+    # -- Qt model ---------------------------------------------------------------------------------
+    def rowCount(self, parent=None):
+        return 0 if parent is not None and parent.isValid() else len(self._order)
+
+    def columnCount(self, parent=None):
+        return 0 if parent is not None and parent.isValid() else len(self._names)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        col = self._cols[index.column()]
+        v = col[self._order[index.row()]]
+        if role == Qt.DisplayRole:
+            return _fmt(v)
+        if role == Qt.TextAlignmentRole:
+            return int((Qt.AlignRight if col.dtype.kind in "biuf" else Qt.AlignLeft) | Qt.AlignVCenter)
+        if role == Qt.BackgroundRole and self.flag_column in self._names:
+            flags = self._cols[self._names.index(self.flag_column)]
+            if bool(flags[self._order[index.row()]]):
+                c = QColor(FLAG_COLOUR)
+                c.setAlpha(60)
+                return c
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if orientation == Qt.Horizontal and 0 <= section < len(self._names):
+            if role == Qt.DisplayRole:
+                return self._names[section]
+            if role == Qt.ToolTipRole:
+                return self._tips.get(self._names[section])
+        return None
+
+    def sort(self, column, order=Qt.AscendingOrder):
+        if not 0 <= column < len(self._cols):
+            return
+        self.layoutAboutToBeChanged.emit()
+        key = self._cols[column]
+        if key.dtype.kind == "O":
+            key = np.array([str(v) for v in key])
+        order_idx = np.argsort(key, kind="stable")
+        if order == Qt.DescendingOrder:
+            # descending but still stable for ties: reverse the order of the reversed array
+            order_idx = np.argsort(key[::-1], kind="stable")[::-1]
+            order_idx = len(key) - 1 - order_idx
+        if key.dtype.kind == "f":   # NaN last either way
+            nan = np.isnan(key[order_idx])
+            order_idx = np.concatenate([order_idx[~nan], order_idx[nan]])
+        self._order = order_idx.astype(np.int64)
+        self.layoutChanged.emit()
+
+    # -- for callers -------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def column(self, name: str, displayed_order: bool = True) -> np.ndarray:
+        col = self._cols[self._names.index(name)]
+        return col[self._order] if displayed_order else col
+
+
+class SampleBrowser(QWidget):
+    """Title line, thumbnails (image data only) and the sortable table of the selected samples.
+
+    ``set_samples(title, columns, sort_by=..., images=...)``: ``columns`` is an ordered dict of
+    equal-length arrays whose first column is the original row number; ``images`` maps a row of
+    the table to a 2-D or (H, W, C) array (called lazily for the first thumbnails only).
+    """
+
+    sampleActivated = Signal(int)   # original row number of a double-clicked sample
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.title = QLabel("Click a cell, a point or a bar to list its samples here.")
+        self.title.setWordWrap(True)
+        f = self.title.font()
+        f.setBold(True)
+        self.title.setFont(f)
+        self.model = ArrayTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        # fit columns to the first rows only: measuring 50 000 rows would stall a click
+        self.table.horizontalHeader().setResizeContentsPrecision(100)
+        self.table.doubleClicked.connect(self._activated)
+        self.thumbs = QListWidget()
+        self.thumbs.setViewMode(QListView.IconMode)
+        self.thumbs.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.thumbs.setGridSize(QSize(THUMB_SIZE + 34, THUMB_SIZE + 40))
+        self.thumbs.setResizeMode(QListView.Adjust)
+        self.thumbs.setMovement(QListView.Static)
+        self.thumbs.setWordWrap(True)
+        self.thumbs.setUniformItemSizes(True)
+        self.thumbs.setVisible(False)
+        self.split = QSplitter(Qt.Vertical)
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(self.thumbs)
+        self.split.addWidget(self.table)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.title)
+        lay.addWidget(self.split, 1)
+        self._images = None
+        self._caption = None
+        self.model.layoutChanged.connect(self._fill_thumbnails)
+
+    # -- content ----------------------------------------------------------------------------------
+    def set_samples(self, title: str, columns: dict, sort_by: str | None = None, descending: bool = True,
+                    images=None, caption=None, tips: dict | None = None, flag_column: str | None = None) -> None:
+        n = len(next(iter(columns.values()))) if columns else 0
+        self.title.setText(f"{title} — {n} sample{'s' if n != 1 else ''}")
+        self._images = images
+        self._caption = caption
+        self.model.flag_column = flag_column
+        self.model.set_columns(columns, tips)
+        header = self.table.horizontalHeader()
+        if sort_by in columns:
+            col = list(columns).index(sort_by)
+            order = Qt.DescendingOrder if descending else Qt.AscendingOrder
+            header.setSortIndicator(col, order)   # sorts the model through the view
+            self.model.sort(col, order)
+        else:
+            header.setSortIndicator(-1, Qt.AscendingOrder)
+        self.table.resizeColumnsToContents()
+        for i in range(self.model.columnCount()):
+            self.table.setColumnWidth(i, min(max(self.table.columnWidth(i), 56), 180))
+        self.thumbs.setVisible(images is not None)
+        self._fill_thumbnails()
+
+    def clear(self, text: str = "Click a cell, a point or a bar to list its samples here.") -> None:
+        self.model.set_columns({})
+        self.title.setText(text)
+        self.thumbs.clear()
+        self.thumbs.setVisible(False)
+
+    def rows(self) -> np.ndarray:
+        """Original row numbers in the order shown."""
+        if not self.model.names:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self.model.column(self.model.names[0]))
+
+    def _activated(self, index) -> None:
+        self.sampleActivated.emit(int(self.rows()[index.row()]))
+
+    # -- thumbnails ---------------------------------------------------------------------------------
+    def _fill_thumbnails(self) -> None:
+        self.thumbs.clear()
+        if self._images is None or not self.model.names:
+            return
+        order = self.model._order[:MAX_THUMBNAILS]
+        for i in order:
+            img = self._images(int(i))
+            item = QListWidgetItem(QIcon(QPixmap.fromImage(to_qimage(img))),
+                                   self._caption(int(i)) if self._caption else "")
+            item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
+            self.thumbs.addItem(item)
+        if self.model.rowCount() > MAX_THUMBNAILS:
+            self.thumbs.setToolTip(f"The first {MAX_THUMBNAILS} samples in the table's order.")
+
+
+def stretch(img: np.ndarray) -> np.ndarray:
+    """Astronomy-style display stretch to 0..255: asinh between the 1st and 99.5th percentile."""
+    a = np.asarray(img, dtype=np.float64)
+    if a.ndim == 3:
+        a = a[..., 0] if a.shape[2] != 3 else a
+    finite = a[np.isfinite(a)]
+    if finite.size == 0:
+        return np.zeros(a.shape, dtype=np.uint8)
+    lo, hi = np.percentile(finite, [1.0, 99.5])
+    if hi <= lo:
+        hi = lo + 1.0
+    x = np.clip((np.nan_to_num(a, nan=lo) - lo) / (hi - lo), 0.0, 1.0)
+    x = np.arcsinh(10.0 * x) / np.arcsinh(10.0)
+    return (255.0 * x).astype(np.uint8)
+
+
+def to_qimage(img: np.ndarray) -> QImage:
+    """A grey (or RGB for 3 channels) QImage of a cutout, stretched for display, scaled to the
+    thumbnail size."""
+    a = np.ascontiguousarray(stretch(img))
+    h, w = a.shape[:2]
+    if a.ndim == 3:
+        q = QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+    else:
+        q = QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
+    return q.scaled(THUMB_SIZE, THUMB_SIZE, Qt.KeepAspectRatio, Qt.FastTransformation)
+
+
+def dataset_columns(dataset, index: np.ndarray, skip=()) -> dict:
+    """The data set's own columns (1-D numbers or text, at most ``MAX_DATA_COLUMNS``) for the
+    samples at original rows ``index``; empty when there is no data set or the rows do not fit."""
+    out: dict = {}
+    if dataset is None or not len(index):
+        return out
+    index = np.asarray(index, dtype=np.int64)
+    for name, col in dataset.columns.items():
+        if len(out) >= MAX_DATA_COLUMNS:
+            break
+        col = np.asarray(col)
+        if name in skip or col.ndim != 1 or col.dtype.kind not in "biufUS" or index.max() >= len(col):
+            continue
+        out[name] = col[index]
+    return out
+
+
+def image_source(dataset, index: np.ndarray):
+    """``row -> cutout`` for the samples at original rows ``index`` (None for tables)."""
+    if dataset is None or getattr(dataset, "images", None) is None or not len(index):
+        return None
+    images = dataset.images
+    index = np.asarray(index, dtype=np.int64)
+    if index.max() >= len(images):
+        return None
+    return lambda i: images[index[i]]

@@ -1,0 +1,102 @@
+"""A pyqtgraph plot that follows the light/dark theme and can say why it is empty.
+
+pyqtgraph's global background/foreground options only reach plots created after they are set, so
+each plot re-applies its colours when the application palette changes.
+"""
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QLabel
+
+PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194), (23, 190, 207), (127, 127, 127), (188, 189, 34)]
+
+
+def colour(i: int) -> tuple[int, int, int]:
+    return PALETTE[i % len(PALETTE)]
+
+
+class ThemedPlot(pg.PlotWidget):
+    """One plot with a title, axis labels, a light grid, an optional legend and a placeholder."""
+
+    def __init__(self, title: str = "", xlabel: str = "", ylabel: str = "", legend: bool = False,
+                 parent=None, legend_offset=(-8, 8)):
+        super().__init__(parent)
+        self.plot_item: pg.PlotItem = self.getPlotItem()
+        self._title = title
+        self.plot_item.setLabel("bottom", xlabel)
+        self.plot_item.setLabel("left", ylabel)
+        self.plot_item.showGrid(x=True, y=True, alpha=0.15)
+        for name in ("left", "bottom"):   # "(x0.001)" beside a label puzzles more than it helps
+            self.plot_item.getAxis(name).enableAutoSIPrefix(False)
+        self.plot_item.setMenuEnabled(True)
+        self.legend = (self.plot_item.addLegend(offset=legend_offset, labelTextSize="8pt", brush=None)
+                       if legend else None)
+        self.setMinimumSize(200, 170)
+        self._placeholder = QLabel(self)
+        self._placeholder.setAlignment(Qt.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._placeholder.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self._placeholder.hide()
+        self.apply_colours()
+
+    # -- text -------------------------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return self._title
+
+    def set_title(self, text: str) -> None:
+        self._title = text
+        self.plot_item.setTitle(text, color=self.foreground_colour(), size="10pt")
+
+    def set_placeholder(self, text: str | None) -> None:
+        """A centred note over the plot area ("needs MC dropout", "no data yet"); None hides it."""
+        self._placeholder.setText(text or "")
+        self._placeholder.setVisible(bool(text))
+        self._place()
+
+    @property
+    def placeholder(self) -> str:
+        return self._placeholder.text()
+
+    def _place(self) -> None:
+        m = 40
+        self._placeholder.setGeometry(m, m, max(10, self.width() - 2 * m), max(10, self.height() - 2 * m))
+
+    def resizeEvent(self, e):
+        super().resizeEvent(e)
+        if "_placeholder" in self.__dict__:
+            self._place()
+
+    # -- theme ------------------------------------------------------------------------------------
+    def is_dark(self) -> bool:
+        return self.palette().window().color().lightness() < 128
+
+    def foreground_colour(self) -> str:
+        return "#dddddd" if self.is_dark() else "#222222"
+
+    def muted_colour(self) -> tuple[int, int, int]:
+        return (150, 150, 150) if self.is_dark() else (120, 120, 120)
+
+    def apply_colours(self) -> None:
+        fg = self.foreground_colour()
+        self.setBackground("#1e1e1e" if self.is_dark() else "w")
+        for name in ("left", "bottom"):
+            ax = self.plot_item.getAxis(name)
+            ax.setPen(fg)
+            ax.setTextPen(fg)
+        self.plot_item.setTitle(self._title or None, color=fg, size="10pt")
+        if self.legend is not None:
+            self.legend.setLabelTextColor(fg)
+        self._placeholder.setStyleSheet(f"color: {fg}; background: transparent;")
+        self.colours_changed()
+
+    def colours_changed(self) -> None:
+        """Hook for subclasses with theme-dependent items (text in cells, reference lines)."""
+
+    def changeEvent(self, e):
+        # the base constructor already sends palette events, before our items exist
+        if e.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange) and "_placeholder" in self.__dict__:
+            self.apply_colours()
+        super().changeEvent(e)

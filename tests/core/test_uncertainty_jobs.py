@@ -1,0 +1,232 @@
+"""The jobs behind the Diagnostics and Uncertainty panels, and their plain-words verdicts."""
+import math
+
+import numpy as np
+import pytest
+
+from nnstudio.core.data.prepared import PreparedData
+from nnstudio.core.tasks import Task
+from nnstudio.core.uncertainty_jobs import (
+    bin_members,
+    classification_verdict,
+    compute_uncertainty,
+    coverage_tolerance,
+    ece_noise,
+    evaluate_split,
+    regression_verdict,
+)
+from nnstudio.errors import Cancelled, NnstudioError
+
+SPLITS = ("train", "val", "cal", "test")
+
+
+class Recorder(Task):
+    def __init__(self):
+        super().__init__()
+        self.progress, self.messages = [], []
+
+    def report_progress(self, done, total, text=""):
+        self.progress.append((done, total, text))
+
+    def report_message(self, text):
+        self.messages.append(text)
+
+
+def _prepared(task, n=1200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3)).astype("float32")
+    if task == "regression":
+        y = (x[:, 0] + 0.5 * x[:, 1] + (0.2 + 0.2 * np.abs(x[:, 2])) * rng.normal(size=n)).astype("float32")
+        names = None
+    else:
+        y = (x[:, 0] + 0.7 * rng.normal(size=n) > 0).astype("int64") + (x[:, 1] > 1.0)
+        names = ["a", "b", "c"]
+    cuts = np.cumsum([0, int(0.6 * n), int(0.15 * n), int(0.1 * n)]).tolist() + [n]
+    sl = {s: slice(cuts[i], cuts[i + 1]) for i, s in enumerate(SPLITS)}
+    return PreparedData(kind="table", task=task, x={s: x[v] for s, v in sl.items()},
+                        y={s: y[v] for s, v in sl.items()}, index={s: np.arange(n)[v] for s, v in sl.items()},
+                        feature_names=["x0", "x1", "x2"], class_names=names, target_name="y",
+                        target_scaler={"mean": 0.0, "std": 1.0} if task == "regression" else None)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tensorflow):
+    """(prepared, model) pairs: a heteroscedastic regressor and a 3-class classifier with dropout."""
+    from nnstudio.core.model import make_template
+    from nnstudio.core.model.spec import LayerSpec
+    from nnstudio.core.training import TrainConfig
+    from nnstudio.core.training.trainer import train
+
+    out = {}
+    base = tmp_path_factory.mktemp("models")
+    reg = _prepared("regression")
+    spec = make_template("heteroscedastic-mlp", (3,), "regression")
+    out["regression"] = (reg, train(reg, spec, TrainConfig(epochs=3, seed=1), base / "reg")[1])
+    cls = _prepared("classification")
+    spec = make_template("dense", (3,), "classification", 3)
+    spec.layers.insert(1, LayerSpec("Dropout", {"rate": 0.3}))
+    out["classification"] = (cls, train(cls, spec, TrainConfig(epochs=3, seed=1), base / "cls")[1])
+    return out
+
+
+# -- small pure functions -----------------------------------------------------------------------------
+
+def test_bin_members_lists_exactly_what_the_histogram_counts():
+    v = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, -0.1])
+    edges = np.array([0.0, 1.0, 2.0])
+    assert bin_members(v, edges, 0).tolist() == [0, 1]          # [0, 1)
+    assert bin_members(v, edges, 1).tolist() == [2, 3, 4]       # [1, 2], the last bin is closed
+    assert bin_members(v, edges, 2).tolist() == []
+    counts, _ = np.histogram(v, bins=edges)
+    assert [len(bin_members(v, edges, i)) for i in range(2)] == counts.tolist()
+
+
+def test_coverage_tolerance_is_two_binomial_standard_errors_with_a_floor():
+    assert coverage_tolerance(0.95, 100) == pytest.approx(2 * math.sqrt(0.95 * 0.05 / 100))   # 0.0436
+    assert coverage_tolerance(0.95, 10**6) == 0.01
+
+
+def _reg_summary(c68, c95, n=1000):
+    return {"n_samples": n, "coverage_68": c68, "coverage_95": c95, "nominal_68": 0.6827, "nominal_95": 0.95}
+
+
+def test_regression_verdicts():
+    good = regression_verdict(_reg_summary(0.69, 0.941))
+    assert good["level"] == "good"
+    assert good["text"].startswith("95% intervals cover 94.1% of 1000 test samples: well calibrated")
+    narrow = regression_verdict(_reg_summary(0.50, 0.80))      # 15 points short, tolerance 1.4
+    assert narrow["level"] == "bad" and "too narrow" in narrow["text"]
+    wide = regression_verdict(_reg_summary(0.80, 0.99))
+    assert wide["level"] == "warn" and "too wide" in wide["text"]
+    tails = regression_verdict(_reg_summary(0.78, 0.95))       # right at 95%, wrong at 68%
+    assert tails["level"] == "warn" and "not Gaussian" in tails["text"]
+    conformal = regression_verdict(_reg_summary(0.69, 0.95), "validation",
+                                   {"nominal": 0.9, "coverage": 0.912, "mean_width": 0.5})
+    assert "of 1000 validation samples" in conformal["text"]
+    assert conformal["text"].endswith("Conformal 90% intervals: coverage 91.2%, width ±0.25.")
+
+
+def test_ece_noise_of_one_bin_by_hand():
+    # one bin of 100 samples at confidence 0.5: sqrt(2 * 0.25 / (pi * 100)) = 0.0398942
+    rel = {"confidence": [None, 0.5], "count": [0, 100]}
+    assert ece_noise(rel, 100) == pytest.approx(0.0398942, abs=1e-6)
+
+
+def _cls_summary(ece, after, T, n=10000):
+    return {"n_samples": n, "ece": ece, "ece_after_temperature": after, "temperature": T,
+            "reliability": {"confidence": [0.9], "count": [n]}}
+
+
+def test_classification_verdicts():
+    # noise floor for 10000 samples at 0.9: 1.5 * sqrt(2 * 0.09 / (pi * 1e4)) = 0.0036 -> floor 0.015
+    assert classification_verdict(_cls_summary(0.01, 0.012, 1.0))["level"] == "good"
+    fixed = classification_verdict(_cls_summary(0.08, 0.01, 1.6))
+    assert fixed["level"] == "warn"
+    assert "over-confident" in fixed["text"] and "T = 1.60" in fixed["text"]
+    bad = classification_verdict(_cls_summary(0.2, 0.15, 0.7), conformal={"nominal": 0.9, "coverage": 0.905,
+                                                                         "mean_set_size": 1.234})
+    assert bad["level"] == "bad" and "not calibrated" in bad["text"]
+    assert bad["text"].endswith("Conformal 90% sets: coverage 90.5%, 1.23 classes on average.")
+
+
+# -- the jobs --------------------------------------------------------------------------------------------
+
+def test_heteroscedastic_regression_summary_matches_the_core_functions(trained):
+    from nnstudio.core import evaluation as ev
+    from nnstudio.core.workflow import predict
+
+    prepared, model = trained["regression"]
+    task = Recorder()
+    u = compute_uncertainty(prepared=prepared, model=model, level=0.8, task=task)
+    assert u["method"] == "heteroscedastic" and u["method_label"] == "mean-and-variance head"
+    raw = predict(model, prepared.x["test"])
+    y = prepared.y["test"].astype(float)
+    np.testing.assert_allclose(u["arrays"]["mean"], raw[:, 0])
+    np.testing.assert_allclose(u["arrays"]["sigma"], raw[:, 1])
+    assert u["summary"]["coverage_95"] == ev.gaussian_coverage(y, raw[:, 0], raw[:, 1], 0.95)
+    assert u["summary"]["coverage_68"] == ev.gaussian_coverage(y, raw[:, 0], raw[:, 1], ev.LEVEL_68)
+    expected = ev.summarise_conformal_regression(prepared.y["cal"], predict(model, prepared.x["cal"])[:, 0],
+                                                 y, raw[:, 0], alpha=0.2,
+                                                 sigma_cal=predict(model, prepared.x["cal"])[:, 1],
+                                                 sigma_test=raw[:, 1])
+    assert u["conformal"]["coverage"] == expected["coverage"] and u["conformal"]["nominal"] == 0.8
+    a = u["arrays"]
+    inside = (y >= a["conformal_low"]) & (y <= a["conformal_high"])
+    assert inside.mean() == pytest.approx(expected["coverage"])
+    np.testing.assert_array_equal(a["index"], prepared.index["test"])
+    assert len(a["plot_index"]) == len(y)            # 180 samples: all drawn
+    assert u["verdict"]["text"].startswith(f"95% intervals cover {100 * u['summary']['coverage_95']:.1f}%")
+    assert task.progress[0][0] == 0 and task.progress[-1][:2] == (100, 100)
+
+
+def test_regression_without_sigma_gets_a_constant_sigma_and_says_so(trained):
+    from nnstudio.core.workflow import predict
+
+    prepared, model = trained["regression"]
+
+    class MeanOnly:                          # a point-prediction model: the head's mean only
+        output_shape = (None, 1)
+
+        def predict(self, x, batch_size=256, verbose=0):
+            return model.predict(x, batch_size=batch_size, verbose=0)[:, :1]
+
+    u = compute_uncertainty(prepared=prepared, model=MeanOnly())
+    assert u["method"] == "residual"
+    resid = prepared.y["cal"] - predict(model, prepared.x["cal"])[:, 0]
+    np.testing.assert_allclose(u["arrays"]["sigma"], np.std(resid))
+    assert "same σ" in u["notes"][0]
+    with pytest.raises(NnstudioError, match="predicts no σ"):
+        compute_uncertainty(prepared=prepared, model=MeanOnly(), method="heteroscedastic")
+
+
+def test_mc_dropout_classification_with_epistemic_flags(trained):
+    from nnstudio.core import evaluation as ev
+
+    prepared, model = trained["classification"]
+    task = Recorder()
+    u = compute_uncertainty(prepared=prepared, model=model, method="mc_dropout", mc_samples=8,
+                            reference_size=200, task=task)
+    a = u["arrays"]
+    n = prepared.count("test")
+    assert u["method"] == "mc_dropout" and u["mc_samples"] == 8
+    assert a["proba"].shape == (n, 3) and np.allclose(a["proba"].sum(axis=1), 1, atol=1e-5)
+    assert u["summary"]["ece"] == pytest.approx(ev.expected_calibration_error(a["proba"], prepared.y["test"]))
+    assert u["summary"]["mean_mutual_information"] == pytest.approx(a["mutual_information"].mean())
+    assert np.all(a["mutual_information"] >= 0) and a["mutual_information"].max() > 0
+    np.testing.assert_array_equal(a["ood"], a["mutual_information"] > a["ood_threshold"])
+    np.testing.assert_allclose(a["entropy"], ev.predictive_entropy(a["proba"]))
+    counts, edges = u["histograms"]["entropy"]
+    assert counts.sum() == n and edges[-1] == pytest.approx(math.log(3))
+    assert a["set_size"].shape == (n,) and u["conformal"]["mean_set_size"] == pytest.approx(a["set_size"].mean())
+    # progress climbs through the stages to 100, with the MC passes named
+    done = [p[0] for p in task.progress]
+    assert done == sorted(done) and done[-1] == 100
+    assert any("MC dropout" in p[2] for p in task.progress)
+
+
+def test_method_errors_and_cancel(trained):
+    prepared, model = trained["classification"]
+    with pytest.raises(NnstudioError, match="for regression"):
+        compute_uncertainty(prepared=prepared, model=model, method="heteroscedastic")
+    with pytest.raises(NnstudioError, match="Unknown uncertainty method"):
+        compute_uncertainty(prepared=prepared, model=model, method="ensemble")
+    reg, reg_model = trained["regression"]
+    with pytest.raises(NnstudioError, match="no dropout layers"):
+        compute_uncertainty(prepared=reg, model=reg_model, method="mc_dropout")
+    task = Task()
+    task.stop.set()
+    with pytest.raises(Cancelled):
+        compute_uncertainty(prepared=prepared, model=model, method="mc_dropout", mc_samples=4, task=task)
+
+
+def test_evaluate_split_adds_diagnostics_that_agree_with_evaluate(tmp_path, tensorflow):
+    from nnstudio.core.project import Project
+    from nnstudio.core.workflow import train_project, write_example_project
+
+    project = Project.load(write_example_project("galaxy-mass", tmp_path))
+    train_project(project, epochs=1)
+    r = evaluate_split(project, split="val")
+    d = r["diagnostics"]
+    assert r["split"] == "val" and d.n_samples == r["n"]
+    assert d.rmse == pytest.approx(r["metrics"]["rmse"]) and d.r2 == pytest.approx(r["metrics"]["r2"])
+    np.testing.assert_allclose(r["arrays"]["residual"], r["arrays"]["mean"] - r["arrays"]["y_true"])

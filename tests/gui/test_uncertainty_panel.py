@@ -1,0 +1,156 @@
+"""The Uncertainty panel, driven offscreen: methods computed in the background, the verdict line,
+and the per-sample table."""
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from nnstudio.core.data.prepared import PreparedData
+from nnstudio.core.project import Project
+
+SPLITS = ("train", "val", "cal", "test")
+
+
+def _prepared(task, n=1200, seed=0) -> PreparedData:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3)).astype("float32")
+    cuts = [0, 700, 850, 1000, n]
+    if task == "regression":
+        y = (x[:, 0] + (0.2 + 0.3 * np.abs(x[:, 1])) * rng.normal(size=n)).astype("float32")
+        names, scaler = None, {"mean": 10.0, "std": 0.5}
+    else:
+        y = np.digitize(x[:, 0] + 0.6 * rng.normal(size=n), [-0.5, 0.5]).astype("int64")
+        names, scaler = ["star", "galaxy", "quasar"], None
+    return PreparedData(kind="table", task=task,
+                        x={s: x[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
+                        y={s: y[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
+                        index={s: np.arange(cuts[i], cuts[i + 1]) for i, s in enumerate(SPLITS)},
+                        feature_names=["a", "b", "c"], class_names=names, target_name="y",
+                        target_scaler=scaler)
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory, tensorflow):
+    """Saved projects with one trained run each: a mean-and-variance regressor, and a 3-class
+    classifier with dropout."""
+    from nnstudio.core.model import make_template
+    from nnstudio.core.model.spec import LayerSpec
+    from nnstudio.core.workflow import train_project
+
+    base = tmp_path_factory.mktemp("unc")
+    out = {}
+    for task in ("regression", "classification"):
+        prepared = _prepared(task)
+        project = Project(name=task)
+        if task == "regression":
+            project.model = make_template("heteroscedastic-mlp", (3,), "regression")
+        else:
+            project.model = make_template("dense", (3,), "classification", 3)
+            project.model.layers.insert(1, LayerSpec("Dropout", {"rate": 0.3}))
+        project.save(base / f"{task}.nnproj")
+        train_project(project, epochs=2, prepared=prepared)
+        project.save()
+        out[task] = (project.path, prepared)
+    return out
+
+
+def open_state(make_window, path, prepared):
+    w = make_window()
+    w.session.set_project(Project.load(path))
+    w.session.set_prepared(prepared)
+    return w
+
+
+def wait_result(qtbot, panel):
+    qtbot.waitUntil(lambda: panel.result is not None and not (panel.job and panel.job.running), timeout=60_000)
+    return panel.result
+
+
+def test_heteroscedastic_regression_shows_core_coverages_and_verdict(make_window, qtbot, projects):
+    from nnstudio.core.uncertainty_jobs import compute_uncertainty
+    from nnstudio.core.workflow import evaluate_project
+
+    path, prepared = projects["regression"]
+    w = open_state(make_window, path, prepared)
+    w.show_panel("uncertainty")             # the quick methods compute by themselves
+    panel = w.panels["uncertainty"]
+    result = wait_result(qtbot, panel)
+    core = compute_uncertainty(w.session.project, prepared=prepared)
+    s = result["summary"]
+    assert result["method"] == "heteroscedastic"
+    assert s["coverage_95"] == core["summary"]["coverage_95"]
+    assert s["coverage_68"] == core["summary"]["coverage_68"]
+    # ... and the same figures as evaluate's uncertainty object
+    assert s["coverage_95"] == evaluate_project(w.session.project, prepared=prepared)["uncertainty"]["coverage_95"]
+    assert panel.verdict_label.text().endswith(core["verdict"]["text"])
+    assert f"95% intervals</b> {100 * s['coverage_95']:.1f}%" in panel.details_label.text()
+    assert f"<b>NLL</b> {s['nll']:.4g}" in panel.details_label.text()
+    # every sample in the table, the largest sigma first, in data units
+    rows = panel.browser.rows()
+    assert sorted(rows.tolist()) == prepared.index["test"].tolist()
+    sig = panel.browser.model.column("σ")
+    assert np.all(np.diff(sig) <= 0)
+    np.testing.assert_allclose(np.sort(sig)[::-1], np.sort(core["arrays"]["sigma"])[::-1])
+    x, _ = panel.coverage_curve.getData()
+    assert len(x) == 99
+    assert not panel.flagged_check.isEnabled()          # no epistemic part without MC dropout
+    # the conformal level is a project setting: changing it recomputes with the new level
+    panel.set_method("auto", level=0.8)
+    assert w.session.project.uncertainty.conformal_level == 0.8
+    qtbot.mouseClick(panel.compute_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.result is not result and panel.result is not None, timeout=60_000)
+    assert panel.result["conformal"]["nominal"] == pytest.approx(0.8)
+    assert "Conformal 80% intervals" in panel.verdict_label.text()
+
+
+def test_mc_dropout_classification_runs_with_progress_and_flags(make_window, qtbot, projects):
+    path, prepared = projects["classification"]
+    w = open_state(make_window, path, prepared)
+    panel = w.panels["uncertainty"]
+    panel.set_method("mc_dropout", mc_samples=6)
+    assert w.session.project.uncertainty.method == "mc_dropout"
+    assert w.session.project.uncertainty.mc_samples == 6
+    assert panel.t_spin.isEnabled()
+    seen = []
+    panel.compute()
+    panel.job.progress.connect(lambda done, total, text: seen.append((done, text)))
+    with qtbot.waitSignal(panel.job.finished, timeout=60_000):
+        pass
+    result = wait_result(qtbot, panel)
+    assert result["method"] == "mc_dropout" and result["mc_samples"] == 6
+    assert any("MC dropout" in text for _d, text in seen)
+    assert [d for d, _t in seen] == sorted(d for d, _t in seen)
+    assert not panel.progress.isVisible() and panel.compute_button.isEnabled()
+    a = result["arrays"]
+    assert panel.mi_plot.placeholder == ""
+    assert panel.browser.model.column("mutual info")[0] == pytest.approx(a["mutual_information"].max())
+    assert f"mean mutual information</b> {result['summary']['mean_mutual_information']:.4g}" in \
+        panel.details_label.text()
+    assert panel.verdict_label.text().endswith(result["verdict"]["text"])
+    assert panel.flagged_check.isEnabled()
+    panel.flagged_check.setChecked(True)
+    assert sorted(panel.browser.rows().tolist()) == sorted(a["index"][a["ood"]].tolist())
+    panel.flagged_check.setChecked(False)
+    assert len(panel.browser.rows()) == prepared.count("test")
+
+
+def test_cancel_and_classifier_without_mc(make_window, qtbot, projects):
+    path, prepared = projects["classification"]
+    w = open_state(make_window, path, prepared)
+    panel = w.panels["uncertainty"]
+    panel.set_method("mc_dropout", mc_samples=500)
+    panel.compute()
+    panel.cancel()
+    qtbot.waitUntil(lambda: not panel.job.running, timeout=60_000)
+    assert panel.result is None and not panel.messages.is_shown("error")
+    assert panel.compute_button.isEnabled()
+    panel.set_method("auto")
+    panel.compute()
+    result = wait_result(qtbot, panel)
+    assert result["method"] == "softmax"
+    assert "needs several" in panel.mi_plot.placeholder
+    assert f"ECE</b> {result['summary']['ece']:.4g}" in panel.details_label.text()
+    assert panel.browser.model.names[:6] == ["row", "true", "predicted", "entropy", "confidence", "after T"]
+    panel.set_method("heteroscedastic")
+    panel.compute()
+    qtbot.waitUntil(lambda: panel.messages.is_shown("error"), timeout=60_000)
+    assert "for regression" in panel.messages.text("error")
