@@ -249,8 +249,8 @@ class MainWindow(QMainWindow):
         return self.panel_keys[self.sidebar.currentRow()]
 
     def set_state(self, text: str) -> None:
-        if not text and self.session is not None and self.session.tf_info:
-            text = "Ready"
+        if not text and self.session is not None:
+            text = "Ready" if self.session.tf_info else "Loading TensorFlow…"
         self.state_label.setText(text)
 
     def update_title(self) -> None:
