@@ -6,17 +6,40 @@ buffers, and are drawn by timers at most ten times a second.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QSplitter,
-                               QStyle, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QStyle,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio.gui.panels.base import Panel
+
+log = logging.getLogger(__name__)
 
 PROGRESS_MS = 100           # progress widgets refresh at most ten times a second
 RUN_COLUMNS = ("Run", "Status", "Epochs", "Best val loss", "Duration")
@@ -28,7 +51,7 @@ DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("gpu", "GPU"))
 def format_seconds(s: float | None) -> str:
     if s is None or not math.isfinite(s):
         return "—"
-    s = int(round(s))
+    s = round(s)
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
@@ -42,6 +65,17 @@ def best_value(record) -> tuple[str, float | None]:
     if i is None or not (0 <= i < len(vals)):
         return key, None
     return key, vals[i]
+
+
+class _FormScroll(QScrollArea):
+    """A vertical scroller that is never narrower than its form (plus a scroll bar)."""
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        w = self.widget()
+        if w is not None:
+            hint.setWidth(w.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2)
+        return hint
 
 
 class TrainPanel(Panel):
@@ -73,13 +107,12 @@ class TrainPanel(Panel):
         lcol.addLayout(self._build_controls())
         lcol.addWidget(self._build_progress())
         lcol.addStretch(1)
-        scroll = QScrollArea()
+        scroll = _FormScroll()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(310)
-        scroll.setMaximumWidth(420)
+        scroll.setMaximumWidth(460)
         root.addWidget(scroll)
 
         # right: plots over the run list
@@ -539,7 +572,7 @@ class TrainPanel(Panel):
         job.partial.connect(self._on_epoch)
         job.batch.connect(self._on_batch)
         job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_job_finished)
+        job.finished.connect(lambda: self._on_job_finished(job))
         job.message.connect(self._on_job_message)
         self._set_running(True)
         self.refresh_runs()
@@ -610,6 +643,9 @@ class TrainPanel(Panel):
 
     def _on_job_message(self, text: str) -> None:
         if text == "Paused.":   # the worker is blocked after a batch: a state, not a warning
+            if not (self.job is not None and self.job.paused):
+                self.messages.clear("job")   # resumed before the note arrived
+                return
             self.messages.info("job", "Paused after a batch; the optimizer state is kept. "
                                       "Press Resume to continue.")
 
@@ -632,13 +668,13 @@ class TrainPanel(Panel):
         epochs = live["epochs"]
         steps = live["steps"]
         if steps:
-            in_epoch = (live["batch"] + 1) / steps
-            # an epoch that has just ended shows full until the next one reports
             if live["epochs_done"] > live["epoch"]:
-                in_epoch = 1.0
-            self.epoch_bar.setValue(int(1000 * in_epoch))
-            self.epoch_bar.setFormat(f"{min(live['epoch'] + 1, epochs)} of {epochs} · batch "
-                                     f"{live['batch'] + 1}/{steps}")
+                # an epoch that has just ended shows full until the next one reports
+                self.epoch_bar.setValue(1000)
+                self.epoch_bar.setFormat(f"{live['epochs_done']} of {epochs} · done")
+            else:
+                self.epoch_bar.setValue(int(1000 * (live["batch"] + 1) / steps))
+                self.epoch_bar.setFormat(f"{live['epoch'] + 1} of {epochs} · batch {live['batch'] + 1}/{steps}")
         total = live["total"]
         frac = live["done"] / total if total else 0.0
         self.run_bar.setValue(int(1000 * min(frac, 1.0)))
@@ -696,7 +732,9 @@ class TrainPanel(Panel):
         if not self._closing:
             self.refresh_runs()
 
-    def _on_job_finished(self) -> None:
+    def _on_job_finished(self, job) -> None:
+        if job is not self.job:
+            return   # a finished signal from an earlier run, late in the queue
         if self._live is not None:   # neither result nor error arrived (shut down)
             self._finish_live()
         self._set_running(False)
@@ -742,8 +780,8 @@ class TrainPanel(Panel):
                 and len(project.runs) > self._runs_before:
             try:
                 project.save()
-            except Exception:  # closing: never block the exit on a failed save
-                pass
+            except (OSError, ValueError) as exc:   # closing: report, never block the exit
+                log.warning("could not save %s after stopping training: %s", project.path, exc)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,147 @@
+"""What does training through nnstudio cost over a plain ``model.fit``?
+
+One process, interleaved repetitions, the same model, data, batch size and epochs, ``verbose=0``:
+- plain: ``build_model(spec)`` then ``model.fit(x, y, validation_data=…)`` on numpy arrays;
+- nnstudio: the core ``train()`` (tf.data pipeline, its Reporter callback, checkpoints, the final
+  save) in a worker thread through ``gui.workers.Job`` and its Qt-signal task, with a live plot
+  widget on screen drawing the reports (offscreen Qt, throttled redraws).
+For a dense (table) and a CNN (image) example it prints the best time of each (and the median
+ratio) over interleaved repetitions.
+Goal (issue 5): each ratio <= 1.05. The last line printed is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+GOAL = 1.05
+BATCH_SIZE = 32
+
+
+def example(name: str, smoke: bool):
+    from nnstudio.core.data.prepared import PreparedData
+    from nnstudio.core.model import make_template
+
+    rng = np.random.default_rng(0)
+    if name == "cnn":
+        n = 800 if smoke else 4000
+        x = rng.normal(size=(n, 28, 28, 1)).astype("float32")
+        y = (x[:, 10:18, 10:18, 0].mean(axis=(1, 2)) > 0).astype("int64")
+        kind, task, template, classes = "images", "classification", "small-cnn", ["off", "on"]
+    else:
+        n = 4000 if smoke else 24000
+        x = rng.normal(size=(n, 32)).astype("float32")
+        y = (np.sin(x[:, 0]) + x[:, 1] * x[:, 2] + 0.1 * rng.normal(size=n)).astype("float32")
+        kind, task, template, classes = "table", "regression", "mlp-regression", None
+    cut = [0, int(0.8 * n), n, n, n]   # train / validation; no calibration or test needed here
+    splits = ("train", "val", "cal", "test")
+    prepared = PreparedData(kind=kind, task=task,
+                            x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
+                            y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
+                            index={s: np.arange(cut[i], cut[i + 1]) for i, s in enumerate(splits)},
+                            feature_names=[] if kind == "images" else [f"x{i}" for i in range(32)],
+                            target_name="y", class_names=classes,
+                            target_scaler=None if classes else {"mean": 0.0, "std": 1.0})
+    spec = make_template(template, prepared.input_shape, task, prepared.n_classes)
+    return prepared, spec
+
+
+def run_plain(prepared, spec, epochs: int) -> float:
+    from nnstudio.core.model import build_model
+
+    t0 = time.perf_counter()
+    model = build_model(spec, prepared.input_shape, prepared.task, prepared.n_classes, seed=0)
+    model.fit(prepared.x["train"], prepared.y["train"], batch_size=BATCH_SIZE, epochs=epochs,
+              validation_data=(prepared.x["val"], prepared.y["val"]), verbose=0)
+    return time.perf_counter() - t0
+
+
+def run_nnstudio(prepared, spec, epochs: int, plots, folder: Path, i: int) -> float:
+    from PySide6.QtCore import QEventLoop
+
+    from nnstudio.core.training import TrainConfig
+    from nnstudio.core.training.trainer import train
+    from nnstudio.gui.workers import Job
+
+    config = TrainConfig(epochs=epochs, batch_size=BATCH_SIZE, early_stopping=False, seed=0)
+    plots.clear()
+    job = Job(train, prepared, spec, config, folder / f"run-{i}", run_id=f"run-{i}", name="bench")
+    job.partial.connect(lambda d: plots.add_epoch(d["epoch"], d["logs"]))
+    job.batch.connect(lambda d: plots.add_batch(d["step"] / max(d["steps"], 1), d["loss"]))
+    errors = []
+    job.errored.connect(errors.append)
+    loop = QEventLoop()
+    job.finished.connect(loop.quit)
+    t0 = time.perf_counter()
+    job.start()
+    loop.exec()
+    elapsed = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--smoke", action="store_true", help="small data, one repetition (CI)")
+    args = ap.parse_args()
+    repeat = 1 if args.smoke else args.repeat
+    epochs = 2 if args.smoke else args.epochs
+
+    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.gui.app import configure_pyqtgraph, make_application
+    from nnstudio.gui.widgets.live_plot import LivePlots
+
+    make_application()
+    configure_pyqtgraph()
+    info = import_tensorflow()
+    plots = LivePlots()
+    plots.resize(1000, 600)
+    plots.show()
+    folder = Path(tempfile.mkdtemp(prefix="nnstudio-overhead-"))
+    results = {}
+    for name in ("dense", "cnn"):
+        prepared, spec = example(name, args.smoke)
+        run_plain(prepared, spec, 1)                    # warm-up: first-use costs off the clock
+        times = {"plain": [], "nnstudio": []}
+        for r in range(repeat):
+            order = ("plain", "nnstudio") if r % 2 == 0 else ("nnstudio", "plain")
+            for which in order:
+                if which == "plain":
+                    times["plain"].append(run_plain(prepared, spec, epochs))
+                else:
+                    times["nnstudio"].append(run_nnstudio(prepared, spec, epochs, plots, folder, len(results) * 100 + r))
+        # best of the repetitions (timeit's rule: other processes only ever add time), median beside it
+        plain, nns = min(times["plain"]), min(times["nnstudio"])
+        median_ratio = statistics.median(times["nnstudio"]) / statistics.median(times["plain"])
+        results[name] = {"model": spec.name, "train_samples": prepared.count("train"), "epochs": epochs,
+                         "plain_s": round(plain, 3), "nnstudio_s": round(nns, 3), "ratio": round(nns / plain, 3),
+                         "median_ratio": round(median_ratio, 3),
+                         "plain_all": [round(t, 3) for t in times["plain"]],
+                         "nnstudio_all": [round(t, 3) for t in times["nnstudio"]]}
+        print(f"{name:6s} plain {plain:7.2f} s  nnstudio {nns:7.2f} s  ratio {nns / plain:.3f} "
+              f"(median ratio {median_ratio:.3f})", file=sys.stderr)
+    ok = all(v["ratio"] <= GOAL for v in results.values())
+    print(json.dumps({"benchmark": "train_overhead", "device": info["device"], "batch_size": BATCH_SIZE,
+                      "load_average": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+                      "repeat": repeat, "results": results, "redraws": plots.redraw_count,
+                      "goal": {"ratio_max": GOAL}, "pass": ok}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

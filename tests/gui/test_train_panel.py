@@ -1,0 +1,236 @@
+"""The Train panel, driven offscreen: settings, Start / Pause / Stop, live plots, runs."""
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from nnstudio.core.data.prepared import PreparedData
+from nnstudio.core.model import make_template
+from nnstudio.core.project import Project
+
+
+def toy_regression(n=240, seed=0) -> PreparedData:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n)).astype("float32")
+    idx = np.arange(n)
+    cut = [0, int(0.6 * n), int(0.75 * n), int(0.85 * n), n]
+    splits = ("train", "val", "cal", "test")
+    return PreparedData(kind="table", task="regression",
+                        x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
+                        y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
+                        index={s: idx[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
+                        feature_names=["a", "b", "c"], target_name="y",
+                        target_scaler={"mean": 0.0, "std": 1.0})
+
+
+@pytest.fixture
+def train_window(make_window, tmp_path):
+    """A window with prepared toy data, an MLP and (unless save=False) a saved project."""
+    def make(epochs=3, save=True, **training):
+        w = make_window()
+        prepared = toy_regression()
+        project = Project(name="toy")
+        project.model = make_template("mlp-regression", prepared.input_shape, "regression")
+        project.training.epochs = epochs
+        project.training.batch_size = 32
+        for k, v in training.items():
+            setattr(project.training, k, v)
+        if save:
+            project.save(tmp_path / "toy.nnproj")
+        w.session.set_project(project)
+        w.session.set_prepared(prepared)
+        w.show_panel("train")
+        panel = w.panels["train"]
+        assert not panel.is_missing_shown
+        return w, panel
+    return make
+
+
+def test_start_trains_records_and_plots_one_point_per_epoch(train_window, qtbot, tmp_path):
+    w, panel = train_window(epochs=3)
+    with qtbot.waitSignal(w.session.run_finished, timeout=60_000) as sig:
+        qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+        assert panel.is_training and not panel.start_button.isEnabled()
+    record = sig.args[0]
+    assert record.status == "completed" and record.epochs_run == 3
+    qtbot.waitUntil(lambda: not panel.job.running, timeout=30_000)
+    x, y = panel.plots.plot_item("loss").getData()
+    assert list(x) == [1, 2, 3]
+    assert np.allclose(y, record.history["loss"])
+    vx, vy = panel.plots.plot_item("val_loss").getData()
+    assert len(vx) == 3 and np.allclose(vy, record.history["val_loss"])
+    # the template's metric gets its own plot, with its validation twin
+    assert len(panel.plots.plot_item("mae").getData()[0]) == 3
+    assert "Mean absolute error" in panel.plots.plot_titles()
+    # the run list shows the run with its best validation loss
+    row = panel.run_row(record.id)
+    assert row[:3] == [record.id, "completed", "3"]
+    assert row[3] == f"{record.history['val_loss'][record.best_epoch]:.4g}"
+    # saved with the run, and the buttons are back
+    on_disk = json.loads((tmp_path / "toy.nnproj").read_text())
+    assert [r["id"] for r in on_disk["runs"]] == [record.id]
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+    assert panel.settings_box.isEnabled()
+    assert panel.messages.is_shown("run") and "completed" in panel.messages.text("run")
+
+
+def test_stop_ends_a_long_run_as_stopped_and_keeps_the_model(train_window, qtbot, tmp_path):
+    w, panel = train_window(epochs=5000, early_stopping=False)
+    assert panel.start()
+    with qtbot.waitSignal(panel.job.partial, timeout=60_000):   # at least one epoch done
+        pass
+    with qtbot.waitSignal(w.session.run_finished, timeout=60_000) as sig:
+        qtbot.mouseClick(panel.stop_button, Qt.LeftButton)
+    record = sig.args[0]
+    assert record.status == "stopped"
+    assert 1 <= record.epochs_run < 5000
+    assert w.session.project.model_path(record) == tmp_path / "toy" / "runs" / record.id / "model.keras"
+    assert w.session.project.model_path(record).exists()
+    assert panel.run_row(record.id)[1] == "stopped"
+    assert panel.state_label.text() == "Stopped"
+
+
+def test_pause_blocks_the_worker_then_resume_continues(train_window, qtbot):
+    w, panel = train_window(epochs=5000, early_stopping=False)
+    assert panel.start()
+    with qtbot.waitSignal(panel.job.batch, timeout=60_000):
+        pass
+    qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
+    assert panel.job.paused and panel.pause_button.text() == "Resume"
+    # the worker tells us when it is really blocked inside the batch hook
+    with qtbot.waitSignal(panel.job.message, timeout=30_000, check_params_cb=lambda t: t == "Paused."):
+        pass
+    panel._update_progress()
+    assert panel.state_label.text().startswith("Paused")
+    steps = []
+    panel.job.batch.connect(lambda d: steps.append(d["step"]))
+    qtbot.mouseClick(panel.pause_button, Qt.LeftButton)
+    assert not panel.job.paused and panel.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30_000)   # batches flow again
+    assert steps[1] > steps[0]
+    with qtbot.waitSignal(w.session.run_finished, timeout=60_000) as sig:
+        panel.stop()
+    assert sig.args[0].status == "stopped"
+
+
+def test_start_without_saved_project_asks_to_save(train_window, qtbot):
+    _w, panel = train_window(save=False)
+    assert panel.start() is False
+    assert panel.job is None and not panel.is_training
+    assert panel.messages.is_shown("save-first")
+    assert "save the project first" in panel.messages.text("save-first")
+
+
+def test_settings_edits_reach_the_project(train_window, qtbot):
+    w, panel = train_window(epochs=3)
+    project = w.session.project
+    seen = []
+    project.changed.connect(seen.append)
+    project.dirty = False
+    panel.epochs_spin.setValue(12)
+    panel.batch_spin.setValue(64)
+    panel.lr_edit.setText("3e-4")
+    panel.patience_spin.setValue(5)
+    panel.reduce_check.setChecked(True)
+    panel.reduce_factor_spin.setValue(0.25)
+    panel.seed_spin.setValue(7)
+    panel.device_combo.setCurrentIndex(panel.device_combo.findData("cpu"))
+    panel.tensorboard_check.setChecked(True)
+    t = project.training
+    assert (t.epochs, t.batch_size, t.learning_rate, t.patience) == (12, 64, 3e-4, 5)
+    assert (t.reduce_lr, t.reduce_lr_factor, t.seed, t.device, t.tensorboard) == (True, 0.25, 7, "cpu", True)
+    assert project.dirty and set(seen) == {"training"} and len(seen) == 9
+    # blank learning rate = the model's own; nonsense is refused with a message
+    panel.lr_edit.setText("")
+    assert t.learning_rate is None
+    assert panel.lr_edit.placeholderText() == "model's: 0.001"
+    panel.lr_edit.setText("-1")
+    assert t.learning_rate is None and panel.messages.is_shown("settings")
+    panel.lr_edit.setText("0.01")
+    assert t.learning_rate == 0.01 and not panel.messages.is_shown("settings")
+    # patience is only editable with early stopping on
+    panel.early_check.setChecked(False)
+    assert t.early_stopping is False and not panel.patience_spin.isEnabled()
+
+
+def test_gpu_choices_disabled_without_gpus(train_window):
+    w, panel = train_window()
+    assert w.session.tf_info["gpus"] == []
+    gpu = panel.device_combo.model().item(panel.device_combo.findData("gpu"))
+    assert not gpu.isEnabled()
+    assert "No GPU" in gpu.toolTip()
+    assert not panel.mixed_check.isEnabled()
+    assert panel.device_label.text() == "CPU"
+
+
+def test_gpu_choices_enabled_with_gpus(train_window):
+    w, panel = train_window()
+    w.session.tf_info = dict(w.session.tf_info, gpus=["NVIDIA H100"], device="GPU: NVIDIA H100")
+    panel.on_tf_ready(w.session.tf_info)
+    assert panel.device_combo.model().item(2).isEnabled()
+    assert panel.mixed_check.isEnabled()
+    assert panel.device_label.text() == "GPU: NVIDIA H100"
+
+
+def test_earlier_runs_overlay_and_selection_shows_their_curves(train_window, qtbot):
+    from nnstudio.core.training.config import RunRecord
+
+    w, panel = train_window()
+    project = w.session.project
+    for i, losses in enumerate(([4.0, 2.0, 1.0], [3.0, 1.5])):
+        project.add_run(RunRecord(id=f"run-{i + 1:04d}", started="2025-01-01T00:00:00", settings={},
+                                  model={}, status="completed", epochs_run=len(losses),
+                                  history={"loss": losses, "val_loss": [v + 0.5 for v in losses]},
+                                  best_epoch=len(losses) - 1, duration_s=65.0))
+    panel.refresh()
+    assert panel.run_ids() == ["run-0002", "run-0001"]
+    assert panel.run_row("run-0001") == ["run-0001", "completed", "3", "1.5", "1:05"]
+    # the active (newest) run is shown; selecting another shows its curves
+    assert list(panel.plots.plot_item("loss").getData()[1]) == [3.0, 1.5]
+    panel.run_list.setCurrentItem(panel.run_list.topLevelItem(1))
+    assert list(panel.plots.plot_item("loss").getData()[1]) == [4.0, 2.0, 1.0]
+    # ticking a run overlays it faintly
+    panel.set_overlay("run-0002", True)
+    assert panel.plots.overlay_ids == ["run-0002"]
+    assert "run-0002 val_loss 2" in panel.plots.show_readout(2)
+    panel.set_overlay("run-0002", False)
+    assert panel.plots.overlay_ids == []
+
+
+def test_live_plot_throttles_and_log_scale(qtbot):
+    from nnstudio.gui.app import configure_pyqtgraph
+    from nnstudio.gui.widgets.live_plot import SMOOTHING, LivePlots
+
+    configure_pyqtgraph()
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    for step in range(500):          # a flood of batch reports …
+        plots.add_batch(step / 100, 1.0 / (1 + step))
+    plots.add_epoch(0, {"loss": 0.5, "val_loss": 0.6, "learning_rate": 1e-3})
+    assert plots.redraw_count == 0   # … is drawn once, by the timer
+    with qtbot.waitSignal(plots.redrawn, timeout=2_000):
+        pass
+    assert plots.redraw_count == 1
+    assert len(plots.batch_raw_item.getData()[0]) == 500
+    assert "learning_rate" not in plots.keys
+    # smoothed curve: exponential average starting at the first loss
+    sy = plots.batch_smooth_item.getData()[1]
+    assert sy[0] == 1.0 and sy[1] == pytest.approx(SMOOTHING * 1.0 + (1 - SMOOTHING) * 0.5)
+    plots.set_log_y(True)
+    assert plots.plot_item("loss").opts["logMode"][1] is True
+    assert plots.show_readout(1) == "epoch 1 · loss 0.5 · val_loss 0.6"
+
+
+def test_shutdown_stops_training_cleanly(train_window, qtbot, tmp_path):
+    _w, panel = train_window(epochs=5000, early_stopping=False)
+    assert panel.start()
+    with qtbot.waitSignal(panel.job.partial, timeout=60_000):
+        pass
+    from PySide6.QtCore import QThreadPool
+
+    panel.shutdown()
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    on_disk = json.loads((tmp_path / "toy.nnproj").read_text())
+    assert [r["status"] for r in on_disk["runs"]] == ["stopped"]
