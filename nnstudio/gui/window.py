@@ -607,14 +607,15 @@ class MainWindow(QMainWindow):
                                 "Stop it and quit?", ("Stop and quit", "Cancel")) != "Stop and quit":
             e.ignore()
             return
-        if not self._confirm_discard():
-            e.ignore()
-            return
+        # stop jobs first, so a stopped run is recorded before the save question
         for p in self.panels.values():
             p.shutdown()
         from nnstudio.gui.workers import cancel_all_and_wait
 
         cancel_all_and_wait(60_000)
+        if not self._confirm_discard():
+            e.ignore()
+            return
         self.settings.setValue("geometry", self.saveGeometry())
         self._autosave.stop()
         self._discard_recovery()
