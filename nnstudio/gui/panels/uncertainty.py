@@ -359,6 +359,9 @@ class UncertaintyPanel(Panel):
             self.compute()
 
     def refresh(self) -> None:
+        prepared = self.session.prepared
+        if self.result is None and prepared is not None:  # the empty plots of the right task
+            self.plot_stack.setCurrentIndex(0 if prepared.task == "regression" else 1)
         self._maybe_compute()
 
     def showEvent(self, e):
