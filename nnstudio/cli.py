@@ -58,6 +58,33 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("train", help="train a project's model")
     s.add_argument("project")
     s.add_argument("--epochs", type=int)
+    how = s.add_mutually_exclusive_group()
+    how.add_argument("--resume", action="store_true",
+                     help="continue the last stopped or crashed run from its checkpoint")
+    how.add_argument("--repeat", type=int, metavar="N", help="train the same settings with N seeds")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("sweep", help="search settings (learning rate, layer sizes, …) by validation loss")
+    s.add_argument("project")
+    s.add_argument("--param", action="append", required=True, metavar="NAME=SPEC",
+                   help="a setting and its values: learning_rate=1e-4:1e-2:log, batch_size=16,32,64, "
+                        "units:dense_1=16:128, dropout:dropout_1=0.1:0.5, depth=1,2,3 (repeatable)")
+    s.add_argument("--trials", type=int, help="number of trials")
+    s.add_argument("--timeout", type=float, metavar="S", help="time budget in seconds")
+    s.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel processes on this machine")
+    s.add_argument("--sampler", choices=["grid", "random", "tpe"], default="tpe")
+    s.add_argument("--storage", metavar="URL",
+                   help="study database shared by processes or machines (default: sqlite in the project folder)")
+    s.add_argument("--study", help="study name (default: derived from the settings, so a rerun resumes)")
+    s.add_argument("--epochs", type=int, help="epochs per trial (default: the project's)")
+    s.add_argument("--no-prune", action="store_true", help="never stop a hopeless trial early")
+    s.add_argument("--apply", action="store_true", help="copy the best settings into the project")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("runs", help="list a project's runs")
+    s.add_argument("project")
+    s.add_argument("--all", action="store_true", help="include hidden runs")
+    s.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("evaluate", help="diagnostics and uncertainty on the test split")
@@ -138,9 +165,16 @@ def cmd_train(args) -> int:
     from nnstudio.core.tasks import ConsoleTask
     from nnstudio.core.workflow import train_project
 
+    if args.repeat is not None:
+        return cmd_repeat(args)
     project = _load_project(args.project)
     _quiet_tf()
-    record = train_project(project, epochs=args.epochs, task=ConsoleTask())
+    if args.resume:
+        from nnstudio.core.experiments.resume import resume_project
+
+        record = resume_project(project, epochs=args.epochs, task=ConsoleTask())
+    else:
+        record = train_project(project, epochs=args.epochs, task=ConsoleTask())
     project.save()
     if args.json:
         _print_json({"run": record.id, "status": record.status, "history": record.history,
@@ -153,6 +187,62 @@ def cmd_train(args) -> int:
     if record.message:
         print(record.message, file=sys.stderr)
     return EXIT_OK if record.status in ("completed", "stopped") else EXIT_FAIL
+
+
+def cmd_repeat(args) -> int:
+    from nnstudio.core.experiments.repeat import repeat_project
+    from nnstudio.core.tasks import ConsoleTask
+
+    project = _load_project(args.project)
+    _quiet_tf()
+    result = repeat_project(project, args.repeat, epochs=args.epochs, task=ConsoleTask())
+    project.save()
+    if args.json:
+        out = result.to_dict()
+        out["summary"] = {k: {"mean": v["mean"], "std": v["std"], "n": v["n"], "min": v["min"], "max": v["max"]}
+                          for k, v in out["summary"]["metrics"].items()}
+        _print_json(out)
+    else:
+        for r in result.runs:
+            print(f"{r.id}: seed {r.settings.get('seed')}, {r.status} after {r.epochs_run} epochs")
+        print(f"{result.group}: mean ± standard deviation over {result.summary.n} runs")
+        print(result.summary.format())
+    return EXIT_OK if all(r.status == "completed" for r in result.runs) else EXIT_FAIL
+
+
+def cmd_sweep(args) -> int:
+    from nnstudio.core.experiments.sweep import best_settings, run_sweep
+    from nnstudio.core.tasks import ConsoleTask
+
+    project = _load_project(args.project)
+    _quiet_tf()
+    result = run_sweep(project, args.param, trials=args.trials, timeout=args.timeout, sampler=args.sampler,
+                       storage=args.storage, study=args.study, jobs=args.jobs, epochs=args.epochs,
+                       prune=not args.no_prune, task=ConsoleTask())
+    if args.apply:
+        project.model, project.training = best_settings(project, result)
+        project.save()
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result.format())
+        if args.apply:
+            print(f"best settings applied to {project.path}")
+    return EXIT_OK
+
+
+def cmd_runs(args) -> int:
+    from nnstudio.core.experiments.runs import export_runs_csv, format_rows, run_rows
+
+    project = _load_project(args.project)
+    rows = run_rows(project, include_hidden=args.all)
+    if args.csv:
+        export_runs_csv(project, args.csv, include_hidden=args.all)
+    if args.json:
+        _print_json({"runs": [r.to_dict() for r in rows]})
+    else:
+        print(format_rows(rows))
+    return EXIT_OK
 
 
 def cmd_evaluate(args) -> int:
@@ -197,6 +287,8 @@ COMMANDS = {
     "example": cmd_example,
     "new-project": cmd_new_project,
     "train": cmd_train,
+    "sweep": cmd_sweep,
+    "runs": cmd_runs,
     "evaluate": cmd_evaluate,
     "export-script": cmd_export_script,
     "selftest": cmd_selftest,

@@ -115,12 +115,15 @@ class Project:
                 return r
         return self.runs[-1] if (run_id is None and self.runs) else None
 
-    def next_run_id(self) -> str:
-        used = {r.id for r in self.runs}
+    def next_run_id(self, taken=frozenset()) -> str:
+        """A run id used neither by the project nor by a folder left on disk (e.g. by a crash)."""
+        used = {r.id for r in self.runs} | set(taken)
         i = len(self.runs) + 1
-        while f"run-{i:04d}" in used:
+        while True:
+            rid = f"run-{i:04d}"
+            if rid not in used and not (self.folder is not None and self.run_dir(rid).exists()):
+                return rid
             i += 1
-        return f"run-{i:04d}"
 
     def add_run(self, record: RunRecord) -> None:
         self.runs.append(record)

@@ -136,12 +136,79 @@ def make_reporter(task: Task, epochs: int, steps: int, batch_size: int):
     return Reporter()
 
 
+def make_epoch_checkpoint(run_dir: Path, record: RunRecord, reporter, prior_history: dict | None,
+                          prior_duration: float, monitor: str):
+    """Saves ``last.keras`` (weights and optimizer state) and ``run.json`` (epoch counter and
+    history so far, status "running") after every finished epoch, so a crash loses one epoch at most."""
+    import keras
+
+    class EpochCheckpoint(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.history = {k: list(v) for k, v in (prior_history or {}).items()}
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            n_before = len(self.history.get("loss", []))
+            for k, v in (logs or {}).items():
+                self.history.setdefault(k, [None] * n_before).append(finite_or_none(v))
+            for v in self.history.values():  # a key this epoch lacks keeps its place
+                v.extend([None] * (n_before + 1 - len(v)))
+            if reporter.nan:  # keep the last good checkpoint
+                return
+            atomic_save_model(self.model, run_dir / "last.keras")
+            record.history = {k: list(v) for k, v in self.history.items()}
+            record.epochs_run = len(record.history.get("loss", []))
+            record.best_epoch = best_index(record.history.get(monitor, []))
+            record.duration_s = round(prior_duration + time.perf_counter() - self.t0, 3)
+            record.status = "running"
+            atomic_write_json(run_dir / "run.json", record.to_dict())
+
+    return EpochCheckpoint()
+
+
+def best_index(values: list) -> int | None:
+    losses = [v if v is not None else math.inf for v in values]
+    return int(np.argmin(losses)) if losses else None
+
+
+def _restore_callback_state(history: dict, monitor: str, run_dir: Path, early, reduce_lr):
+    """A callback that gives early stopping and learning-rate reduction the memory of the epochs
+    before a resume (they reset themselves in ``on_train_begin``; this one runs after them)."""
+    import keras
+
+    values = history.get(monitor, [])
+    best = best_index(values)
+
+    class RestoreState(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            if best is None or values[best] is None:
+                return
+            since = len(values) - 1 - best
+            if early is not None:
+                early.best, early.best_epoch, early.wait = values[best], best, since
+                if early.restore_best_weights and (run_dir / "best.keras").exists():
+                    from nnstudio.core.model import load_keras
+
+                    early.best_weights = load_keras(run_dir / "best.keras").get_weights()
+            if reduce_lr is not None:
+                reduce_lr.best, reduce_lr.wait = values[best], since
+
+    return RestoreState()
+
+
 def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None = None,
-          run_id: str = "run", model=None, initial_epoch: int = 0) -> tuple[RunRecord, object]:
+          run_id: str = "run", model=None, initial_epoch: int = 0, callbacks: list | None = None,
+          resumable: bool = True, prior: RunRecord | None = None,
+          save_best: bool = True) -> tuple[RunRecord, object]:
     """Train ``spec`` on ``prepared`` and save the result into ``run_dir``.
 
     Returns the run record and the trained ``keras.Model``. ``model`` continues training an
     existing model (resume); otherwise one is built from the spec with ``config.seed``.
+    ``callbacks`` are extra Keras callbacks (e.g. a sweep's pruning reporter). With ``resumable``
+    every finished epoch leaves ``last.keras`` and an up-to-date ``run.json`` (see :func:`resume`);
+    ``prior`` is the record of the run being resumed (its history and duration continue).
+    ``save_best=False`` skips ``best.keras`` (sweep trials: each saved file costs time per epoch).
     """
     from nnstudio.core.tfload import import_tensorflow
 
@@ -161,7 +228,9 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     if config.learning_rate is not None:
         spec = dataclasses.replace(spec, learning_rate=config.learning_rate)
 
-    keras.utils.set_random_seed(config.seed)
+    # a resumed run shuffles with a seed of its own, not epoch 0's order again
+    seed = config.seed + initial_epoch
+    keras.utils.set_random_seed(seed)
     try:
         tf.config.experimental.enable_op_determinism()
     except Exception:  # older TF: determinism is best effort
@@ -174,34 +243,51 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     n = prepared.count("train")
     steps = max(1, math.ceil(n / config.batch_size))
     train_ds = (tf.data.Dataset.from_tensor_slices((prepared.x["train"], prepared.y["train"]))
-                .shuffle(n, seed=config.seed, reshuffle_each_iteration=True)
+                .shuffle(n, seed=seed, reshuffle_each_iteration=True)
                 .batch(config.batch_size)
                 .prefetch(tf.data.AUTOTUNE))
     has_val = prepared.count("val") > 0
     val = (prepared.x["val"], prepared.y["val"]) if has_val else None
     monitor = "val_loss" if has_val else "loss"
+    prior_history = prior.history if prior is not None else {}
+    prior_best = best_index(prior_history.get(monitor, []))
 
     reporter = make_reporter(task, config.epochs, steps, config.batch_size)
-    callbacks = [keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor=monitor,
-                                                 save_best_only=True, verbose=0)]
+    cbs = [keras.callbacks.ModelCheckpoint(
+        str(run_dir / "best.keras"), monitor=monitor, save_best_only=True, verbose=0,
+        initial_value_threshold=prior_history[monitor][prior_best] if prior_best is not None else None)] \
+        if save_best else []
+    early = reduce_lr = None
     if config.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience,
-                                                       restore_best_weights=config.restore_best,
-                                                       verbose=0))
+        early = keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience,
+                                              restore_best_weights=config.restore_best, verbose=0)
+        cbs.append(early)
     if config.reduce_lr:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=config.reduce_lr_factor,
-                                                           patience=config.reduce_lr_patience, verbose=0))
+        reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=config.reduce_lr_factor,
+                                                      patience=config.reduce_lr_patience, verbose=0)
+        cbs.append(reduce_lr)
+    if prior_history:
+        cbs.append(_restore_callback_state(prior_history, monitor, run_dir, early, reduce_lr))
     if config.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
-    callbacks.append(reporter)  # last: its on_train_end has the final word on the weights (NaN guard)
+        cbs.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    cbs.extend(callbacks or [])
+    cbs.append(reporter)  # its on_train_end has the final word on the weights (NaN guard)
 
-    record = RunRecord(id=run_id, started=_now(), settings=config.to_dict(), model=spec.to_dict(),
-                       device=info["device"] if config.device != "cpu" else "CPU")
+    if prior is not None:
+        record = prior
+        record.status, record.message, record.settings = "running", "", config.to_dict()
+    else:
+        record = RunRecord(id=run_id, started=_now(), settings=config.to_dict(), model=spec.to_dict(),
+                           device=info["device"] if config.device != "cpu" else "CPU")
+    prior_duration = record.duration_s if prior is not None else 0.0
+    if resumable:
+        # after the reporter, which flags a NaN epoch before the checkpoint would save it
+        cbs.append(make_epoch_checkpoint(run_dir, record, reporter, prior_history, prior_duration, monitor))
     t0 = time.perf_counter()
     try:
         with _device_scope(config.device, info["gpus"]):
             hist = model.fit(train_ds, validation_data=val, epochs=config.epochs,
-                             initial_epoch=initial_epoch, callbacks=callbacks, verbose=0,
+                             initial_epoch=initial_epoch, callbacks=cbs, verbose=0,
                              shuffle=False)  # tf.data already shuffles, seeded
     except tf.errors.ResourceExhaustedError:
         raise NnstudioError(
@@ -212,12 +298,12 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
             f"Out of memory while training with batch size {config.batch_size}. "
             "Try a smaller batch size or a smaller model.") from None
 
-    record.duration_s = round(time.perf_counter() - t0, 3)
-    history = {k: [finite_or_none(v) for v in vals] for k, vals in hist.history.items()}
+    record.duration_s = round(prior_duration + time.perf_counter() - t0, 3)
+    history = _join_history(prior_history,
+                            {k: [finite_or_none(v) for v in vals] for k, vals in hist.history.items()})
     record.history = history
     record.epochs_run = len(history.get("loss", []))
-    losses = [v if v is not None else math.inf for v in history.get(monitor, [])]
-    record.best_epoch = int(np.argmin(losses)) if losses else None
+    record.best_epoch = best_index(history.get(monitor, []))
     if reporter.nan:
         record.status = "nan"
         record.message = ("The loss became NaN or infinite; training stopped and the last good weights "
@@ -235,6 +321,82 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     record.model_path = str(Path(run_dir.name) / "model.keras")
     atomic_write_json(run_dir / "run.json", record.to_dict())
     return record, model
+
+
+def _join_history(before: dict, after: dict) -> dict:
+    """Curves of a resumed run: the epochs before, then the new ones (a key missing on one side is
+    padded with None, so every curve stays aligned with the epoch number)."""
+    n_before = len(before.get("loss", []))
+    n_after = len(after.get("loss", []))
+    out = {}
+    for k in list(before) + [k for k in after if k not in before]:
+        a = list(before.get(k, [None] * n_before))
+        a += [None] * (n_before - len(a))
+        b = list(after.get(k, [None] * n_after))
+        out[k] = a + b
+    return out
+
+
+def read_run_record(run_dir: Path) -> RunRecord:
+    path = Path(run_dir) / "run.json"
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NnstudioError(f"No run record in {run_dir}: there is nothing to resume.") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise NnstudioError(f"The run record {path} cannot be read ({exc}).") from None
+    return RunRecord.from_dict(d)
+
+
+def resume(prepared, spec, run_dir: Path, task: Task | None = None,
+           epochs: int | None = None) -> tuple[RunRecord, object]:
+    """Continue a stopped or crashed run from its last checkpoint.
+
+    The model comes back with its optimizer state; training goes on at the next epoch with the
+    run's own settings (``epochs`` extends it), early stopping remembers its best epoch, and the
+    curves continue where they ended. A checkpoint whose model no longer matches ``spec`` is refused.
+    """
+    run_dir = Path(run_dir)
+    record = read_run_record(run_dir)
+    name = record.id
+    config = TrainConfig.from_dict(dict(record.settings))
+    if epochs is not None:
+        if not isinstance(epochs, int) or epochs <= record.epochs_run:
+            raise NnstudioError(f"{name} has already run {record.epochs_run} epochs; to continue it, give "
+                                f"more epochs than that (got {epochs}).")
+        config = dataclasses.replace(config, epochs=epochs)
+    if record.status == "nan":
+        raise NnstudioError(f"{name} ended with a NaN loss; resuming it would repeat that. Lower the "
+                            "learning rate and train a new run.")
+    if record.epochs_run >= config.epochs:
+        raise NnstudioError(f"{name} already ran all {config.epochs} of its epochs; give more epochs "
+                            "(e.g. --epochs) to continue it.")
+    if record.status == "completed" and epochs is None:
+        raise NnstudioError(f"{name} finished (early stopping ended it after {record.epochs_run} epochs); "
+                            "there is nothing to resume. Give more epochs to continue it anyway.")
+    checkpoint = run_dir / "last.keras"
+    if not checkpoint.exists():
+        raise NnstudioError(f"{name} has no resumable checkpoint (last.keras): it stopped before its first "
+                            "epoch ended, or was trained without checkpoints. Train it again.")
+    effective = dataclasses.replace(spec, learning_rate=config.learning_rate) \
+        if config.learning_rate is not None else spec
+    if effective.to_dict() != record.model:
+        from nnstudio.core.experiments.runs import model_changes
+
+        changes = model_changes(record.model, effective.to_dict())
+        raise NnstudioError(f"The model changed since {name} was trained ({'; '.join(changes) or 'layers differ'}), "
+                            "so its checkpoint no longer matches. Undo the change to resume it, or train a new run.")
+    from nnstudio.core.model import load_keras
+    from nnstudio.core.tfload import import_tensorflow
+
+    import_tensorflow()
+    model = load_keras(checkpoint)
+    shape = tuple(model.input_shape[1:])
+    if shape != tuple(prepared.input_shape):
+        raise NnstudioError(f"The data changed since {name} was trained (inputs {shape} then, "
+                            f"{tuple(prepared.input_shape)} now), so its checkpoint no longer matches.")
+    return train(prepared, spec, config, run_dir, task=task, run_id=record.id, model=model,
+                 initial_epoch=record.epochs_run, prior=record)
 
 
 class _device_scope:

@@ -1,0 +1,288 @@
+"""The run table: one row per run with what changed against the run before it, and the actions
+on runs (rename, annotate, hide, delete, export as CSV).
+
+Names and notes live on the run records in the project file. What a run record has no field for
+(hidden, the repeat group it belongs to, its test figures) lives beside the runs in
+``<project folder>/experiments.json``, written atomically.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from nnstudio.core.project import Project, atomic_write_text
+from nnstudio.core.training.config import RunRecord
+from nnstudio.errors import NnstudioError
+
+STORE_NAME = "experiments.json"
+STORE_FORMAT = "nnstudio-experiments"
+
+
+# -- the side file --------------------------------------------------------------------------------
+def _store_path(project: Project) -> Path:
+    if project.folder is None:
+        raise NnstudioError("Save the project first: its runs live in the project folder.")
+    return project.folder / STORE_NAME
+
+
+def load_store(project: Project) -> dict:
+    """``{"runs": {id: {"hidden", "group", "test"}}, "groups": {id: {...}}}``; empty if none yet."""
+    empty = {"format": STORE_FORMAT, "runs": {}, "groups": {}}
+    if project.folder is None:
+        return empty
+    path = project.folder / STORE_NAME
+    if not path.exists():
+        return empty
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise NnstudioError(f"{path} is damaged ({exc}); delete it to forget hidden runs and groups.") from None
+    if not isinstance(d, dict) or d.get("format") != STORE_FORMAT:
+        raise NnstudioError(f"{path} is not an nnstudio experiments file.")
+    d.setdefault("runs", {})
+    d.setdefault("groups", {})
+    return d
+
+
+def save_store(project: Project, store: dict) -> None:
+    atomic_write_text(_store_path(project), json.dumps(store, indent=1, allow_nan=False) + "\n")
+
+
+def run_meta(store: dict, run_id: str) -> dict:
+    return store["runs"].setdefault(run_id, {})
+
+
+def record_test_metrics(project: Project, run_id: str, metrics: dict) -> None:
+    """Keep a run's test figures for the table (numbers only)."""
+    store = load_store(project)
+    run_meta(store, run_id)["test"] = {k: float(v) for k, v in metrics.items()
+                                       if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                       and math.isfinite(float(v))}
+    save_store(project, store)
+
+
+# -- what changed ---------------------------------------------------------------------------------
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return str(v)
+
+
+_KEY_SETTING = {"Dense": "units", "Conv2D": "filters", "Conv1D": "filters", "Dropout": "rate",
+                "SpatialDropout2D": "rate", "MaxPooling2D": "pool_size", "AveragePooling2D": "pool_size"}
+
+
+def _layer_short(layer: dict) -> str:
+    c = layer.get("class_name", "?")
+    key = _KEY_SETTING.get(c)
+    v = (layer.get("config") or {}).get(key) if key else None
+    return f"{c}({_fmt(v)})" if v is not None else c
+
+
+def model_changes(old: dict, new: dict) -> list[str]:
+    """What differs between two ``ModelSpec.to_dict()``s, in short phrases."""
+    from types import SimpleNamespace
+
+    from nnstudio.core.model.spec import layer_names
+
+    old, new = old or {}, new or {}
+    out = []
+    for k in ("learning_rate", "optimizer", "momentum", "loss", "metrics"):
+        if old.get(k) != new.get(k):
+            out.append(f"{k} {_fmt(old.get(k))} → {_fmt(new.get(k))}")
+    lo, ln = old.get("layers") or [], new.get("layers") or []
+    if [x.get("class_name") for x in lo] != [x.get("class_name") for x in ln]:
+        out.append("layers " + "-".join(map(_layer_short, lo)) + " → " + "-".join(map(_layer_short, ln)))
+        return out
+    names = layer_names([SimpleNamespace(class_name=x.get("class_name", "?")) for x in lo])
+    for name, a, b in zip(names, lo, ln):
+        ca, cb = a.get("config") or {}, b.get("config") or {}
+        for k in sorted(set(ca) | set(cb)):
+            if ca.get(k) != cb.get(k):
+                out.append(f"{name}.{k} {_fmt(ca.get(k))} → {_fmt(cb.get(k))}")
+    return out
+
+
+def settings_diff(prev: RunRecord | None, run: RunRecord) -> list[str]:
+    """The training and model settings of ``run`` that differ from ``prev``'s (``[]`` if none).
+
+    The learning rate is compared as used (the model's, after a training override), once."""
+    if prev is None:
+        return []
+    out = []
+    a, b = dict(prev.settings or {}), dict(run.settings or {})
+    for k in sorted((set(a) | set(b)) - {"learning_rate"}):
+        if a.get(k) != b.get(k):
+            out.append(f"{k} {_fmt(a.get(k))} → {_fmt(b.get(k))}")
+    return model_changes(prev.model, run.model) + out
+
+
+def short_diff(changes: list[str], prev: RunRecord | None, limit: int = 3) -> str:
+    if prev is None:
+        return "first run"
+    if not changes:
+        return "same settings"
+    text = "; ".join(changes[:limit])
+    return text + (f"; +{len(changes) - limit} more" if len(changes) > limit else "")
+
+
+# -- rows -----------------------------------------------------------------------------------------
+@dataclass
+class RunRow:
+    id: str
+    name: str
+    note: str
+    started: str
+    status: str
+    changes: str                       # short settings diff against the previous row
+    changes_full: list[str]
+    epochs: int
+    best_val_loss: float | None
+    final: dict                        # metrics at the kept epoch (validation ones are val_*)
+    test: dict                         # test figures, when the run was evaluated
+    duration_s: float
+    device: str
+    seed: int | None
+    group: str | None
+    hidden: bool
+    history: dict = field(default_factory=dict, repr=False)
+
+    def to_dict(self, curves: bool = False) -> dict:
+        d = asdict(self)
+        if not curves:
+            d.pop("history")
+        return d
+
+
+def _best_val(run: RunRecord) -> float | None:
+    vals = [v for v in (run.history or {}).get("val_loss", []) if v is not None]
+    return min(vals) if vals else None
+
+
+def run_rows(project: Project, include_hidden: bool = False) -> list[RunRow]:
+    """Every run of the project in the order they were made (hidden ones only if asked)."""
+    store = load_store(project)
+    rows, prev = [], None
+    for run in project.runs:
+        meta = store["runs"].get(run.id, {})
+        hidden = bool(meta.get("hidden"))
+        if hidden and not include_hidden:
+            continue
+        changes = settings_diff(prev, run)
+        rows.append(RunRow(id=run.id, name=run.name, note=run.note, started=run.started, status=run.status,
+                           changes=short_diff(changes, prev), changes_full=changes, epochs=run.epochs_run,
+                           best_val_loss=_best_val(run), final=dict(run.final), test=dict(meta.get("test") or {}),
+                           duration_s=run.duration_s, device=run.device, seed=(run.settings or {}).get("seed"),
+                           group=meta.get("group"), hidden=hidden, history=run.history))
+        prev = run
+    return rows
+
+
+def run_curves(project: Project, run_ids: list[str], key: str = "val_loss") -> dict[str, list]:
+    """One curve per run (``None`` where an epoch has no finite value), for overlays."""
+    out = {}
+    for rid in run_ids:
+        run = _get(project, rid)
+        out[rid] = list((run.history or {}).get(key, []))
+    return out
+
+
+def format_rows(rows: list[RunRow]) -> str:
+    """A plain-text table for the terminal."""
+    if not rows:
+        return "No runs yet: train the project first (`nnstudio train PROJECT`)."
+    head = ("run", "status", "epochs", "best val_loss", "time", "changes")
+    body = [(r.id + (f" ({r.name})" if r.name else ""), r.status, str(r.epochs),
+             f"{r.best_val_loss:.4g}" if r.best_val_loss is not None else "-",
+             f"{r.duration_s:.1f} s", r.changes) for r in rows]
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head) - 1)]
+    lines = []
+    for x in [head, *body]:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(x, widths)) + "  " + x[-1])
+    return "\n".join(lines)
+
+
+# -- actions --------------------------------------------------------------------------------------
+def _get(project: Project, run_id: str) -> RunRecord:
+    for r in project.runs:
+        if r.id == run_id:
+            return r
+    raise NnstudioError(f"No run {run_id!r} in this project (runs: {', '.join(r.id for r in project.runs) or 'none'}).")
+
+
+def rename_run(project: Project, run_id: str, name: str) -> RunRecord:
+    run = _get(project, run_id)
+    run.name = str(name).strip()
+    project.mark_changed("runs")
+    return run
+
+
+def annotate_run(project: Project, run_id: str, note: str) -> RunRecord:
+    run = _get(project, run_id)
+    run.note = str(note)
+    project.mark_changed("runs")
+    return run
+
+
+def hide_run(project: Project, run_id: str, hidden: bool = True) -> None:
+    _get(project, run_id)
+    store = load_store(project)
+    run_meta(store, run_id)["hidden"] = bool(hidden)
+    save_store(project, store)
+    project.mark_changed("runs")
+
+
+def delete_run(project: Project, run_id: str) -> None:
+    """Remove a run from the project and its folder from disk (the caller asks first)."""
+    run = _get(project, run_id)
+    folder = project.run_dir(run.id)
+    if folder.is_dir():
+        shutil.rmtree(folder)
+    project.runs.remove(run)
+    store = load_store(project)
+    changed = store["runs"].pop(run_id, None) is not None
+    for g in store["groups"].values():
+        if run_id in g.get("runs", []):
+            g["runs"].remove(run_id)
+            changed = True
+    if changed:
+        save_store(project, store)
+    if project.active_run == run_id:
+        project.active_run = project.runs[-1].id if project.runs else None
+    project.mark_changed("runs")
+
+
+def runs_csv(rows: list[RunRow]) -> str:
+    """The table as CSV: fixed columns, then one column per final and per test metric."""
+    finals = sorted({k for r in rows for k in r.final})
+    tests = sorted({k for r in rows for k in r.test})
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "name", "started", "status", "changes", "epochs", "best_val_loss", "duration_s",
+                "device", "seed", "group", "hidden", "note"]
+               + [f"final_{k}" for k in finals] + [f"test_{k}" for k in tests])
+    for r in rows:
+        w.writerow([r.id, r.name, r.started, r.status, "; ".join(r.changes_full) or r.changes, r.epochs,
+                    "" if r.best_val_loss is None else repr(r.best_val_loss), r.duration_s, r.device,
+                    "" if r.seed is None else r.seed, r.group or "", int(r.hidden), r.note]
+                   + [repr(r.final[k]) if k in r.final else "" for k in finals]
+                   + [repr(r.test[k]) if k in r.test else "" for k in tests])
+    return buf.getvalue()
+
+
+def export_runs_csv(project: Project, path: str | Path, include_hidden: bool = True) -> Path:
+    path = Path(path)
+    atomic_write_text(path, runs_csv(run_rows(project, include_hidden=include_hidden)))
+    return path
+
+
+__all__ = ["RunRow", "run_rows", "run_curves", "settings_diff", "model_changes", "short_diff", "rename_run",
+           "annotate_run", "hide_run", "delete_run", "export_runs_csv", "runs_csv", "format_rows",
+           "load_store", "save_store", "record_test_metrics"]
