@@ -296,6 +296,10 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    if getattr(sys, "frozen", False):  # the packaged app: let `sweep --jobs` start worker processes
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     try:

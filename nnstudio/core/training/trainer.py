@@ -136,17 +136,35 @@ def make_reporter(task: Task, epochs: int, steps: int, batch_size: int):
     return Reporter()
 
 
+CHECKPOINT_INTERVAL = 5.0  # seconds between checkpoint writes while training
+
+
 def make_epoch_checkpoint(run_dir: Path, record: RunRecord, reporter, prior_history: dict | None,
-                          prior_duration: float, monitor: str):
-    """Saves ``last.keras`` (weights and optimizer state) and ``run.json`` (epoch counter and
-    history so far, status "running") after every finished epoch, so a crash loses one epoch at most."""
+                          prior_duration: float, monitor: str, resumable: bool = True,
+                          save_best: bool = True, best_value: float | None = None,
+                          interval: float | None = None):
+    """Checkpoints of a run: ``last.keras`` (weights and optimizer state) with ``run.json`` (epoch
+    counter and history so far, status "running") for resuming, and ``best.keras`` (the best epoch
+    by ``monitor``).
+
+    The best weights are kept in memory every epoch; the files are written after an epoch when
+    ``interval`` seconds have passed since the last write, and when training ends. A crash so
+    loses at most one epoch or ``interval`` seconds of work, and short epochs do not spend their
+    time (and the GUI its smoothness: saving holds the interpreter lock) writing files.
+    """
     import keras
+
+    interval = CHECKPOINT_INTERVAL if interval is None else interval
 
     class EpochCheckpoint(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self.history = {k: list(v) for k, v in (prior_history or {}).items()}
             self.t0 = time.perf_counter()
+            self.last_write = time.perf_counter()
+            self.best_value = best_value if best_value is not None else math.inf
+            self.best_weights = None
+            self.pending = False
 
         def on_epoch_end(self, epoch, logs=None):
             n_before = len(self.history.get("loss", []))
@@ -156,13 +174,34 @@ def make_epoch_checkpoint(run_dir: Path, record: RunRecord, reporter, prior_hist
                 v.extend([None] * (n_before + 1 - len(v)))
             if reporter.nan:  # keep the last good checkpoint
                 return
-            atomic_save_model(self.model, run_dir / "last.keras")
-            record.history = {k: list(v) for k, v in self.history.items()}
-            record.epochs_run = len(record.history.get("loss", []))
-            record.best_epoch = best_index(record.history.get(monitor, []))
-            record.duration_s = round(prior_duration + time.perf_counter() - self.t0, 3)
-            record.status = "running"
-            atomic_write_json(run_dir / "run.json", record.to_dict())
+            value = finite_or_none((logs or {}).get(monitor))
+            if save_best and value is not None and value < self.best_value:
+                self.best_value, self.best_weights = value, self.model.get_weights()
+            self.pending = True
+            if time.perf_counter() - self.last_write >= interval:
+                self.write()
+
+        def on_train_end(self, logs=None):
+            if self.pending and not reporter.nan:
+                self.write()
+
+        def write(self):
+            if self.best_weights is not None:
+                current = self.model.get_weights()
+                self.model.set_weights(self.best_weights)
+                atomic_save_model(self.model, run_dir / "best.keras")
+                self.model.set_weights(current)
+                self.best_weights = None
+            if resumable:
+                atomic_save_model(self.model, run_dir / "last.keras")
+                record.history = {k: list(v) for k, v in self.history.items()}
+                record.epochs_run = len(record.history.get("loss", []))
+                record.best_epoch = best_index(record.history.get(monitor, []))
+                record.duration_s = round(prior_duration + time.perf_counter() - self.t0, 3)
+                record.status = "running"
+                atomic_write_json(run_dir / "run.json", record.to_dict())
+            self.pending = False
+            self.last_write = time.perf_counter()
 
     return EpochCheckpoint()
 
@@ -236,7 +275,21 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     except Exception:  # older TF: determinism is best effort
         pass
     if model is None:
-        model = build_model(spec, prepared.input_shape, prepared.task, prepared.n_classes, seed=config.seed)
+        from nnstudio.core.training.devices import choose_strategy, make_strategy, mixed_precision_policy
+
+        n_gpus = 0 if config.device == "cpu" else len(info["gpus"])
+        # mixed precision only on GPUs; the policy is global in Keras, so it is set for every build
+        keras.mixed_precision.set_global_policy(mixed_precision_policy(config.mixed_precision, n_gpus))
+        try:
+            if choose_strategy(config.device, n_gpus) == "mirrored":  # several GPUs: one replica each
+                with make_strategy("mirrored").scope():
+                    model = build_model(spec, prepared.input_shape, prepared.task, prepared.n_classes,
+                                        seed=config.seed)
+            else:
+                model = build_model(spec, prepared.input_shape, prepared.task, prepared.n_classes,
+                                    seed=config.seed)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -253,10 +306,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     prior_best = best_index(prior_history.get(monitor, []))
 
     reporter = make_reporter(task, config.epochs, steps, config.batch_size)
-    cbs = [keras.callbacks.ModelCheckpoint(
-        str(run_dir / "best.keras"), monitor=monitor, save_best_only=True, verbose=0,
-        initial_value_threshold=prior_history[monitor][prior_best] if prior_best is not None else None)] \
-        if save_best else []
+    cbs = []
     early = reduce_lr = None
     if config.early_stopping:
         early = keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience,
@@ -280,9 +330,12 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
         record = RunRecord(id=run_id, started=_now(), settings=config.to_dict(), model=spec.to_dict(),
                            device=info["device"] if config.device != "cpu" else "CPU")
     prior_duration = record.duration_s if prior is not None else 0.0
-    if resumable:
+    if resumable or save_best:
         # after the reporter, which flags a NaN epoch before the checkpoint would save it
-        cbs.append(make_epoch_checkpoint(run_dir, record, reporter, prior_history, prior_duration, monitor))
+        cbs.append(make_epoch_checkpoint(
+            run_dir, record, reporter, prior_history, prior_duration, monitor, resumable=resumable,
+            save_best=save_best,
+            best_value=prior_history[monitor][prior_best] if prior_best is not None else None))
     t0 = time.perf_counter()
     try:
         with _device_scope(config.device, info["gpus"]):

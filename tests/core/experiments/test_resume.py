@@ -57,7 +57,10 @@ def test_stopped_run_resumes_with_optimizer_state_and_curves(project, prepared, 
     assert saved["epochs_run"] == 4 and saved["history"]["loss"] == record.history["loss"]
 
 
-def test_crashed_run_is_found_from_its_folder_and_resumed(project, prepared, tensorflow):
+def test_crashed_run_is_found_from_its_folder_and_resumed(project, prepared, tensorflow, monkeypatch):
+    from nnstudio.core.training import trainer
+
+    monkeypatch.setattr(trainer, "CHECKPOINT_INTERVAL", 0.0)  # write after every epoch, however short
     run_dir = project.run_dir("run-0001")
     with pytest.raises(RuntimeError, match="power cut"):
         train(prepared, project.model, TrainConfig(epochs=3, batch_size=32), run_dir, run_id="run-0001",

@@ -162,3 +162,20 @@ def test_mixed_precision_only_on_gpu():
     assert mixed_precision_policy(True, 0) == "float32"
     assert mixed_precision_policy(True, 1) == "mixed_float16"
     assert mixed_precision_policy(False, 2) == "float32"
+
+
+def test_checkpoints_are_written_at_most_every_interval_and_at_the_end(tmp_path, tensorflow, monkeypatch):
+    from nnstudio.core.training import trainer
+
+    writes = []
+    real = trainer.atomic_save_model
+    monkeypatch.setattr(trainer, "atomic_save_model", lambda m, p: (writes.append(p.name), real(m, p)))
+    monkeypatch.setattr(trainer, "CHECKPOINT_INTERVAL", 3600.0)
+    prepared = toy_regression()
+    train(prepared, spec_for(prepared), TrainConfig(epochs=4, batch_size=16), tmp_path / "r")
+    # one write of each at the end (plus the final model), not one per epoch
+    assert sorted(writes) == ["best.keras", "last.keras", "model.keras"]
+    writes.clear()
+    monkeypatch.setattr(trainer, "CHECKPOINT_INTERVAL", 0.0)
+    train(prepared, spec_for(prepared), TrainConfig(epochs=4, batch_size=16, early_stopping=False), tmp_path / "s")
+    assert writes.count("last.keras") == 4
