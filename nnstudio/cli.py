@@ -127,12 +127,47 @@ def _quiet_tf() -> None:
 def cmd_inspect(args) -> int:
     from nnstudio.core.data.inspect import format_inspection, inspect_file
 
-    info = inspect_file(args.file)
+    suffix = Path(args.file).suffix.lower()
+    if suffix in (".nnproj", ".keras") and not Path(args.file).exists():
+        raise NnstudioError(f"No such file: {args.file}")
+    if suffix == ".nnproj":
+        info, text = _inspect_project(args.file)
+    elif suffix == ".keras":
+        info, text = _inspect_keras(args.file)
+    else:
+        info = inspect_file(args.file)
+        text = format_inspection(info)
     if args.json:
         _print_json(info)
     else:
-        print(format_inspection(info))
+        print(text)
     return EXIT_OK
+
+
+def _inspect_project(path: str) -> tuple[dict, str]:
+    project = _load_project(path)
+    data = project.data
+    info = {"path": str(project.path), "format": "nnproj", "name": project.name,
+            "data": str(project.resolve(data.path)) if data and data.path else None,
+            "target": data.target if data else None, "task": data.task if data else None,
+            "layers": [layer.class_name for layer in project.model.layers] if project.model else [],
+            "runs": [{"id": r.id, "status": r.status, "epochs": r.epochs_run} for r in project.runs],
+            "warnings": project.warnings}
+    text = "\n".join([f"project {info['name']} ({info['path']})",
+                      f"  data     {info['data']} (target {info['target']}, {info['task']})",
+                      f"  model    {' → '.join(info['layers']) or 'none yet'}",
+                      f"  runs     {', '.join(r['id'] + ' ' + r['status'] for r in info['runs']) or 'none yet'}"])
+    return info, text
+
+
+def _inspect_keras(path: str) -> tuple[dict, str]:
+    from nnstudio.core.model import load_keras_file
+
+    _quiet_tf()
+    spec, summary = load_keras_file(path)  # safe_mode: a refused file raises with the reason
+    info = {"path": str(Path(path).absolute()), "format": "keras", "editable": spec is not None,
+            "summary": summary, "model": spec.to_dict() if spec is not None else None}
+    return info, summary
 
 
 def cmd_example(args) -> int:

@@ -88,3 +88,26 @@ def test_bad_usage_exit_code_in_a_real_process():
     out = subprocess.run([sys.executable, "-m", "nnstudio", "train"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_inspect_project_and_keras_files(run_cli, tmp_path, tensorflow):
+    import keras
+
+    code, _, err = run_cli("example", "galaxy-mass", "--out", tmp_path)
+    assert code == 0, err
+    code, out, err = run_cli("inspect", tmp_path / "galaxy-mass.nnproj", "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["format"] == "nnproj" and info["task"] == "regression" and info["layers"][-1] == "Dense"
+
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"), keras.layers.Dense(1)])
+    plain.save(tmp_path / "plain.keras")
+    code, out, err = run_cli("inspect", tmp_path / "plain.keras", "--json")
+    assert code == 0, err
+    assert json.loads(out)["editable"] is True
+
+    lam = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2)])
+    lam.save(tmp_path / "lambda.keras")
+    code, out, err = run_cli("inspect", tmp_path / "lambda.keras")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Lambda" in err
