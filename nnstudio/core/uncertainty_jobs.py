@@ -18,6 +18,7 @@ METHODS = {
     "auto": "Automatic",
     "heteroscedastic": "Mean-and-variance head",
     "mc_dropout": "MC dropout",
+    "ensemble": "Deep ensemble",
 }
 SPLIT_LABELS = {"test": "test", "val": "validation"}
 REFERENCE_SIZE = 2000       # training samples whose epistemic spread is the "normal" reference
@@ -108,7 +109,7 @@ def compute_uncertainty(project=None, method: str = "auto", split: str = "test",
                         model=None, run_id: str | None = None, reference_size: int = REFERENCE_SIZE,
                         seed: int = 0, task: Task | None = None) -> dict:
     """Uncertainty of a trained model on ``split`` by ``method`` ("auto", "heteroscedastic",
-    "mc_dropout"), with the checks that tell whether to trust it.
+    "mc_dropout", "ensemble"), with the checks that tell whether to trust it.
 
     Returns ``{"task", "split", "method", "method_label", "summary", "conformal", "verdict",
     "notes", "arrays"}`` (classifiers also ``"histograms"``: name -> (counts, edges) of the
@@ -116,7 +117,10 @@ def compute_uncertainty(project=None, method: str = "auto", split: str = "test",
     :func:`summarise_classification_uncertainty`; ``conformal`` the split-conformal summary at
     ``level`` (calibration split; None without one); ``verdict`` is ``{"level": "good" | "warn" |
     "bad", "text"}``. MC dropout also scores ``reference_size`` training samples, and flags test
-    samples whose epistemic uncertainty exceeds the training data's 99th percentile.
+    samples whose epistemic uncertainty exceeds the training data's 99th percentile; so does
+    "ensemble", whose predictions (and conformal sets / intervals) are those of the project's deep
+    ensemble (:mod:`nnstudio.core.ensemble`; ``model`` and ``run_id`` are then not used, and the
+    result has ``"ensemble": {"group", "members"}``).
 
     ``project`` gives the defaults (model of the active run, prepared data, T and the conformal
     level from ``project.uncertainty``); ``prepared`` and ``model`` may be passed instead.
@@ -136,12 +140,24 @@ def compute_uncertainty(project=None, method: str = "auto", split: str = "test",
     if method == "mc_dropout" and not 2 <= T <= 10000:
         raise NnstudioError("MC dropout needs between 2 and 10000 passes (T).")
 
+    if method == "ensemble":
+        from nnstudio.core.ensemble import MIN_MEMBERS, NO_ENSEMBLE, ensemble_members
+
+        if project is None:
+            raise NnstudioError(NO_ENSEMBLE)
+        members = ensemble_members(project)
+        if not members:
+            raise NnstudioError(NO_ENSEMBLE)
+        if len(members) < MIN_MEMBERS:
+            raise NnstudioError(f"The ensemble has only {len(members)} finished member (its training was "
+                                f"stopped); it needs at least {MIN_MEMBERS} to measure a spread. Train the "
+                                "ensemble again.")
     task.report_progress(0, 100, "loading the model")
     if prepared is None:
         if project is None:
             raise NnstudioError("No data to compute uncertainty on.")
         prepared = prepare_project(project, task=task)
-    if model is None:
+    if model is None and method != "ensemble":
         if project is None:
             raise NnstudioError("No trained model to compute uncertainty with.")
         model = load_run_model(project, project.run(run_id))
@@ -150,18 +166,55 @@ def compute_uncertainty(project=None, method: str = "auto", split: str = "test",
                             "in the Data panel.")
     task.check()
     task.report_progress(5, 100, "predicting")
-    raw = {s: predict(model, prepared.x[s]) for s in ("val", "cal", split) if prepared.count(s) > 0}
+    splits = [s for s in dict.fromkeys(("val", "cal", split)) if prepared.count(s) > 0]
+    ens = None
+    if method == "ensemble":
+        ens, ens_meta = _ensemble_samples(project, members, prepared, splits, reference_size, seed, task)
+        raw = {s: _ensemble_point(ens[s], prepared.task) for s in splits}
+    else:
+        raw = {s: predict(model, prepared.x[s]) for s in splits}
     task.check()
     if method == "mc_dropout":
         _mc_model_check(model)
     if prepared.task == "classification":
-        out = _classification(prepared, model, raw, method, split, T, level, reference_size, seed, task)
+        out = _classification(prepared, model, raw, method, split, T, level, reference_size, seed, task, ens)
     else:
-        out = _regression(prepared, model, raw, method, split, T, level, reference_size, seed, task)
+        out = _regression(prepared, model, raw, method, split, T, level, reference_size, seed, task, ens)
     out["arrays"]["index"] = np.asarray(prepared.index[split])
     out.update(task=prepared.task, split=split, level=level, mc_samples=T if out["method"] == "mc_dropout" else None)
+    if ens is not None:
+        out["ensemble"] = ens_meta
     task.report_progress(100, 100, "done")
     return out
+
+
+def _ensemble_samples(project, members, prepared, splits, reference_size, seed, task) -> tuple[dict, dict]:
+    """Every member's raw outputs on ``splits`` and on the training reference rows (key
+    "reference"): name -> (K, N, ...); and ``{"group", "members"}``."""
+    from nnstudio.core.ensemble import STORE_KEY, ensemble_outputs
+    from nnstudio.core.experiments.runs import load_store
+
+    inputs = {s: prepared.x[s] for s in splits}
+    if prepared.count("train") > 0:
+        inputs["reference"] = prepared.x["train"][_reference_rows(prepared.count("train"), reference_size, seed)]
+    k = len(members)
+    out = ensemble_outputs(project, inputs, task=_Stage(task, 5, 85, f"deep ensemble ({k} members)"),
+                           members=members)
+    return out, {"group": load_store(project).get(STORE_KEY), "members": [r.id for r in members]}
+
+
+def _ensemble_point(samples, task: str) -> np.ndarray:
+    """The ensemble as one model: mean probabilities; for regression the mean, or [mean, total σ]
+    when the members are mean-and-variance heads (so conformal intervals scale with that σ)."""
+    s = np.asarray(samples, dtype=np.float64)
+    if task == "classification":
+        return s.mean(axis=0)
+    if s.ndim == 3 and s.shape[2] == 2:
+        from nnstudio.core.evaluation import combine_gaussian_samples
+
+        comb = combine_gaussian_samples(s)
+        return np.stack([comb["mu"], comb["sigma"]], axis=1)
+    return (s[..., 0] if s.ndim == 3 else s).mean(axis=0)
 
 
 def _mc(model, x, T, task, start, span, text):
@@ -170,7 +223,7 @@ def _mc(model, x, T, task, start, span, text):
     return mc_dropout_predict(model, x, T=T, task=_Stage(task, start, span, text))
 
 
-def _regression(prepared, model, raw, method, split, T, level, reference_size, seed, task) -> dict:
+def _regression(prepared, model, raw, method, split, T, level, reference_size, seed, task, ens=None) -> dict:
     from nnstudio.core import evaluation as ev
     from nnstudio.core.evaluation._common import downsample_indices
 
@@ -202,6 +255,29 @@ def _regression(prepared, model, raw, method, split, T, level, reference_size, s
         notes.append("This model predicts no σ of its own: every sample gets the same σ (the spread "
                      "of the held-out residuals). Use MC dropout or a mean-and-variance head for "
                      "per-sample error bars.")
+    elif method == "ensemble":
+        k = len(ens[split])
+        comb = ev.combine_gaussian_samples(ens[split])
+        mu = prepared.inverse_y(comb["mu"]).astype(np.float64)
+        sigma = prepared.inverse_sigma(comb["sigma"]).astype(np.float64)
+        epi = prepared.inverse_sigma(comb["sigma_epistemic"]).astype(np.float64)
+        arrays["sigma_epistemic"] = epi
+        if "reference" in ens:
+            ref = prepared.inverse_sigma(ev.combine_gaussian_samples(ens["reference"])["sigma_epistemic"])
+            arrays.update(ood=ev.flag_out_of_distribution(epi, ref, OOD_QUANTILE),
+                          ood_threshold=ev.ood_threshold(ref, OOD_QUANTILE))
+        if has_sigma:
+            label = f"deep ensemble of {k} mean-and-variance heads (σ: members' spread and their own σ)"
+        else:
+            label = f"deep ensemble of {k} (σ: spread of the members, epistemic only)"
+            notes.append("The members predict no σ of their own, so σ here is only their spread: the "
+                         "model's (epistemic) uncertainty, without the noise in the data. These error "
+                         "bars are too narrow wherever the data are noisy; the conformal intervals are "
+                         "the honest ones. Members with a mean-and-variance head (the 'MLP with "
+                         "uncertainty' template) give the full σ.")
+        if np.any(sigma <= 0):
+            raise NnstudioError("Some ensemble σ are zero: the members agree exactly. Train the ensemble "
+                                "again with different seeds.")
     else:  # mc_dropout
         samples = _mc(model, prepared.x[split], T, task, 10, 60, f"MC dropout ({T} passes)")
         comb = ev.combine_gaussian_samples(samples)
@@ -244,12 +320,13 @@ def _regression(prepared, model, raw, method, split, T, level, reference_size, s
             "notes": notes, "arrays": arrays}
 
 
-def _classification(prepared, model, raw, method, split, T, level, reference_size, seed, task) -> dict:
+def _classification(prepared, model, raw, method, split, T, level, reference_size, seed, task,
+                    ens=None) -> dict:
     from nnstudio.core import evaluation as ev
 
     if method == "heteroscedastic":
         raise NnstudioError("A mean-and-variance head is for regression; for a classifier choose "
-                            "automatic (its probabilities) or MC dropout.")
+                            "automatic (its probabilities), MC dropout or a deep ensemble.")
 
     def squeeze(p):
         p = np.asarray(p, dtype=np.float64)
@@ -260,7 +337,18 @@ def _classification(prepared, model, raw, method, split, T, level, reference_siz
     notes: list[str] = []
     arrays: dict = {}
     samples = None
-    if method == "mc_dropout":
+    if method == "ensemble":
+        samples = squeeze(ens[split])
+        proba = samples.mean(axis=0)
+        val_proba = squeeze(ens["val"]).mean(axis=0) if "val" in ens else None
+        mi = ev.mutual_information(samples)
+        arrays["mutual_information"] = mi
+        if "reference" in ens:
+            ref = ev.mutual_information(squeeze(ens["reference"]))
+            arrays.update(ood=ev.flag_out_of_distribution(mi, ref, OOD_QUANTILE),
+                          ood_threshold=ev.ood_threshold(ref, OOD_QUANTILE))
+        label = f"deep ensemble of {len(samples)}"
+    elif method == "mc_dropout":
         samples = squeeze(_mc(model, prepared.x[split], T, task, 10, 40, f"MC dropout ({T} passes)"))
         proba = samples.mean(axis=0)
         val_proba = None

@@ -209,6 +209,8 @@ def test_method_errors_and_cancel(trained):
     with pytest.raises(NnstudioError, match="for regression"):
         compute_uncertainty(prepared=prepared, model=model, method="heteroscedastic")
     with pytest.raises(NnstudioError, match="Unknown uncertainty method"):
+        compute_uncertainty(prepared=prepared, model=model, method="bootstrap")
+    with pytest.raises(NnstudioError, match="Train an ensemble first"):   # an ensemble lives in a project
         compute_uncertainty(prepared=prepared, model=model, method="ensemble")
     reg, reg_model = trained["regression"]
     with pytest.raises(NnstudioError, match="no dropout layers"):
@@ -230,3 +232,33 @@ def test_evaluate_split_adds_diagnostics_that_agree_with_evaluate(tmp_path, tens
     assert r["split"] == "val" and d.n_samples == r["n"]
     assert d.rmse == pytest.approx(r["metrics"]["rmse"]) and d.r2 == pytest.approx(r["metrics"]["r2"])
     np.testing.assert_allclose(r["arrays"]["residual"], r["arrays"]["mean"] - r["arrays"]["y_true"])
+
+
+def test_ensemble_method_progress_and_cancel(tmp_path, tensorflow):
+    from nnstudio.core.data.spec import DataSelection
+    from nnstudio.core.ensemble import ensemble_predict, train_ensemble
+    from nnstudio.core.model import make_template
+    from nnstudio.core.project import Project
+    from nnstudio.core.training import TrainConfig
+
+    prepared = _prepared("regression", n=300)
+    project = Project(name="ens")
+    project.data = DataSelection(path=str(tmp_path / "d.csv"), target="y", fingerprint={"size": 1, "sha256": "a"})
+    project.model = make_template("mlp-regression", (3,), "regression")
+    project.training = TrainConfig(epochs=1, batch_size=32)
+    project.save(tmp_path / "ens.nnproj")
+    train_ensemble(project, k=2, prepared=prepared)
+    task = Recorder()
+    u = compute_uncertainty(project, method="ensemble", split="val", prepared=prepared, task=task)
+    samples = ensemble_predict(project, prepared, "val")[..., 0]
+    assert u["split"] == "val" and u["mc_samples"] is None
+    np.testing.assert_allclose(u["arrays"]["mean"], samples.mean(axis=0))
+    # σ = half the distance between two members (population spread of K = 2)
+    np.testing.assert_allclose(u["arrays"]["sigma"], np.abs(samples[0] - samples[1]) / 2)
+    done = [p[0] for p in task.progress]
+    assert done == sorted(done) and done[-1] == 100
+    assert any("deep ensemble (2 members)" in p[2] for p in task.progress)
+    stop = Task()
+    stop.stop.set()
+    with pytest.raises(Cancelled):
+        compute_uncertainty(project, method="ensemble", prepared=prepared, task=stop)

@@ -154,3 +154,78 @@ def test_cancel_and_classifier_without_mc(make_window, qtbot, projects):
     panel.compute()
     qtbot.waitUntil(lambda: panel.messages.is_shown("error"), timeout=60_000)
     assert "for regression" in panel.messages.text("error")
+
+
+def _copy_of(path, tmp_path, prepared):
+    """The fixture's project saved to a folder of its own (runs copied), so an ensemble trained
+    in a test leaves the shared project alone."""
+    project = Project.load(path)
+    project.save(tmp_path / "copy.nnproj")
+    project.training.epochs = 1
+    project.save()
+    return project.path
+
+
+def test_deep_ensemble_trains_in_the_background_then_computes(make_window, qtbot, projects, tmp_path):
+    from nnstudio.core.ensemble import ensemble_members
+    from nnstudio.core.uncertainty_jobs import compute_uncertainty
+
+    path, prepared = projects["classification"]
+    w = open_state(make_window, _copy_of(path, tmp_path, prepared), prepared)
+    panel = w.panels["uncertainty"]
+    panel.set_method("ensemble", ensemble_size=2)
+    w.show_panel("uncertainty")
+    assert w.session.project.uncertainty.method == "ensemble"
+    assert w.session.project.uncertainty.ensemble_size == 2
+    assert panel.k_spin.isVisible() and not panel.t_spin.isVisible()
+    assert panel.messages.is_shown("ensemble") and "Train ensemble" in panel.messages.text("ensemble")
+    assert panel.ensemble_label.text() == "none yet"
+    assert panel.job is None and panel.result is None     # nothing to compute without members
+    seen = []
+    qtbot.mouseClick(panel.train_ensemble_button, Qt.LeftButton)
+    panel.job.progress.connect(lambda done, total, text: seen.append(text))
+    assert not panel.compute_button.isEnabled() and panel.cancel_button.isEnabled()
+    assert not panel.train_ensemble_button.isEnabled()
+    with qtbot.waitSignal(panel.job.finished, timeout=60_000):
+        pass
+    result = wait_result(qtbot, panel)                      # computed by itself once trained
+    project = w.session.project
+    members = ensemble_members(project)
+    assert [r.settings["seed"] for r in members] == [0, 1]
+    assert result["method"] == "ensemble" and result["ensemble"]["members"] == [r.id for r in members]
+    assert project.active_run == "run-0001"                 # the panel's model is still the trained one
+    assert any(t.startswith("member 2/2") for t in seen)
+    assert panel.ensemble_label.text() == "2 trained" and not panel.messages.is_shown("ensemble")
+    # stored with the project: saved, and found again on reload
+    assert not project.dirty
+    assert [r.id for r in ensemble_members(Project.load(project.path))] == result["ensemble"]["members"]
+    # the same figures as the core job; the mutual-information plot has data
+    core = compute_uncertainty(project, method="ensemble", prepared=prepared)
+    assert result["summary"]["ece"] == core["summary"]["ece"]
+    np.testing.assert_allclose(result["arrays"]["mutual_information"], core["arrays"]["mutual_information"])
+    assert panel.mi_plot.placeholder == "" and panel.mi_bars.isVisible()
+    assert panel.mi_bars.opts["height"].sum() == prepared.count("test")
+    assert f"mean mutual information</b> {result['summary']['mean_mutual_information']:.4g}" in \
+        panel.details_label.text()
+    assert "deep ensemble of 2" in panel.details_label.text()
+    assert panel.browser.model.names[3] == "mutual info" and panel.flagged_check.isEnabled()
+
+
+def test_cancelled_ensemble_training_says_so(make_window, qtbot, projects, tmp_path):
+    path, prepared = projects["regression"]
+    w = open_state(make_window, _copy_of(path, tmp_path, prepared), prepared)
+    panel = w.panels["uncertainty"]
+    panel.set_method("ensemble", ensemble_size=3)
+    assert panel.train_ensemble()
+    panel.cancel()
+    with qtbot.waitSignal(panel.job.finished, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: panel.messages.is_shown("job"), timeout=10_000)
+    assert "stopped after 0 of 3 members" in panel.messages.text("job")
+    assert not panel.messages.is_shown("error") and panel.result is None
+    assert panel.ensemble_label.text() == "none yet"
+    assert panel.compute_button.isEnabled() and panel.train_ensemble_button.isEnabled()
+    assert not panel.progress.isVisible()
+    # at most the first member started (a stopped run of the project); none completed
+    runs = w.session.project.runs
+    assert runs[0].status == "completed" and [r.status for r in runs[1:]] in ([], ["stopped"])

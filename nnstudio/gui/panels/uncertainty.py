@@ -2,9 +2,13 @@
 screen whether those error bars can be trusted.
 
 The computation (predictions, MC dropout passes, coverage, calibration, conformal) runs in a
-worker through ``core.uncertainty_jobs.compute_uncertainty``; the panel draws its result.
+worker through ``core.uncertainty_jobs.compute_uncertainty``; the panel draws its result. A deep
+ensemble is trained here too, in the background (``core.ensemble.train_ensemble``), and stored
+with the project.
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QStackedWidget,
@@ -64,6 +69,9 @@ class UncertaintyPanel(Panel):
         self.result: dict | None = None
         self._job_key = None
         self._failed_key = None
+        self._ensemble: dict | None = None      # core.ensemble.ensemble_info of the project
+        self._training_ensemble = False
+        self._compute_after_job = False
         w = QWidget()
         lay = QVBoxLayout(w)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -95,7 +103,8 @@ class UncertaintyPanel(Panel):
         row.addWidget(self.most_uncertain_button)
         self.flagged_check = QCheckBox("Only inputs unlike the training data")
         self.flagged_check.setToolTip("Samples whose epistemic (model) uncertainty is above the 99th "
-                                      "percentile of the training data's; needs MC dropout")
+                                      "percentile of the training data's; needs MC dropout or a deep "
+                                      "ensemble")
         self.flagged_check.toggled.connect(lambda _on: self.show_all_samples())
         row.addWidget(self.flagged_check)
         row.addStretch(1)
@@ -115,6 +124,8 @@ class UncertaintyPanel(Panel):
         s.run_finished.connect(self._on_run_finished)
         s.prepared_changed.connect(self.clear_result)
         s.project_changed.connect(self._on_project)
+        s.model_changed.connect(self._refresh_ensemble)
+        self._refresh_ensemble()
         self._load_settings()
         return w
 
@@ -130,20 +141,56 @@ class UncertaintyPanel(Panel):
                 "heteroscedastic": "The σ the model predicts for every sample (regression models "
                                    "trained with Gaussian NLL)",
                 "mc_dropout": "T passes with dropout switched on: the spread is the model's own "
-                              "(epistemic) uncertainty"}
+                              "(epistemic) uncertainty",
+                "ensemble": "K copies of the model trained with different seeds: their spread is the "
+                            "model's own (epistemic) uncertainty; members with a mean-and-variance "
+                            "head add the noise in the data"}
         for key, label in METHODS.items():
             self.method_combo.addItem(label, key)
             self.method_combo.setItemData(self.method_combo.count() - 1, tips[key], Qt.ToolTipRole)
         self.method_combo.currentIndexChanged.connect(self._on_settings_edited)
+        # narrower than its longest item (the popup still shows it whole): the row is full
+        self.method_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.method_combo.setMinimumContentsLength(14)
         row.addWidget(self.method_combo)
+        # the chosen method's own settings, one page each (nothing for the quick methods)
+        self.options_stack = QStackedWidget()
+        self.options_stack.addWidget(QWidget())
+        mc_page = QWidget()
+        mc = QHBoxLayout(mc_page)
+        mc.setContentsMargins(0, 0, 0, 0)
         self.t_label = QLabel("passes T")
-        row.addWidget(self.t_label)
+        mc.addWidget(self.t_label)
         self.t_spin = QSpinBox()
         self.t_spin.setRange(2, 1000)
         self.t_spin.setValue(50)
         self.t_spin.setToolTip("Number of MC dropout passes")
         self.t_spin.valueChanged.connect(self._on_settings_edited)
-        row.addWidget(self.t_spin)
+        mc.addWidget(self.t_spin)
+        self.options_stack.addWidget(mc_page)
+        ens_page = QWidget()
+        ens = QHBoxLayout(ens_page)
+        ens.setContentsMargins(0, 0, 0, 0)
+        self.k_label = QLabel("members K")
+        ens.addWidget(self.k_label)
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(2, 100)
+        self.k_spin.setValue(5)
+        self.k_spin.setToolTip("Members of the next ensemble: copies of the model trained with the Train "
+                               "panel's settings and seeds seed, seed + 1, …")
+        self.k_spin.valueChanged.connect(self._on_settings_edited)
+        ens.addWidget(self.k_spin)
+        self.train_ensemble_button = QPushButton("Train ensemble")
+        self.train_ensemble_button.setToolTip("Train K members in the background; they are stored with "
+                                              "the project as ordinary runs")
+        self.train_ensemble_button.clicked.connect(lambda: self.train_ensemble())
+        ens.addWidget(self.train_ensemble_button)
+        self.ensemble_label = QLabel("")
+        self.ensemble_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        ens.addWidget(self.ensemble_label)
+        self.options_stack.addWidget(ens_page)
+        self._option_pages = {"mc_dropout": 1, "ensemble": 2}
+        row.addWidget(self.options_stack)
         row.addWidget(QLabel("conformal level"))
         self.level_spin = QDoubleSpinBox()
         self.level_spin.setRange(50.0, 99.5)
@@ -173,6 +220,8 @@ class UncertaintyPanel(Panel):
         self.progress.setVisible(False)
         row.addWidget(self.progress)
         self.progress_label = QLabel("")
+        # long stage texts ("member 2/5 · epoch 3/30 …") must not widen the whole panel
+        self.progress_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         row.addWidget(self.progress_label, 1)
         return row
 
@@ -250,12 +299,13 @@ class UncertaintyPanel(Panel):
     # -- settings (stored in the project) ----------------------------------------------------------------
     def _load_settings(self) -> None:
         u = self.session.project.uncertainty
-        widgets = (self.method_combo, self.t_spin, self.level_spin)
+        widgets = (self.method_combo, self.t_spin, self.k_spin, self.level_spin)
         for wdg in widgets:
             wdg.blockSignals(True)
         i = self.method_combo.findData(u.method)
         self.method_combo.setCurrentIndex(max(i, 0))
         self.t_spin.setValue(int(u.mc_samples))
+        self.k_spin.setValue(int(u.ensemble_size))
         self.level_spin.setValue(100.0 * float(u.conformal_level))
         for wdg in widgets:
             wdg.blockSignals(False)
@@ -265,6 +315,7 @@ class UncertaintyPanel(Panel):
         u = self.session.project.uncertainty
         u.method = self.method
         u.mc_samples = int(self.t_spin.value())
+        u.ensemble_size = int(self.k_spin.value())
         u.conformal_level = round(self.level_spin.value() / 100.0, 4)
         self.session.project.mark_changed("uncertainty")
         self._update_enabled()
@@ -273,15 +324,38 @@ class UncertaintyPanel(Panel):
         mc = self.method == "mc_dropout"
         self.t_spin.setEnabled(mc)
         self.t_label.setEnabled(mc)
+        page = self._option_pages.get(self.method, 0)
+        self.options_stack.setCurrentIndex(page)
+        for i in range(self.options_stack.count()):    # the row is as wide as the shown page only
+            self.options_stack.widget(i).setSizePolicy(
+                QSizePolicy.Preferred if i == page else QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.options_stack.adjustSize()
+        busy = self.job is not None and self.job.running
+        self.train_ensemble_button.setEnabled(not busy and self.session.has_model)
+        self.k_spin.setEnabled(not self._training_ensemble)
+        # room for the progress bar; the stage text goes to the status bar meanwhile
+        self.ensemble_label.setVisible(not self._training_ensemble)
+        self.progress_label.setVisible(not self._training_ensemble)
+        self.compute_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        if self.method == "ensemble" and not self.has_ensemble and not self._training_ensemble:
+            self.messages.info("ensemble", f"No ensemble yet: press Train ensemble to train {self.k_spin.value()} "
+                                           "copies of the model with different seeds (with the Train "
+                                           "panel's settings), then Compute.")
+        else:
+            self.messages.clear("ensemble")
 
     @property
     def method(self) -> str:
         return self.method_combo.currentData()
 
-    def set_method(self, method: str, mc_samples: int | None = None, level: float | None = None) -> None:
+    def set_method(self, method: str, mc_samples: int | None = None, level: float | None = None,
+                   ensemble_size: int | None = None) -> None:
         self.method_combo.setCurrentIndex(self.method_combo.findData(method))
         if mc_samples is not None:
             self.t_spin.setValue(mc_samples)
+        if ensemble_size is not None:
+            self.k_spin.setValue(ensemble_size)
         if level is not None:
             self.level_spin.setValue(100.0 * level)
 
@@ -289,8 +363,9 @@ class UncertaintyPanel(Panel):
     def _key(self):
         p = self.session.project
         run = p.run()
+        members = tuple((self._ensemble or {}).get("members", ())) if self.method == "ensemble" else ()
         return (id(p), run.id if run else None, id(self.session.prepared), self.method,
-                self.t_spin.value(), self.level_spin.value(), self.split_combo.currentData())
+                self.t_spin.value(), self.level_spin.value(), self.split_combo.currentData(), members)
 
     def compute(self) -> None:
         from nnstudio.core.uncertainty_jobs import compute_uncertainty
@@ -300,18 +375,110 @@ class UncertaintyPanel(Panel):
         self.messages.clear("error")
         self.messages.clear("job")
         self._job_key = self._key()
-        self.compute_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.progress_label.setText("starting…")
         self.status.emit("Computing uncertainty…")
         job = self.start_job(compute_uncertainty, self.session.project, method=self.method,
                              split=self.split_combo.currentData(), mc_samples=int(self.t_spin.value()),
                              level=self.level_spin.value() / 100.0, prepared=self.session.prepared,
                              on_done=self._on_computed, on_error=self._on_error, name="uncertainty")
+        self._job_started(job)
+
+    def _job_started(self, job) -> None:
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.progress.setVisible(True)
+        self.progress_label.setText("starting…")
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_job_finished)
+        self._update_enabled()
+
+    # -- the deep ensemble ---------------------------------------------------------------------------
+    def train_ensemble(self) -> bool:
+        """Train K members in the background (K from the spin box); False when it cannot start."""
+        from nnstudio.core.ensemble import train_ensemble
+
+        project = self.session.project
+        if self.missing() is not None or (self.job is not None and self.job.running):
+            return False
+        self.messages.clear("error")
+        self.messages.clear("job")
+        if project.path is None:
+            self.messages.info("ensemble", "An ensemble's members are stored in the project's folder: save "
+                                           "the project first.")
+            return False
+        self._training_ensemble = True
+        self._ensemble_project = project
+        self.status.emit("Training a deep ensemble…")
+        job = self.start_job(train_ensemble, project, k=int(self.k_spin.value()),
+                             prepared=self.session.prepared, on_done=self._on_ensemble_trained,
+                             on_error=self._on_ensemble_error, name="ensemble")
+        self._job_started(job)
+        self.progress_label.setText(f"training {self.k_spin.value()} members…")
+        return True
+
+    def _on_ensemble_trained(self, result) -> None:
+        project = self._ensemble_project
+        self._save_project(project)
+        if project is not self.session.project:
+            return
+        self._refresh_ensemble()
+        if result.runs:
+            self.session.run_finished.emit(result.runs[-1])   # run lists elsewhere show the members
+        self._compute_after_job = self.method == "ensemble"
+
+    def _on_ensemble_error(self, exc) -> None:
+        if self._ensemble_project is self.session.project:
+            self._refresh_ensemble()      # members that finished before the error still count
+        if isinstance(exc, Cancelled):
+            self.progress_label.setText("cancelled")
+        else:
+            self.show_error(exc)
+
+    def _save_project(self, project) -> None:
+        from nnstudio.errors import NnstudioError
+
+        w = self.window()
+        if project is self.session.project and hasattr(w, "save") and getattr(w, "session", None) is self.session:
+            w.save()
+            return
+        try:
+            project.save()
+        except (NnstudioError, OSError) as exc:
+            self.messages.error("error", f"The ensemble was trained but the project could not be saved: {exc}")
+
+    def _refresh_ensemble(self) -> None:
+        """Read which ensemble the project has (a small JSON file beside it) and say so."""
+        from nnstudio.core.ensemble import ensemble_info
+        from nnstudio.errors import NnstudioError
+
+        try:
+            self._ensemble = ensemble_info(self.session.project)
+        except NnstudioError as exc:
+            self._ensemble = None
+            self.messages.warning("ensemble-store", exc.message)
+        e = self._ensemble
+        if not e or not e["members"]:
+            self.ensemble_label.setText("none yet")
+            self.ensemble_label.setToolTip("")
+            self.ensemble_label.setStyleSheet("")
+            self._update_enabled()
+            return
+        n = len(e["members"])
+        text = f"{n} trained"
+        tip = (f"Stored as {e['group']}: runs {', '.join(e['members'])}; seeds "
+               f"{', '.join(str(s) for s in e['seeds'])}" + (f"; trained {e['created']}" if e.get("created") else ""))
+        if n < 2:
+            text += " (needs 2)"
+        if not e["matches_model"]:
+            text += " · older model"
+            tip += ". The model has changed since: train the ensemble again to use the new settings."
+        self.ensemble_label.setText(text)
+        self.ensemble_label.setToolTip(tip)
+        self.ensemble_label.setStyleSheet("" if e["matches_model"] and n >= 2 else "color: rgb(230, 150, 0);")
+        self._update_enabled()
+
+    @property
+    def has_ensemble(self) -> bool:
+        return bool(self._ensemble) and len(self._ensemble["members"]) >= 2
 
     def cancel(self) -> None:
         if self.job is not None and self.job.running:
@@ -322,14 +489,22 @@ class UncertaintyPanel(Panel):
         if total:
             self.progress.setValue(round(100.0 * done / float(total)))
         self.progress_label.setText(text)
+        self.progress_label.setToolTip(text)
+        if self._training_ensemble:      # the status bar has room for the whole line
+            self.status.emit(f"Training a deep ensemble · {text}")
+            member = re.match(r"member (\d+/\d+)", text or "")
+            self.progress.setFormat(f"{member.group(1)} · %p%" if member else "%p%")
 
     def _on_job_finished(self) -> None:
         if self.job is None or not self.job.running:
-            self.compute_button.setEnabled(True)
-            self.cancel_button.setEnabled(False)
+            self._training_ensemble = False
             self.progress.setVisible(False)
             if self.progress_label.text() != "cancelled":
                 self.progress_label.setText("")
+            self._update_enabled()
+            if self._compute_after_job:
+                self._compute_after_job = False
+                self._maybe_compute()
 
     def _on_error(self, exc) -> None:
         if isinstance(exc, Cancelled):
@@ -349,10 +524,14 @@ class UncertaintyPanel(Panel):
 
     def _on_project(self) -> None:
         self._load_settings()
+        self._refresh_ensemble()
         self.clear_result()
 
     def _maybe_compute(self) -> None:
-        """Compute the quick methods by itself when shown; MC dropout waits for the button."""
+        """Compute the quick methods by itself when shown; MC dropout waits for the button, and a
+        deep ensemble for its members."""
+        if self.method == "ensemble" and not self.has_ensemble:
+            return
         if (self.result is None and self.isVisible() and self.missing() is None
                 and self.method != "mc_dropout" and not (self.job is not None and self.job.running)
                 and self._failed_key != self._key()):
@@ -488,15 +667,15 @@ class UncertaintyPanel(Panel):
             counts, edges = hist["mutual_information"]
             self.mi_bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
             self.mi_bars.setVisible(True)
-            self.mi_threshold.setValue(a["ood_threshold"])
-            self.mi_threshold.setVisible(True)
+            self.mi_threshold.setValue(a.get("ood_threshold", 0.0))
+            self.mi_threshold.setVisible("ood_threshold" in a)
             self.mi_plot.set_placeholder(None)
             self.mi_plot.plot_item.enableAutoRange()
         else:
             self.mi_bars.setVisible(False)
             self.mi_threshold.setVisible(False)
             self.mi_plot.set_placeholder("Mutual information (the model's own uncertainty) needs several "
-                                         "stochastic passes: choose MC dropout and press Compute.")
+                                         "predictions per sample: choose MC dropout or a deep ensemble.")
         if c:
             sizes = np.asarray(c["set_size_counts"])
             self.sets_bars.setOpts(x=np.arange(len(sizes)), height=sizes, width=0.7)
@@ -565,7 +744,8 @@ class UncertaintyPanel(Panel):
             tips={"σ": "Predicted standard deviation (data units)",
                   "|error|/σ": "How many σ the prediction misses by; above 2 happens to 5% of samples "
                                "when the error bars are right",
-                  "σ epistemic": "The spread of the MC dropout passes: the model's own uncertainty",
+                  "σ epistemic": "The spread of the MC dropout passes or ensemble members: the model's "
+                                 "own uncertainty",
                   "after T": "Confidence after temperature scaling",
                   "entropy": "Predictive entropy (nats): 0 certain, log K a coin toss",
                   "mutual info": "Mutual information (nats): the model's own (epistemic) part",
@@ -658,6 +838,10 @@ if __name__ == "__main__":
         result["verdict"] = regression_verdict(summary, "test", result["conformal"])
         prepared = PreparedData(kind="table", task="regression", x={"test": x[:, None]}, y={"test": y},
                                 index={"test": np.arange(n)}, target_name="log_mass")
+    if "--ensemble" in sys.argv:       # how a deep ensemble's result reads (no members trained here)
+        session.project.uncertainty.method = "ensemble"
+        result["method"] = "ensemble"
+        result["summary"]["method"] = "deep ensemble of 5 (preview)"
     session.prepared = prepared
     session.project.runs.append(RunRecord(id="preview", started="", settings={}, model={}, model_path="-"))
     panel = UncertaintyPanel(session)
