@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--resume", action="store_true",
                      help="continue the last stopped or crashed run from its checkpoint")
     how.add_argument("--repeat", type=int, metavar="N", help="train the same settings with N seeds")
+    how.add_argument("--ensemble", type=int, metavar="K",
+                     help="train a deep ensemble of K members (different seeds) for uncertainty")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("sweep", help="search settings (learning rate, layer sizes, …) by validation loss")
@@ -202,6 +204,8 @@ def cmd_train(args) -> int:
 
     if args.repeat is not None:
         return cmd_repeat(args)
+    if args.ensemble is not None:
+        return cmd_ensemble(args)
     project = _load_project(args.project)
     _quiet_tf()
     if args.resume:
@@ -243,6 +247,23 @@ def cmd_repeat(args) -> int:
         print(f"{result.group}: mean ± standard deviation over {result.summary.n} runs")
         print(result.summary.format())
     return EXIT_OK if all(r.status == "completed" for r in result.runs) else EXIT_FAIL
+
+
+def cmd_ensemble(args) -> int:
+    from nnstudio.core.ensemble import train_ensemble
+    from nnstudio.core.tasks import ConsoleTask
+
+    project = _load_project(args.project)
+    _quiet_tf()
+    result = train_ensemble(project, k=args.ensemble, epochs=args.epochs, task=ConsoleTask())
+    project.save()
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(f"{result.group}: ensemble of {len(result.members)} members "
+              f"({', '.join(r.id for r in result.members)}); use it with the Uncertainty panel's "
+              "'Deep ensemble' method")
+    return EXIT_OK if len(result.members) >= 2 else EXIT_FAIL
 
 
 def cmd_sweep(args) -> int:

@@ -111,3 +111,14 @@ def test_inspect_project_and_keras_files(run_cli, tmp_path, tensorflow):
     code, out, err = run_cli("inspect", tmp_path / "lambda.keras")
     assert code == 1 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Lambda" in err
+
+
+def test_train_an_ensemble_headless(run_cli, tmp_path, tensorflow):
+    code, _, err = run_cli("example", "galaxy-mass", "--out", tmp_path)
+    assert code == 0, err
+    code, out, err = run_cli("train", tmp_path / "galaxy-mass.nnproj", "--ensemble", "2", "--epochs", "1", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert len(result["members"]) == 2 and sorted(r["seed"] for r in result["runs"]) == [0, 1]
+    code, _, err = run_cli("train", tmp_path / "galaxy-mass.nnproj", "--ensemble", "2", "--repeat", "2")
+    assert code == 2
