@@ -8,7 +8,7 @@ from pathlib import Path
 
 # before anything imports Qt or writes settings
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _home = Path(tempfile.mkdtemp(prefix="nnstudio-test-home-"))
 os.environ["HOME"] = str(_home)

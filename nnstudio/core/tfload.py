@@ -57,7 +57,7 @@ def import_tensorflow(quiet: bool = True) -> dict:
     with _lock:
         if _info is not None:
             return _info
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ log lines; errors still raise
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         t0 = time.perf_counter()
         log: list[str] = []
