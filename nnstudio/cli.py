@@ -357,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
 
         multiprocessing.freeze_support()
     argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) == 1 and argv[0] not in COMMANDS and argv[0] != "open" and Path(argv[0]).exists():
+        argv = ["open", argv[0]]  # `nnstudio FILE`, as a file manager or the .desktop entry calls it
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

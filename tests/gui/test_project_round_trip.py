@@ -66,3 +66,5 @@ def test_open_command_starts_the_gui_on_the_project(run_cli, tmp_path, monkeypat
     p.save(tmp_path / "x.nnproj")
     code, _, _ = run_cli("open", tmp_path / "x.nnproj")
     assert code == 0 and seen == [str(tmp_path / "x.nnproj")]
+    code, _, _ = run_cli(tmp_path / "x.nnproj")  # as a file manager calls it
+    assert code == 0 and seen[-1] == str(tmp_path / "x.nnproj")
