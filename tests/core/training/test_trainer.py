@@ -5,30 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from nnstudio.core.data.prepared import PreparedData
+from nnstudio.core.examples.synthetic import toy_regression
 from nnstudio.core.model import make_template
 from nnstudio.core.tasks import Task
 from nnstudio.core.training import TrainConfig
 from nnstudio.core.training.devices import choose_strategy, mixed_precision_policy
 from nnstudio.core.training.trainer import batch_losses_from_means, train
 from nnstudio.errors import NnstudioError
-
-
-def toy_regression(n=240, seed=0, nan_row=None) -> PreparedData:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3)).astype("float32")
-    y = (x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n)).astype("float32")
-    if nan_row is not None:
-        x[nan_row] = np.nan
-    idx = np.arange(n)
-    cut = [0, int(0.6 * n), int(0.75 * n), int(0.85 * n), n]
-    splits = ("train", "val", "cal", "test")
-    return PreparedData(kind="table", task="regression",
-                        x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
-                        y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
-                        index={s: idx[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
-                        feature_names=["a", "b", "c"], target_name="y",
-                        target_scaler={"mean": 0.0, "std": 1.0})
 
 
 class RecordingTask(Task):
@@ -61,7 +44,7 @@ def test_batch_losses_from_running_means():
 def test_train_reports_saves_and_records(tmp_path, tensorflow):
     prepared = toy_regression()
     task = RecordingTask()
-    record, model = train(prepared, spec_for(prepared), TrainConfig(epochs=3, batch_size=16), tmp_path / "run-0001",
+    record, _model = train(prepared, spec_for(prepared), TrainConfig(epochs=3, batch_size=16), tmp_path / "run-0001",
                           task=task, run_id="run-0001")
     assert record.status == "completed" and record.epochs_run == 3
     assert [e["epoch"] for e in task.epochs] == [0, 1, 2]
@@ -93,7 +76,7 @@ def test_stop_ends_after_current_batch_and_keeps_weights(tmp_path, tensorflow):
             super().report_partial(obj)
             self.stop.set()
 
-    record, model = train(prepared, spec_for(prepared), TrainConfig(epochs=20, batch_size=16),
+    record, _model = train(prepared, spec_for(prepared), TrainConfig(epochs=20, batch_size=16),
                           tmp_path / "r", task=StopAfterFirstEpoch())
     assert record.status == "stopped"
     assert record.epochs_run <= 2
