@@ -1,11 +1,15 @@
-"""The Train panel: settings, Start / Pause / Stop, live curves, progress and the project's runs.
+"""The Train panel: settings, Start / Pause / Stop, live curves, progress and the project's runs,
+and the experiments on them: the run table, Repeat ×N over seeds (mean ± spread, two groups
+compared), sweeps of settings, and resuming a stopped or crashed run.
 
-Training runs in a worker (``core.workflow.train_project`` through :meth:`Panel.start_job`); the
-GUI thread never touches TensorFlow. Epoch and batch reports arrive as Qt signals, go into
-buffers, and are drawn by timers at most ten times a second.
+Training, repeats, sweeps and resumes run in a worker (core functions through
+:meth:`Panel.start_job`, one job at a time); the GUI thread never touches TensorFlow or Optuna.
+Epoch and batch reports arrive as Qt signals, go into buffers, and are drawn by timers at most ten
+times a second.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -31,6 +35,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QStyle,
+    QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -46,6 +51,7 @@ RUN_COLUMNS = ("Run", "Status", "Epochs", "Best val loss", "Duration")
 STATUS_TEXT = {"running": "running…", "completed": "completed", "stopped": "stopped",
                "nan": "NaN loss", "failed": "failed"}
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("gpu", "GPU"))
+SWEEP_FORM_KEY = "train/sweep_form"     # the last sweep's form, so the same sweep can be resumed
 
 
 def format_seconds(s: float | None) -> str:
@@ -55,6 +61,19 @@ def format_seconds(s: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def _latest_sweep(project, task=None):
+    """The project's latest sweep, or None when its sweeps.db holds none of this project's."""
+    from nnstudio.core.experiments.sweep import load_sweep
+    from nnstudio.errors import NnstudioError
+
+    try:
+        return load_sweep(project)
+    except NnstudioError as exc:
+        if exc.message.startswith("No sweep of this project"):
+            return None
+        raise
 
 
 def best_value(record) -> tuple[str, float | None]:
@@ -85,12 +104,21 @@ class TrainPanel(Panel):
 
     # -- layout ---------------------------------------------------------------------------------
     def build(self) -> QWidget:
+        from nnstudio.gui.widgets.group_view import RepeatView
         from nnstudio.gui.widgets.live_plot import LivePlots
+        from nnstudio.gui.widgets.run_table import RunTable
+        from nnstudio.gui.widgets.sweep_view import SweepView
 
         self._loading = False
-        self._live = None            # state of the running job
+        self._live = None            # state of the running training job (train, repeat, resume)
+        self._sweep = None           # state of the running sweep
         self._job_project = None
-        self._runs_before = 0
+        self._runs_snapshot = None   # the project's run records when the job started
+        self._project_seen = None    # the project the experiment views show
+        self._sweep_loaded_for = None
+        self._sweep_form_restored = False
+        self._pending_delete: list[str] = []
+        self._resumable = []
         self.last_record = None
         self._shown_run = None
         self._batch_run = None       # the run whose per-batch losses the plots hold
@@ -105,6 +133,7 @@ class TrainPanel(Panel):
         lcol.setContentsMargins(0, 0, 6, 0)
         lcol.addWidget(self._build_settings())
         lcol.addLayout(self._build_controls())
+        lcol.addWidget(self._build_resume())
         lcol.addWidget(self._build_progress())
         lcol.addStretch(1)
         scroll = _FormScroll()
@@ -136,7 +165,23 @@ class TrainPanel(Panel):
         right.addWidget(self._build_runs())
         right.setStretchFactor(0, 4)
         right.setStretchFactor(1, 1)
-        root.addWidget(right)
+
+        # right: live curves, the run table, repeats over seeds, sweeps
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(right, "Curves")
+        self.run_table = RunTable()
+        self.tabs.addTab(self.run_table, "Runs")
+        self.repeat_view = RepeatView()
+        self.tabs.addTab(self.repeat_view, "Repeat")
+        self.sweep_view = SweepView()
+        self.tabs.addTab(self.sweep_view, "Sweep")
+        self.tabs.setTabToolTip(1, "Every run: what changed, results; rename, annotate, hide, delete, export")
+        self.tabs.setTabToolTip(2, "Train the same settings with several seeds: mean ± spread, and compare "
+                                   "two groups")
+        self.tabs.setTabToolTip(3, "Search learning rate, batch size, layer sizes… by the validation loss")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        root.addWidget(self.tabs)
         root.setStretchFactor(0, 0)
         root.setStretchFactor(1, 1)
 
@@ -145,6 +190,7 @@ class TrainPanel(Panel):
         self._progress_timer.setInterval(PROGRESS_MS)
         self._progress_timer.timeout.connect(self._update_progress)
         self._build_actions()
+        self._connect_experiments()
         self.on_tf_ready(self.session.tf_info)
         self._set_running(False)
         return root
@@ -250,6 +296,18 @@ class TrainPanel(Panel):
         self.stop_button.clicked.connect(self.stop)
         return row
 
+    def _build_resume(self) -> QWidget:
+        w = QWidget()
+        row = QHBoxLayout(w)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.resume_button = QPushButton(self.style().standardIcon(QStyle.SP_MediaSeekForward), "Resume")
+        self.resume_button.setMinimumHeight(30)
+        self.resume_button.clicked.connect(lambda: self.resume_run())
+        row.addWidget(self.resume_button)
+        w.setVisible(False)
+        self.resume_row = w
+        return w
+
     def _build_progress(self) -> QGroupBox:
         box = QGroupBox("Progress")
         form = QFormLayout(box)
@@ -301,6 +359,24 @@ class TrainPanel(Panel):
         self.run_list.itemChanged.connect(self._on_run_checked)
         lay.addWidget(self.run_list)
         return w
+
+    def _connect_experiments(self) -> None:
+        t = self.run_table
+        t.overlay_toggled.connect(self.set_overlay)
+        t.renamed.connect(self.rename_run)
+        t.annotated.connect(self.annotate_run)
+        t.hide_requested.connect(self.hide_runs)
+        t.delete_requested.connect(self.delete_runs)
+        t.export_requested.connect(lambda: self.export_csv())
+        t.show_hidden_changed.connect(lambda _on: self.refresh_run_table())
+        r = self.repeat_view
+        r.repeat_requested.connect(lambda n: self.start_repeat(n))
+        r.cancel_requested.connect(self.stop)
+        r.selection_changed.connect(self._show_groups)
+        v = self.sweep_view
+        v.start_requested.connect(lambda: self.start_sweep())
+        v.cancel_requested.connect(self.cancel_sweep)
+        v.apply_requested.connect(lambda: self.apply_best())
 
     def _build_actions(self) -> None:
         # shortcuts live on the panel, so they act only while the Train panel is shown
@@ -396,7 +472,7 @@ class TrainPanel(Panel):
         self._update_enabled()
 
     def _update_enabled(self) -> None:
-        running = self.is_training
+        running = self.busy
         self.settings_box.setEnabled(not running)
         c = self.session.project.training
         self.patience_spin.setEnabled(c.early_stopping)
@@ -411,32 +487,55 @@ class TrainPanel(Panel):
             return
         self.load_settings()
         self.refresh_runs()
+        self.refresh_experiments()
+
+    def _hidden_ids(self) -> set[str]:
+        from nnstudio.core.experiments.runs import load_store
+        from nnstudio.errors import NnstudioError
+
+        try:
+            store = load_store(self.session.project)
+        except NnstudioError:
+            return set()
+        return {rid for rid, meta in store["runs"].items() if meta.get("hidden")}
 
     def refresh_runs(self, select: str | None = None) -> None:
         project = self.session.project
         checked = set(self.checked_runs())
         current = select or self._shown_run
+        hidden = self._hidden_ids()
+        runs = [r for r in project.runs if r.id not in hidden]
+        live = self._live
+        live_id = live["run_id"] if live is not None and live["run_id"] not in live["finished"] else None
         self.run_list.blockSignals(True)
         try:
             self.run_list.clear()
-            for r in reversed(project.runs):   # newest first
-                self.run_list.addTopLevelItem(self._run_item(r, r.id in checked))
-            if self._live is not None:
-                item = QTreeWidgetItem([self._live["run_id"], STATUS_TEXT["running"], "", "", ""])
-                item.setData(0, Qt.UserRole, self._live["run_id"])
-                font = item.font(0)
-                font.setItalic(True)
-                for col in range(2):
-                    item.setFont(col, font)
+            for r in reversed(runs):   # newest first
+                item = self._run_item(r, r.id in checked)
+                if r.id == live_id:    # a resumed run trains again under its own id
+                    item.setText(1, STATUS_TEXT["running"])
+                    self._italic(item)
+                self.run_list.addTopLevelItem(item)
+            if live_id is not None and live_id not in {r.id for r in runs}:
+                item = QTreeWidgetItem([live_id, STATUS_TEXT["running"], "", "", ""])
+                item.setData(0, Qt.UserRole, live_id)
+                self._italic(item)
                 self.run_list.insertTopLevelItem(0, item)
         finally:
             self.run_list.blockSignals(False)
-        ids = [r.id for r in project.runs]
+        ids = [r.id for r in runs]
         if current not in ids:
             current = project.active_run if project.active_run in ids else (ids[-1] if ids else None)
         if self._live is None:
             self._select_run(current)
         self._apply_overlays()
+
+    @staticmethod
+    def _italic(item: QTreeWidgetItem) -> None:
+        font = item.font(0)
+        font.setItalic(True)
+        for col in range(2):
+            item.setFont(col, font)
 
     def _run_item(self, r, checked: bool) -> QTreeWidgetItem:
         key, best = best_value(r)
@@ -447,6 +546,10 @@ class TrainPanel(Panel):
         item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
         item.setCheckState(0, Qt.Checked if checked else Qt.Unchecked)
         tip = [f"started {r.started} on {r.device}"]
+        if r.name:
+            tip.insert(0, r.name)
+        if r.note:
+            tip.append(r.note)
         if r.message:
             tip.append(r.message)
         s = r.settings or {}
@@ -521,29 +624,38 @@ class TrainPanel(Panel):
     def _apply_overlays(self) -> None:
         project = self.session.project
         wanted = {}
-        for run_id in self.checked_runs():
+        checked = self.checked_runs()
+        for run_id in checked:
             r = project.run(run_id)
             if r is not None and r.id == run_id and r.history:
                 wanted[run_id] = r.history
         self.plots.set_overlays(wanted)
+        self.run_table.set_overlaid(checked)
 
     # -- control ----------------------------------------------------------------------------------
     @property
     def is_training(self) -> bool:
-        """From Start until the run's result (or error) has been handled."""
+        """From Start until the run's result (or error) has been handled (also repeats and resumes)."""
         return self._live is not None
 
-    def start(self) -> bool:
-        """Start training the project's model; False (with a message) when it cannot start."""
-        from nnstudio.core.workflow import train_project
+    @property
+    def is_sweeping(self) -> bool:
+        return self._sweep is not None
+
+    @property
+    def busy(self) -> bool:
+        """A job that trains is running: nothing else may start (one job per panel)."""
+        return self._live is not None or self._sweep is not None
+
+    def _prepare_start(self) -> bool:
+        """The checks every training job shares; False (with a message) when it cannot start."""
         from nnstudio.errors import NnstudioError
 
-        if self.is_training or self.missing() is not None:
+        if self.busy or self.missing() is not None:
             return False
         project = self.session.project
-        self.messages.clear("run")
-        self.messages.clear("error")
-        self.messages.clear("job")
+        for key in ("run", "error", "job", "resume"):
+            self.messages.clear(key)
         if project.path is None:
             self.messages.info("save-first", "Training writes the model and its history into the project's "
                                              "folder: save the project first.",
@@ -555,21 +667,26 @@ class TrainPanel(Panel):
         except NnstudioError as exc:
             self.messages.error("settings", exc.message)
             return False
-        c = project.training
+        return True
+
+    def _begin_live(self, kind: str, run_id: str, epochs: int, **extra) -> None:
+        project = self.session.project
         self._job_project = project
-        self._runs_before = len(project.runs)
-        self._live = {"run_id": project.next_run_id(), "epochs": c.epochs, "t0": time.monotonic(),
-                      "epoch": 0, "batch": 0, "steps": None, "done": 0.0, "total": None,
-                      "rate": None, "lr": None, "epochs_done": 0, "paused_at": None, "paused_s": 0.0}
+        self._runs_snapshot = [id(r) for r in project.runs]
+        self._live = {"kind": kind, "run_id": run_id, "epochs": epochs, "t0": time.monotonic(),
+                      "epoch": 0, "batch": 0, "steps": None, "done": 0.0, "total": None, "frac0": 0.0,
+                      "rate": None, "lr": None, "epochs_done": 0, "paused_at": None, "paused_s": 0.0,
+                      "finished": [], **extra}
         self._shown_run = None
-        self._batch_run = self._live["run_id"]
+        self._batch_run = run_id
         self.plots.clear()
-        self.curves_title.setText(f"<b>Curves</b> · {self._live['run_id']} (live)")
+        self.curves_title.setText(f"<b>Curves</b> · {run_id} (live)")
+        c = project.training
         device = "CPU" if c.device == "cpu" else (self.session.tf_info or {}).get("device", "…")
         self.device_label.setText(device)
-        job = self.start_job(train_project, project, prepared=self.session.prepared,
-                             on_done=self._on_trained, on_error=self._on_failed, name="train")
-        job.partial.connect(self._on_epoch)
+
+    def _connect_live(self, job, on_partial) -> None:
+        job.partial.connect(on_partial)
         job.batch.connect(self._on_batch)
         job.progress.connect(self._on_progress)
         job.finished.connect(lambda: self._on_job_finished(job))
@@ -577,6 +694,19 @@ class TrainPanel(Panel):
         self._set_running(True)
         self.refresh_runs()
         self._update_progress()
+
+    def start(self) -> bool:
+        """Start training the project's model; False (with a message) when it cannot start."""
+        from nnstudio.core.workflow import train_project
+
+        if not self._prepare_start():
+            return False
+        project = self.session.project
+        self._begin_live("train", project.next_run_id(), project.training.epochs)
+        job = self.start_job(train_project, project, prepared=self.session.prepared,
+                             on_done=self._on_trained, on_error=self._on_failed, name="train")
+        self._connect_live(job, self._on_epoch)
+        self.tabs.setCurrentIndex(0)
         return True
 
     def toggle_pause(self) -> None:
@@ -608,19 +738,31 @@ class TrainPanel(Panel):
         self.state_label.setText("Stopping after this batch…")
 
     def _set_running(self, running: bool) -> None:
+        """``running``: a training job (train, repeat, resume) owns the curves and the controls."""
         paused = running and self.job is not None and self.job.paused
-        self.start_button.setEnabled(not running)
+        busy = self.busy
+        self.start_button.setEnabled(not busy)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         st = self.style()
         self.pause_button.setText("Resume" if paused else "Pause")
         self.pause_button.setIcon(st.standardIcon(QStyle.SP_MediaPlay if paused else QStyle.SP_MediaPause))
-        self.act_start.setEnabled(not running)
+        self.act_start.setEnabled(not busy)
         self.act_pause.setEnabled(running)
         self.act_stop.setEnabled(running)
         self._update_enabled()
         if running:
             self.settings_box.setEnabled(False)
+        self._update_experiment_controls()
+
+    def _update_experiment_controls(self) -> None:
+        busy = self.busy
+        can = not busy and self.missing() is None
+        repeating = self._live is not None and self._live["kind"] == "repeat"
+        self.repeat_view.set_running(repeating, can_start=can)
+        self.sweep_view.set_running(self._sweep is not None, can_start=can)
+        self.resume_button.setEnabled(can)
+        self.run_table.set_actions_enabled(not busy)
 
     # -- live reports (GUI thread, buffered) ------------------------------------------------------
     def _on_epoch(self, obj) -> None:
@@ -642,7 +784,8 @@ class TrainPanel(Panel):
         self._schedule_progress()
 
     def _on_job_message(self, text: str) -> None:
-        if text == "Paused.":   # the worker is blocked after a batch: a state, not a warning
+        # "Paused." (a repeat's runs: "run-0003: Paused.")
+        if text == "Paused." or text.endswith(": Paused."):   # blocked after a batch: a state, not a warning
             if not (self.job is not None and self.job.paused):
                 self.messages.clear("job")   # resumed before the note arrived
                 return
@@ -677,12 +820,18 @@ class TrainPanel(Panel):
                 self.epoch_bar.setFormat(f"{live['epoch'] + 1} of {epochs} · batch {live['batch'] + 1}/{steps}")
         total = live["total"]
         frac = live["done"] / total if total else 0.0
+        kind = live["kind"]
         self.run_bar.setValue(int(1000 * min(frac, 1.0)))
-        self.run_bar.setFormat(f"{100 * frac:.0f}% · {live['epochs_done']} of {epochs} epochs")
+        if kind == "repeat":
+            self.run_bar.setFormat(f"{100 * frac:.0f}% · run {live['index'] + 1} of {live['n']}")
+        else:
+            self.run_bar.setFormat(f"{100 * frac:.0f}% · {live['epochs_done']} of {epochs} epochs")
         paused = self.job is not None and self.job.paused
         now = live["paused_at"] if live["paused_at"] is not None else time.monotonic()
         elapsed = now - live["t0"] - live["paused_s"]
-        eta = elapsed * (1 - frac) / frac if frac > 0 else None
+        # a resumed run starts part-way: time left from the progress made since then
+        gained = frac - live["frac0"]
+        eta = elapsed * (1 - frac) / gained if gained > 0 else None
         self.eta_label.setText(f"{format_seconds(eta)} (elapsed {format_seconds(elapsed)})")
         if live["rate"]:
             self.speed_label.setText(f"{live['rate']:,.0f} samples/s")
@@ -692,13 +841,21 @@ class TrainPanel(Panel):
             state = "Paused — press Resume to continue"
         elif self.job is not None and self.job.task.stop.is_set():
             state = "Stopping after this batch…"
+        elif kind == "repeat":
+            state = f"Repeat ×{live['n']}: training {live['run_id']} ({live['index'] + 1} of {live['n']})"
+        elif kind == "resume":
+            state = f"Resuming {live['run_id']}"
         else:
             state = f"Training {live['run_id']}"
         self.state_label.setText(state)
-        self.status.emit(f"{state} · epoch {min(live['epoch'] + 1, epochs)}/{epochs}")
+        where = f"epoch {min(live['epoch'] + 1, epochs)}/{epochs}"
+        self.status.emit(f"{state} · {where}")
+        if kind == "repeat":
+            self.repeat_view.set_progress(live["done"], total, f"{state} · {where}")
 
     # -- end of a run -----------------------------------------------------------------------------
     def _on_trained(self, record) -> None:
+        resumed = self._live is not None and self._live["kind"] == "resume"
         self._finish_live()
         if self._closing:
             return
@@ -706,6 +863,8 @@ class TrainPanel(Panel):
         project = self._job_project
         self.messages.clear("job")
         where = f"{record.id}: {record.epochs_run} epochs in {format_seconds(record.duration_s)}"
+        if resumed:
+            where += " (resumed)"
         key, best = best_value(record)
         best_text = "" if best is None else f", best {key} {best:.4g} (epoch {record.best_epoch + 1})"
         if record.status == "nan":
@@ -731,6 +890,7 @@ class TrainPanel(Panel):
         self.show_error(exc)
         if not self._closing:
             self.refresh_runs()
+            self.refresh_experiments()
 
     def _on_job_finished(self, job) -> None:
         if job is not self.job:
@@ -767,17 +927,485 @@ class TrainPanel(Panel):
         if ok:
             self.messages.clear("save-first")
 
+    # -- experiments: the views beside the curves -------------------------------------------------
+    def refresh_experiments(self) -> None:
+        """Run table, groups, the resumable run and the sweep form, from the session's project."""
+        project = self.session.project
+        if self._project_seen is not project:   # another project: forget the last one's sweep
+            self._project_seen = project
+            self._sweep_loaded_for = None
+            if self._sweep is None:
+                self.sweep_view.begin([])
+                self.sweep_view.set_state("")
+                self.sweep_view.progress.setFormat("—")
+        self.refresh_run_table()
+        self.refresh_groups()
+        self.refresh_resumable()
+        self.sweep_view.set_model(project.model)
+        self.sweep_view.set_project_epochs(project.training.epochs)
+        self._update_experiment_controls()
+        if self.tabs.currentWidget() is self.sweep_view:
+            self._load_sweep_once()
+
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.sweep_view:
+            self._restore_sweep_form()
+            self._load_sweep_once()
+
+    def _settings(self):
+        w = self.window()
+        return getattr(w, "settings", None) if w is not self else None
+
+    # run table
+    def refresh_run_table(self) -> None:
+        from nnstudio.core.experiments.runs import run_rows
+        from nnstudio.errors import NnstudioError
+
+        try:
+            rows = run_rows(self.session.project, include_hidden=self.run_table.show_hidden_check.isChecked())
+        except NnstudioError as exc:
+            self.messages.error("runs", exc.message)
+            rows = []
+        self.run_table.set_rows(rows, overlaid=self.checked_runs())
+
+    def rename_run(self, run_id: str, name: str) -> None:
+        from nnstudio.core.experiments.runs import rename_run
+
+        self._run_action(rename_run, run_id, name)
+        self.refresh_runs()
+
+    def annotate_run(self, run_id: str, note: str) -> None:
+        from nnstudio.core.experiments.runs import annotate_run
+
+        self._run_action(annotate_run, run_id, note)
+        self.refresh_runs()
+
+    def hide_runs(self, run_ids: list[str], hidden: bool = True) -> None:
+        from nnstudio.core.experiments.runs import hide_run
+
+        if self.busy:
+            return
+        for rid in run_ids:
+            if hidden:
+                self.set_overlay(rid, False)
+            self._run_action(hide_run, rid, hidden)
+        self.refresh_runs()
+        self.refresh_run_table()
+
+    def _run_action(self, fn, *args) -> bool:
+        from nnstudio.errors import NnstudioError
+
+        try:
+            fn(self.session.project, *args)
+        except (NnstudioError, OSError) as exc:
+            self.messages.error("runs", getattr(exc, "message", None) or str(exc))
+            return False
+        self.messages.clear("runs")
+        return True
+
+    def delete_runs(self, run_ids: list[str]) -> None:
+        """Ask (in the message bar, not a dialog) before deleting runs and their files."""
+        if not run_ids or self.busy:
+            return
+        project = self.session.project
+        self._pending_delete = list(run_ids)
+        what = ", ".join(run_ids) if len(run_ids) <= 4 else f"{len(run_ids)} runs"
+        where = project.folder / "runs" if project.folder is not None else "the project folder"
+        self.messages.warning("delete", f"Delete {what} and {'its' if len(run_ids) == 1 else 'their'} files in "
+                                        f"{where}? This cannot be undone.",
+                              actions=[("Delete", self.confirm_delete), ("Keep", self.cancel_delete)])
+
+    def cancel_delete(self) -> None:
+        self._pending_delete = []
+        self.messages.clear("delete")
+
+    def confirm_delete(self) -> list[str]:
+        from nnstudio.core.experiments.runs import delete_run
+
+        ids, self._pending_delete = self._pending_delete, []
+        self.messages.clear("delete")
+        if self.busy:
+            return []
+        project = self.session.project
+        deleted = []
+        for rid in ids:
+            self.set_overlay(rid, False)
+            if self._run_action(delete_run, rid):
+                deleted.append(rid)
+        if self._shown_run in deleted:
+            self._shown_run = None
+        if deleted:
+            self._save_project(project)   # the project file must not name runs whose files are gone
+            self.messages.info("runs", f"Deleted {', '.join(deleted)}.")
+        self.refresh_runs()
+        self.refresh_experiments()
+        return deleted
+
+    def export_csv(self, path=None):
+        """Write the run table (hidden runs included) as CSV; asks for a file name without ``path``."""
+        from pathlib import Path
+
+        from nnstudio.core.experiments.runs import export_runs_csv
+
+        project = self.session.project
+        if path is None:
+            start = str(project.folder / "runs.csv") if project.folder is not None else "runs.csv"
+            path, _ = QFileDialog.getSaveFileName(self, "Export runs as CSV", start, "CSV files (*.csv)")
+            if not path:
+                return None
+        if not self._run_action(export_runs_csv, Path(path)):
+            return None
+        self.messages.info("runs", f"Wrote {len(project.runs)} runs to {path}.")
+        return Path(path)
+
+    # repeat over seeds
+    def start_repeat(self, n: int | None = None) -> bool:
+        """Train the current settings with ``n`` seeds in the background (a group of runs)."""
+        from nnstudio.core.experiments.repeat import repeat_project
+
+        n = int(n or self.repeat_view.n_spin.value())
+        if not self._prepare_start():
+            return False
+        project = self.session.project
+        self._begin_live("repeat", project.next_run_id(), project.training.epochs, n=n, index=0,
+                         group=None, group_a=self.repeat_view.group_a())
+        self.curves_title.setText(f"<b>Curves</b> · {self._live['run_id']} (live, 1 of {n})")
+        self.repeat_view.reset_progress("starting…")
+        prepared = self.session.prepared
+        evaluate = self.repeat_view.test_check.isChecked() and prepared.count("test") > 0
+        job = self.start_job(repeat_project, project, n, prepared=prepared, evaluate=evaluate,
+                             on_done=self._on_repeated, on_error=self._on_failed, name="repeat")
+        self._connect_live(job, self._on_repeat_partial)
+        return True
+
+    def _on_repeat_partial(self, obj) -> None:
+        live = self._live
+        if live is None or not isinstance(obj, dict):
+            return
+        if "run_done" in obj:
+            live["finished"].append(obj["run_done"])
+            self._on_group_grew(obj["run_done"])
+            return
+        rid = obj.get("run_id")
+        if rid is not None and rid != live["run_id"]:   # the next seed's run has started
+            live.update(run_id=rid, index=int(obj.get("run", 0)), epoch=0, batch=0, steps=None, epochs_done=0)
+            self._batch_run = rid
+            self.plots.clear()
+            self.curves_title.setText(f"<b>Curves</b> · {rid} (live, {live['index'] + 1} of {live['n']})")
+            self.refresh_runs()
+        if "epoch" in obj:
+            self._on_epoch(obj)
+
+    def _on_group_grew(self, run_id: str) -> None:
+        """A run of the repeat finished: the group's band gains it at once."""
+        from nnstudio.core.experiments.runs import load_store
+        from nnstudio.errors import NnstudioError
+
+        try:
+            gid = load_store(self.session.project)["runs"].get(run_id, {}).get("group")
+        except NnstudioError:
+            gid = None
+        if gid and self._live is not None:
+            self._live["group"] = gid
+            self._show_new_group(gid, self._live.get("group_a"))
+        self.refresh_runs()
+        self.refresh_run_table()
+
+    def _show_new_group(self, gid: str, a_before: str | None) -> None:
+        """A new group is shown as A, or as B beside the group that was shown before."""
+        if a_before and a_before != gid:
+            self.refresh_groups(a=a_before, b=gid)
+        else:
+            self.refresh_groups(a=gid)
+
+    def _on_repeated(self, result) -> None:
+        a_before = self._live.get("group_a") if self._live is not None else None
+        self._finish_live()
+        if self._closing:
+            return
+        project = self._job_project
+        self._save_project(project)
+        done = [r for r in result.runs if r.status == "completed"]
+        n = len(result.runs)
+        stat = result.summary.metrics.get("val_loss")
+        spread = f"; validation loss {stat.text()}" if stat is not None and stat.mean is not None else ""
+        if result.cancelled:
+            self.messages.info("run", f"Repeat stopped: {result.group} has {len(done)} completed of {n} runs"
+                                      f"{spread}.")
+        else:
+            self.messages.clear("job")
+            self.messages.info("run", f"Repeat ×{n} done: {result.group}, {len(done)} completed runs{spread}.")
+        self.state_label.setText("Repeat stopped" if result.cancelled else "Repeat done")
+        self._show_new_group(result.group, a_before)
+        self.repeat_view.progress.setValue(1000 if not result.cancelled else self.repeat_view.progress.value())
+        self.repeat_view.progress.setFormat(f"{len(done)} of {n} runs completed")
+        if result.runs and project is self.session.project:
+            last = result.runs[-1]
+            self._shown_run = last.id
+            self.session.run_finished.emit(last)
+            self.refresh_runs(select=last.id)
+        self.tabs.setCurrentWidget(self.repeat_view)
+
+    def refresh_groups(self, a: str | None = None, b: str | None = None) -> None:
+        from nnstudio.core.experiments.runs import load_store
+        from nnstudio.errors import NnstudioError
+
+        try:
+            groups = load_store(self.session.project)["groups"]
+        except NnstudioError:
+            groups = {}
+        items = []
+        for gid, g in groups.items():
+            n = len(g.get("runs", []))
+            items.append((gid, f"{gid} ({n} run{'s' if n != 1 else ''})"))
+        self.repeat_view.set_groups(items, a=a, b=b)
+        self._show_groups()
+
+    def _show_groups(self) -> None:
+        from nnstudio.core.experiments.repeat import load_group
+        from nnstudio.core.experiments.runs import settings_diff
+        from nnstudio.errors import NnstudioError
+
+        project = self.session.project
+        a, b = self.repeat_view.group_a(), self.repeat_view.group_b()
+
+        def load(gid):
+            if not gid:
+                return None
+            try:
+                return gid, load_group(project, gid)
+            except NnstudioError:
+                return None
+
+        sa = load(a)
+        sb = load(b) if b != a else None
+        differs = ""
+        if sa is not None and sb is not None and sa[1].runs and sb[1].runs:
+            ra, rb = project.run(sa[1].runs[0]), project.run(sb[1].runs[0])
+            changes = [c for c in settings_diff(ra, rb) if not c.startswith("seed ")]
+            differs = ("B differs from A in: " + "; ".join(changes) if changes else
+                       "A and B have the same settings: only the seeds differ.")
+        self.repeat_view.show_summaries(sa, sb, differs)
+
+    # resume a stopped or crashed run
+    def refresh_resumable(self) -> None:
+        from nnstudio.core.experiments.resume import find_resumable
+
+        try:
+            self._resumable = find_resumable(self.session.project)
+        except (OSError, ValueError):
+            self._resumable = []
+        if not self._resumable:
+            self.resume_row.setVisible(False)
+            return
+        rec = self._resumable[-1]
+        total = (rec.settings or {}).get("epochs", "?")
+        self.resume_button.setText(f"Resume {rec.id}")
+        self.resume_button.setToolTip(f"{rec.id} {'stopped' if rec.status == 'stopped' else 'did not finish'} after "
+                                      f"{rec.epochs_run} of {total} epochs: continue it from its last checkpoint, "
+                                      "with its optimizer state and its curves")
+        self.resume_row.setVisible(True)
+
+    def resume_run(self, run_id: str | None = None, epochs: int | None = None) -> bool:
+        """Continue ``run_id`` (default: the latest resumable run) in the background."""
+        from nnstudio.core.experiments.resume import find_resumable, resume_project
+
+        if not self._prepare_start():
+            return False
+        project = self.session.project
+        candidates = find_resumable(project)
+        rec = next((r for r in candidates if r.id == run_id), None) if run_id else \
+            (candidates[-1] if candidates else None)
+        if rec is None:
+            self.messages.info("resume", f"{run_id or 'No run'} cannot be resumed: only a run that stopped or "
+                                         "crashed before its last epoch, with a checkpoint, can.")
+            self.refresh_resumable()
+            return False
+        total = epochs or int((rec.settings or {}).get("epochs", rec.epochs_run + 1))
+        self._begin_live("resume", rec.id, total, epoch=rec.epochs_run, epochs_done=rec.epochs_run,
+                         frac0=rec.epochs_run / max(total, 1))
+        self.plots.set_history(rec.history, with_batches=True)   # the curves continue from here
+        self.plots.flush()
+        self.curves_title.setText(f"<b>Curves</b> · {rec.id} (resumed at epoch {rec.epochs_run + 1}, live)")
+        job = self.start_job(resume_project, project, rec.id, epochs=epochs, prepared=self.session.prepared,
+                             on_done=self._on_trained, on_error=self._on_failed, name="resume")
+        self._connect_live(job, self._on_epoch)
+        self.resume_row.setVisible(False)
+        self.tabs.setCurrentIndex(0)
+        return True
+
+    # sweeps
+    def start_sweep(self) -> bool:
+        """Start the sweep the form describes (the same sweep again resumes its study)."""
+        from nnstudio.core.experiments.sweep import check_params, parse_param, run_sweep
+        from nnstudio.errors import NnstudioError
+
+        if not self._prepare_start():
+            return False
+        project = self.session.project
+        budget = self.sweep_view.budget()
+        try:
+            params = [parse_param(p) for p in self.sweep_view.params()]
+            check_params(params, project.model)
+            if budget["trials"] is None and budget["timeout"] is None:
+                raise NnstudioError("Give the sweep a budget: a number of trials, a time limit, or both.")
+        except NnstudioError as exc:
+            self.messages.error("sweep", exc.message)
+            return False
+        self.messages.clear("sweep")
+        settings = self._settings()
+        if settings is not None:
+            settings.setValue(SWEEP_FORM_KEY, json.dumps(self.sweep_view.form_state()))
+        self._sweep_form_restored = True   # the form on screen is the one to keep
+        self._sweep = {"seen": set(), "params": params, "t0": time.monotonic()}
+        self._sweep_loaded_for = self._project_key()
+        self.sweep_view.begin([p.name for p in params])
+        job = self.start_job(run_sweep, project, params, prepared=self.session.prepared,
+                             on_done=self._on_swept, on_error=self._on_sweep_failed, name="sweep", **budget)
+        job.partial.connect(self._on_sweep_partial)
+        job.progress.connect(self._on_sweep_progress)
+        job.finished.connect(lambda: self._on_sweep_finished(job))
+        for bar in (self.epoch_bar, self.run_bar):   # they belong to single runs
+            bar.setValue(0)
+            bar.setFormat("—")
+        self.state_label.setText("Sweeping — see the Sweep tab")
+        self._set_running(False)
+        self.tabs.setCurrentWidget(self.sweep_view)
+        return True
+
+    def cancel_sweep(self) -> None:
+        if self._sweep is not None and self.job is not None and self.job.running:
+            self.job.cancel()
+            self.sweep_view.set_state("Stopping: the current trial ends after its batch; finished trials "
+                                      "are kept…")
+            self.sweep_view.cancel_button.setEnabled(False)
+
+    def _on_sweep_partial(self, obj) -> None:
+        if self._sweep is None or not isinstance(obj, dict):
+            return
+        if "trial_done" in obj:
+            d = obj["trial_done"]
+            self._sweep["seen"].add(d["number"])
+            self.sweep_view.add_trial(d)
+
+    def _on_sweep_progress(self, done: float, total, text: str) -> None:
+        if self._sweep is None:
+            return
+        self.sweep_view.set_progress(done, total, text)
+        self.status.emit(f"Sweep: {text}")
+
+    def _on_swept(self, result) -> None:
+        if self._closing:
+            return
+        seen = self._sweep["seen"] if self._sweep is not None else set()
+        earlier = [t for t in result.trials if t["number"] not in seen and t["state"] in ("complete", "pruned")]
+        n = len(earlier)
+        resumed = f"Resumed {n} finished trial{'s' if n != 1 else ''} of this study from before." if n else ""
+        self.sweep_view.set_result(result, resumed)
+        c = result.counts
+        parts = [f"{c[k]} {k}" for k in ("complete", "pruned", "failed") if c.get(k)]
+        text = f"Sweep {result.study}: {', '.join(parts) or 'no trials'}"
+        if n:
+            text += f" (resumed {n} finished trial{'s' if n != 1 else ''})"
+        if result.cancelled:
+            text += ". Stopped: start the same sweep again to resume it."
+        else:
+            self.messages.clear("job")   # trial failures were noted while it ran; the table keeps them
+            text += "."
+        self.messages.info("sweep", text)
+        self.sweep_view.set_state("Stopped" if result.cancelled else "Finished")
+
+    def _on_sweep_failed(self, exc) -> None:
+        self.sweep_view.set_state("Failed")
+        self.show_error(exc)
+
+    def _on_sweep_finished(self, job) -> None:
+        if job is not self.job:
+            return
+        self._sweep = None
+        self.state_label.setText("Idle")
+        self._set_running(False)
+        if not self._closing:
+            self.refresh_resumable()
+
+    def _project_key(self):
+        project = self.session.project
+        return (id(project), str(project.path))
+
+    def _load_sweep_once(self) -> None:
+        """Show the project's latest sweep the first time the Sweep tab is opened (read in the
+        background: Optuna stays off the GUI thread)."""
+        project = self.session.project
+        key = self._project_key()
+        if self._sweep_loaded_for == key or self.busy or project.folder is None:
+            return
+        self._sweep_loaded_for = key
+        if not (project.folder / "sweeps.db").exists():
+            return
+
+        def loaded(result):
+            if result is not None and self._sweep is None and self._project_key() == key \
+                    and self.sweep_view.result is None:
+                self.sweep_view.set_result(result, "The latest sweep of this project; start the same sweep "
+                                                   "to continue it.")
+
+        self.start_job(_latest_sweep, project, on_done=loaded, name="load-sweep",
+                       on_error=lambda exc: self.messages.warning("sweep", f"Could not read the earlier sweeps: "
+                                                                           f"{getattr(exc, 'message', exc)}"))
+
+    def _restore_sweep_form(self) -> None:
+        if self._sweep_form_restored:
+            return
+        settings = self._settings()
+        if settings is None:
+            return
+        self._sweep_form_restored = True
+        raw = settings.value(SWEEP_FORM_KEY, "")
+        try:
+            state = json.loads(raw) if raw else None
+        except (TypeError, ValueError):
+            state = None
+        if isinstance(state, dict):
+            self.sweep_view.set_model(self.session.project.model)
+            self.sweep_view.set_form_state(state)
+
+    def apply_best(self) -> bool:
+        """Copy the best trial's settings into the project's model and training settings."""
+        from nnstudio.core.experiments.sweep import best_settings
+        from nnstudio.errors import NnstudioError
+
+        result = self.sweep_view.result
+        if result is None or self.busy:
+            return False
+        project = self.session.project
+        try:
+            spec, config = best_settings(project, result)
+        except NnstudioError as exc:
+            self.messages.error("sweep", exc.message)
+            return False
+        project.model, project.training = spec, config
+        project.mark_changed("model")
+        project.mark_changed("training")
+        self.session.model_changed.emit()
+        self.load_settings()
+        best = result.best
+        ps = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["params"].items())
+        self.messages.info("sweep", f"Applied trial {best['number']}'s settings ({ps}), chosen by the validation "
+                                    "loss, to the model and the training settings; train a run to use them.")
+        return True
+
     def shutdown(self, msecs: int = 30000) -> None:
-        """Stop training after the current batch, wait for the worker, keep the run on disk."""
+        """Stop training (or a sweep's trial) after the current batch, wait for the worker, keep
+        the runs on disk. A stopped sweep resumes when the same sweep is started again."""
         was_training = self.is_training
         project = self._job_project
         self._closing = True
         super().shutdown(msecs)
         self._progress_timer.stop()
-        # the run is already in the project (the worker added it); its result signal may never be
-        # delivered once the window is closing, so write the project file now
+        # the runs are already in the project (the worker added or replaced them); the result
+        # signal may never be delivered once the window is closing, so write the project file now
         if was_training and project is not None and project.path is not None \
-                and len(project.runs) > self._runs_before:
+                and [id(r) for r in project.runs] != self._runs_snapshot:
             try:
                 project.save()
             except (OSError, ValueError) as exc:   # closing: report, never block the exit
