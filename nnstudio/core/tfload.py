@@ -60,7 +60,6 @@ def import_tensorflow(quiet: bool = True) -> dict:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ log lines; errors still raise
         os.environ.setdefault("KERAS_BACKEND", "tensorflow")
         t0 = time.perf_counter()
-        log: list[str] = []
         capture = captured_stderr_fd() if quiet else _no_capture()
         with capture as log:
             import keras

@@ -7,26 +7,11 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from nnstudio.core.data.prepared import PreparedData
+from nnstudio.core.examples.synthetic import toy_regression
 from nnstudio.core.experiments.runs import load_store, record_test_metrics, save_store
 from nnstudio.core.model import make_template
 from nnstudio.core.project import Project
 from nnstudio.core.training.config import RunRecord, TrainConfig
-
-
-def toy_regression(n=240, seed=0) -> PreparedData:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3)).astype("float32")
-    y = (x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n)).astype("float32")
-    idx = np.arange(n)
-    cut = [0, int(0.6 * n), int(0.75 * n), int(0.85 * n), n]
-    splits = ("train", "val", "cal", "test")
-    return PreparedData(kind="table", task="regression",
-                        x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
-                        y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
-                        index={s: idx[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
-                        feature_names=["a", "b", "c"], target_name="y",
-                        target_scaler={"mean": 0.0, "std": 1.0})
 
 
 def make_project(path, epochs=2, **training) -> Project:
