@@ -117,6 +117,18 @@ class Panel(QWidget):
         job.start()
         return job
 
+    def save_project(self, project, what: str = "The work is done") -> None:
+        """Save after a job that recorded runs: through the window (title, recent files) when the
+        project is the session's, else directly; a failure is a message, not a lost result."""
+        w = self.window()
+        if project is self.session.project and hasattr(w, "save") and getattr(w, "session", None) is self.session:
+            w.save()
+            return
+        try:
+            project.save()
+        except (NnstudioError, OSError) as exc:
+            self.messages.error("save", f"{what} but the project could not be saved: {exc}")
+
     def show_error(self, exc) -> None:
         if isinstance(exc, NnstudioError):
             self.messages.error("error", exc.message)

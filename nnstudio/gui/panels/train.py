@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.gui.panels.base import Panel
+from nnstudio.gui.widgets.run_table import fmt_seconds as format_seconds
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,6 @@ STATUS_TEXT = {"running": "running…", "completed": "completed", "stopped": "st
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("gpu", "GPU"))
 SWEEP_FORM_KEY = "train/sweep_form"     # the last sweep's form, so the same sweep can be resumed
 
-
-def format_seconds(s: float | None) -> str:
-    if s is None or not math.isfinite(s):
-        return "—"
-    s = round(s)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def _latest_sweep(project, task=None):
@@ -878,7 +871,7 @@ class TrainPanel(Panel):
         self.epoch_bar.setValue(1000)
         self.epoch_bar.setFormat(f"{record.epochs_run} of {record.settings.get('epochs', '?')} · done")
         self.run_bar.setValue(1000 if record.status == "completed" else self.run_bar.value())
-        self._save_project(project)
+        self.save_project(project, "The run finished")
         self._shown_run = record.id
         if project is self.session.project:
             self.session.run_finished.emit(record)   # -> refresh(): run list, curves of this run
@@ -904,18 +897,6 @@ class TrainPanel(Panel):
         self._live = None
         self.plots.flush()
         self._set_running(False)
-
-    def _save_project(self, project) -> None:
-        from nnstudio.errors import NnstudioError
-
-        w = self.window()
-        if project is self.session.project and hasattr(w, "save") and getattr(w, "session", None) is self.session:
-            w.save()
-            return
-        try:
-            project.save()
-        except (NnstudioError, OSError) as exc:
-            self.messages.error("save", f"The run finished but the project could not be saved: {exc}")
 
     def _save_as(self) -> None:
         w = self.window()
@@ -1035,7 +1016,7 @@ class TrainPanel(Panel):
         if self._shown_run in deleted:
             self._shown_run = None
         if deleted:
-            self._save_project(project)   # the project file must not name runs whose files are gone
+            self.save_project(project, "The run finished")   # the project file must not name runs whose files are gone
             self.messages.info("runs", f"Deleted {', '.join(deleted)}.")
         self.refresh_runs()
         self.refresh_experiments()
@@ -1124,7 +1105,7 @@ class TrainPanel(Panel):
         if self._closing:
             return
         project = self._job_project
-        self._save_project(project)
+        self.save_project(project, "The run finished")
         done = [r for r in result.runs if r.status == "completed"]
         n = len(result.runs)
         stat = result.summary.metrics.get("val_loss")

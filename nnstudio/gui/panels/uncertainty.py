@@ -417,7 +417,7 @@ class UncertaintyPanel(Panel):
 
     def _on_ensemble_trained(self, result) -> None:
         project = self._ensemble_project
-        self._save_project(project)
+        self.save_project(project, "The ensemble was trained")
         if project is not self.session.project:
             return
         self._refresh_ensemble()
@@ -432,18 +432,6 @@ class UncertaintyPanel(Panel):
             self.progress_label.setText("cancelled")
         else:
             self.show_error(exc)
-
-    def _save_project(self, project) -> None:
-        from nnstudio.errors import NnstudioError
-
-        w = self.window()
-        if project is self.session.project and hasattr(w, "save") and getattr(w, "session", None) is self.session:
-            w.save()
-            return
-        try:
-            project.save()
-        except (NnstudioError, OSError) as exc:
-            self.messages.error("error", f"The ensemble was trained but the project could not be saved: {exc}")
 
     def _refresh_ensemble(self) -> None:
         """Read which ensemble the project has (a small JSON file beside it) and say so."""
