@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Open project or data", self._last_dir(),
-            "Projects and data (*.nnproj *.fits *.fit *.fts *.fz *.gz *.csv *.ecsv *.vot *.xml *.hdf5 *.h5);;"
+            "Projects, data and models (*.nnproj *.keras *.fits *.fit *.fts *.fz *.gz *.csv *.ecsv *.vot *.xml *.hdf5 *.h5);;"
             "nnstudio projects (*.nnproj);;All files (*)")
         if path:
             self.open_path(path)
@@ -335,6 +335,10 @@ class MainWindow(QMainWindow):
         if not p.exists():
             self.panels["data"].messages.error("open", f"No such file or folder: {p}")
             return False
+        if p.suffix == ".keras":
+            self.show_panel("model")
+            self.panels["model"].import_keras(str(p))
+            return True
         self.add_recent(str(p))
         self.show_panel("data")
         self.panels["data"].open_data(str(p))

@@ -448,3 +448,30 @@ def test_panel_screenshots_light_and_dark(panel_for, tmp_path, qtbot):
         marked = shot.pixelColor(r.right() - 3, r.center().y())         # the red error row
         assert marked.red() > marked.green() + 20 and marked.red() > marked.blue() + 20
     w.set_theme("light")
+
+
+def test_open_a_keras_file_imports_it_or_shows_it_read_only(make_window, qtbot, tmp_path):
+    import keras
+
+    from nnstudio.core.examples.synthetic import toy_regression
+
+    w = make_window()
+    w.session.set_prepared(toy_regression())
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(7, activation="tanh"), keras.layers.Dense(1)])
+    plain.save(tmp_path / "plain.keras")
+    panel = w.panels["model"]
+    w.open_path(str(tmp_path / "plain.keras"))
+    assert w.current_panel_key() == "model"
+    qtbot.waitUntil(lambda: panel.messages.is_shown("import"), timeout=60_000)
+    assert [l.class_name for l in w.session.project.model.layers] == ["Dense", "Dense"]
+    assert w.session.project.model.layers[0].config["units"] == 7
+    panel.undo_stack.undo()
+    assert w.session.project.model.layers[0].config.get("units") != 7
+
+    inp = keras.Input((3,))
+    two = keras.Model(inp, keras.layers.Add()([keras.layers.Dense(1)(inp), keras.layers.Dense(1)(inp)]))
+    two.save(tmp_path / "branches.keras")
+    panel.messages.clear("import")
+    w.open_path(str(tmp_path / "branches.keras"))
+    qtbot.waitUntil(lambda: panel.messages.is_shown("import"), timeout=60_000)
+    assert panel.messages.level("import") == "warning" and "cannot be edited" in panel.messages.text("import")

@@ -524,6 +524,24 @@ class ModelPanel(Panel):
             return
         self._push(spec, f"Apply template {TEMPLATES[name][0]}", len(spec.layers) - 1)
 
+    def import_keras(self, path: str) -> None:
+        """Open a ``.keras`` file (safe mode, in the background): a plain stack of supported layers
+        becomes the edited model (undoable); anything else is shown read-only with its summary."""
+        from nnstudio.core.model import load_keras_file
+
+        self.messages.clear("import")
+        self.start_job(lambda task: load_keras_file(path), on_done=lambda r: self._on_imported(path, r),
+                       on_error=lambda exc: self.messages.error("import", str(exc)), name="import model")
+
+    def _on_imported(self, path: str, result) -> None:
+        spec, summary = result
+        name = Path(path).name
+        if spec is None:
+            self.messages.warning("import", f"{name} cannot be edited here; its summary:\n{summary}")
+            return
+        if self._push(spec, f"Import {name}", 0):
+            self.messages.info("import", f"Imported the model of {name} ({len(spec.layers)} layers).")
+
     def suggest_output(self, uncertainty: bool = False) -> None:
         """Put the output layer and loss that fit the target at the end of the network."""
         if self.session.prepared is None:
