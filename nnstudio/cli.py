@@ -104,19 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- commands ----------------------------------------------------------------------------------
 def _print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=None, allow_nan=False, default=_json_default) + "\n")
+    from nnstudio.core.files import jsonable
 
+    sys.stdout.write(json.dumps(jsonable(obj), allow_nan=False) + "\n")
 
-def _json_default(o):
-    import numpy as np
-
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON-able: {type(o).__name__}")
 
 
 def _quiet_tf() -> None:

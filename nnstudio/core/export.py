@@ -405,7 +405,7 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
 
 
 def write_script(project, out: Path) -> Path:
-    from nnstudio.core.project import atomic_write_text
+    from nnstudio.core.files import atomic_write_text
 
     out = Path(out)
     if out.suffix != ".py":

@@ -19,6 +19,7 @@ from psygnal import Signal
 
 from nnstudio import __version__
 from nnstudio.core.data.spec import DataSelection, PreparationSpec
+from nnstudio.core.files import atomic_write_text
 from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
@@ -64,20 +65,6 @@ def file_fingerprint(path: str | Path) -> dict:
             h.update(chunk)
     return {"size": p.stat().st_size, "sha256": h.hexdigest()}
 
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class Project:

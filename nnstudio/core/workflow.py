@@ -2,12 +2,12 @@
 evaluate. The CLI calls these directly; the GUI calls them through its workers."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
 from nnstudio.core.data.spec import DataSelection, PreparationSpec
+from nnstudio.core.files import jsonable
 from nnstudio.core.project import Project, file_fingerprint
 from nnstudio.core.tasks import Task
 from nnstudio.errors import NnstudioError
@@ -236,25 +236,11 @@ def evaluate_project(project: Project, split: str = "test", run_id: str | None =
         result["hint"] = ev.learning_curve_hint(
             run.history, baseline=ev.baseline_loss(loss_name, prepared.n_classes or None))
     task.report_progress(3, 3, "done")
-    result = _finite(result)
+    result = jsonable(result)
     if arrays:
         result["arrays"] = per_sample
     return result
 
-
-def _finite(obj):
-    """NaN/inf become None so the result is strict JSON."""
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _finite(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(float(obj)) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def format_evaluation(result: dict) -> str:

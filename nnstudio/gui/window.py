@@ -474,7 +474,7 @@ class MainWindow(QMainWindow):
         """Every minute while there are unsaved changes: write a recovery copy."""
         if self.session is None or not self.session.project.dirty:
             return
-        from nnstudio.core.project import atomic_write_text
+        from nnstudio.core.files import atomic_write_text
 
         project = self.session.project
         try:

@@ -11,12 +11,12 @@ import dataclasses
 import datetime as _dt
 import json
 import math
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+from nnstudio.core.files import atomic_path, atomic_write_json
 from nnstudio.core.tasks import Task
 from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
@@ -39,30 +39,8 @@ def _now() -> str:
 
 def atomic_save_model(model, path: Path) -> None:
     """Save a Keras model so a crash never leaves a half-written file at ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=1, allow_nan=False, default=_json_default)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON-able: {type(o).__name__}")
+    with atomic_path(path) as tmp:
+        model.save(tmp)
 
 
 def finite_or_none(v):
@@ -176,7 +154,8 @@ def make_epoch_checkpoint(run_dir: Path, record: RunRecord, reporter, prior_hist
                 return
             value = finite_or_none((logs or {}).get(monitor))
             if save_best and value is not None and value < self.best_value:
-                self.best_value, self.best_weights = value, self.model.get_weights()
+                # the reporter (called just before) already copied this epoch's good weights
+                self.best_value, self.best_weights = value, reporter.last_good
             self.pending = True
             if time.perf_counter() - self.last_write >= interval:
                 self.write()
