@@ -233,10 +233,7 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
 
 
         # -- reading and preparing --------------------------------------------------------------------
-        def class_label(v):
-            if isinstance(v, (float, np.floating)):
-                return str(int(v)) if float(v).is_integer() else format(float(v), "g")
-            return str(v)
+        __CLASS_LABEL__
 
 
         def read_data():
@@ -272,7 +269,7 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
                     ok = np.ones(len(values), dtype=bool)
                 lookup = {{name: k for k, name in enumerate(CLASS_NAMES)}}
                 y = np.zeros(len(values), dtype=np.int64)
-                y[ok] = [lookup[class_label(v)] for v in values[ok]]
+                y[ok] = [lookup[_class_label(v)] for v in values[ok]]
                 return y, ok
             y = np.asarray(values, dtype=np.float64)
             return y, np.isfinite(y)
@@ -400,7 +397,11 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
         if __name__ == "__main__":
             main()
         ''')
-    body = body.replace("__MODEL_LINES__", model_lines)
+    from nnstudio.core.data.prepare import _class_label
+
+    # the app's own class naming, copied, so labels map to the same class indices
+    body = body.replace("__MODEL_LINES__", model_lines).replace(
+        "__CLASS_LABEL__", inspect.getsource(_class_label).rstrip())
     return header + custom + split + body
 
 
