@@ -8,7 +8,6 @@ and its model file is there. Predictions load every member's saved model with ``
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,57 +40,37 @@ class EnsembleResult:
                 "is_project_ensemble": self.is_project_ensemble}
 
 
-class _MemberTask(Task):
-    """The parent task, with repeat's "run i/n" progress text called "member i/n"."""
-
-    _RUN = re.compile(r"^run (\d+)/(\d+)")
-
-    def __init__(self, parent: Task):
-        super().__init__()
-        self.parent = parent
-        self.stop, self.pause = parent.stop, parent.pause
-
-    def report_progress(self, done, total, text=""):
-        self.parent.report_progress(done, total, self._RUN.sub(r"member \1/\2", text or ""))
-
-    def report_partial(self, obj):
-        self.parent.report_partial(obj)
-
-    def report_batch(self, logs):
-        self.parent.report_batch(logs)
-
-    def report_message(self, text):
-        self.parent.report_message(text)
-
-
 def _group_members(project: Project, group: dict) -> list[RunRecord]:
     ids = list(group.get("runs", []))
     by_id = {r.id: r for r in project.runs}
     return [by_id[i] for i in ids if i in by_id and by_id[i].status == "completed" and by_id[i].model_path]
 
 
-def ensemble_members(project: Project) -> list[RunRecord]:
-    """The completed runs of the project's ensemble, in training order (``[]`` if none)."""
-    from nnstudio.core.experiments.runs import load_store
-
-    store = load_store(project)
-    group = store.get(STORE_KEY)
-    if not group or group not in store["groups"]:
-        return []
-    return _group_members(project, store["groups"][group])
-
-
-def ensemble_info(project: Project) -> dict | None:
-    """What the panel says about the stored ensemble: ``{"group", "k", "members", "seeds",
-    "created", "matches_model"}`` (``matches_model``: every member was trained with the project's
-    current model spec), or None when there is none."""
+def _project_group(project: Project) -> tuple[str, dict] | None:
+    """(group id, stored group) of the project's ensemble, or None when there is none."""
     from nnstudio.core.experiments.runs import load_store
 
     store = load_store(project)
     group = store.get(STORE_KEY)
     if not group or group not in store["groups"]:
         return None
-    g = store["groups"][group]
+    return group, store["groups"][group]
+
+
+def ensemble_members(project: Project) -> list[RunRecord]:
+    """The completed runs of the project's ensemble, in training order (``[]`` if none)."""
+    found = _project_group(project)
+    return _group_members(project, found[1]) if found else []
+
+
+def ensemble_info(project: Project) -> dict | None:
+    """What the panel says about the stored ensemble: ``{"group", "k", "members", "seeds",
+    "created", "matches_model"}`` (``matches_model``: every member was trained with the project's
+    current model spec), or None when there is none."""
+    found = _project_group(project)
+    if found is None:
+        return None
+    group, g = found
     members = _group_members(project, g)
     spec = project.model.to_dict() if project.model is not None else None
     return {"group": group, "k": int(g.get("k", len(g.get("runs", [])))), "members": [r.id for r in members],
@@ -122,7 +101,8 @@ def train_ensemble(project: Project, k: int | None = None, epochs: int | None = 
     before_active = project.run()
     previous = ensemble_members(project)
     try:
-        rep = repeat_project(project, k, epochs=epochs, seeds=seeds, task=_MemberTask(task), prepared=prepared)
+        rep = repeat_project(project, k, epochs=epochs, seeds=seeds, task=task, prepared=prepared,
+                             label="member")
         group, runs, cancelled = rep.group, rep.runs, rep.cancelled
     except BaseException:
         # an error part-way: the members that finished still make an ensemble

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import math
 import os
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +18,10 @@ def atomic_path(path):
     on success it replaces ``path``, on any failure it is removed and ``path`` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    # a unique name: two threads (a job and the GUI) may write the same file at once
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    tmp = Path(name)
     try:
         yield tmp
         os.replace(tmp, path)
@@ -58,6 +62,8 @@ def jsonable(obj):
     if isinstance(obj, (list, tuple)):
         return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fc" and np.isfinite(obj).all():
+            return obj.astype(float).tolist()  # the common case, without a Python loop
         return jsonable(obj.tolist()) if obj.dtype.kind in "fcO" else obj.tolist()
     if isinstance(obj, (bool, np.bool_)):
         return bool(obj)

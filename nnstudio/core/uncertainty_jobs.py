@@ -47,11 +47,10 @@ class _Stage(Task):
 
 def evaluate_split(project, split: str = "test", prepared=None, model=None, run_id: str | None = None,
                    task: Task | None = None) -> dict:
-    """``evaluate_project(..., arrays=True)`` plus the diagnostics object the panel draws.
-
-    Adds ``result["diagnostics"]`` (:class:`ClassificationDiagnostics` at threshold 0.5 or
-    :class:`RegressionDiagnostics`) and, for classifiers, per-sample ``confidence`` (probability
-    of the predicted class) and ``entropy`` to ``result["arrays"]``.
+    """``evaluate_project(..., arrays=True)`` (which holds ``result["diagnostics"]``:
+    :class:`ClassificationDiagnostics` at threshold 0.5 or :class:`RegressionDiagnostics`), plus,
+    for classifiers, per-sample ``confidence`` (probability of the predicted class) and
+    ``entropy`` in ``result["arrays"]``, for regressors the residuals.
     """
     from nnstudio.core import evaluation as ev
     from nnstudio.core.workflow import evaluate_project
@@ -60,19 +59,21 @@ def evaluate_split(project, split: str = "test", prepared=None, model=None, run_
     result = evaluate_project(project, split=split, run_id=run_id, task=task, prepared=prepared,
                               model=model, arrays=True)
     task.check()
-    a = result["arrays"]
+    a, diag = result["arrays"], result["diagnostics"]
     if result["task"] == "classification":
-        diag = ev.classification_diagnostics(a["y_true"], a["proba"], result.get("class_names"))
         p = np.asarray(a["proba"], dtype=np.float64)
-        p2 = np.stack([1.0 - p, p], axis=1) if p.ndim == 1 else p
         a["y_pred"] = diag.y_pred
-        a["confidence"] = p2[np.arange(len(p2)), diag.y_pred]
+        a["confidence"] = _of_class(p, diag.y_pred)
         a["entropy"] = ev.predictive_entropy(p)
     else:
-        diag = ev.regression_diagnostics(a["y_true"], a["mean"])
         a["residual"] = diag.residuals
-    result["diagnostics"] = diag
     return result
+
+
+def _of_class(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Each sample's probability of ``classes[i]``; (N,) binary P(class 1) or (N, K)."""
+    p2 = np.stack([1.0 - proba, proba], axis=1) if proba.ndim == 1 else proba
+    return p2[np.arange(len(p2)), classes]
 
 
 def bin_members(values, edges, i: int) -> np.ndarray:
@@ -385,14 +386,12 @@ def _classification(prepared, model, raw, method, split, T, level, reference_siz
         arrays["set_size"] = sets.sum(axis=1)
     else:
         notes.append("No calibration split: conformal prediction sets are off.")
-    p2 = np.stack([1.0 - proba, proba], axis=1) if proba.ndim == 1 else proba
-    pred = np.argmax(p2, axis=1)
+    k = proba.shape[1] if proba.ndim == 2 else 2
+    pred = ev.predicted_labels(proba, threshold=None)
     scaled = ev.apply_temperature(proba, temperature, kind="proba")
-    s2 = np.stack([1.0 - scaled, scaled], axis=1) if scaled.ndim == 1 else scaled
     entropy = ev.predictive_entropy(proba)
-    arrays.update(y_true=y, proba=proba, y_pred=pred, confidence=p2[np.arange(len(p2)), pred],
-                  confidence_scaled=s2[np.arange(len(s2)), pred], entropy=entropy)
-    k = p2.shape[1]
+    arrays.update(y_true=y, proba=proba, y_pred=pred, confidence=_of_class(proba, pred),
+                  confidence_scaled=_of_class(scaled, pred), entropy=entropy)
     histograms = {"entropy": np.histogram(entropy, bins=HIST_BINS, range=(0.0, math.log(k)))}
     if "mutual_information" in arrays:
         mi = arrays["mutual_information"]

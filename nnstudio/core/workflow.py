@@ -167,7 +167,7 @@ def evaluate_project(project: Project, split: str = "test", run_id: str | None =
 
     Temperature is fitted on the validation split and conformal quantiles on the calibration
     split; every reported figure comes from ``split``. With ``arrays=True`` the result also holds
-    the per-sample arrays (``"arrays"``) for the GUI.
+    the per-sample arrays (``"arrays"``) and the diagnostics object (``"diagnostics"``) for the GUI.
     """
     from nnstudio.core import evaluation as ev
 
@@ -239,6 +239,7 @@ def evaluate_project(project: Project, split: str = "test", run_id: str | None =
     result = jsonable(result)
     if arrays:
         result["arrays"] = per_sample
+        result["diagnostics"] = diag  # the object the Diagnostics panel draws
     return result
 
 

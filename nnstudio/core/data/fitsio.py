@@ -28,6 +28,12 @@ def looks_like_fits_name(path) -> bool:
     return str(path).lower().endswith(FITS_EXTENSIONS)
 
 
+def misnamed_fits(path) -> NnstudioError:
+    """The error for a file named like FITS whose content is not."""
+    return NnstudioError(f"{os.path.basename(str(path))} is named like a FITS file but is not one "
+                         f"(it does not start with a 'SIMPLE  =' card).")
+
+
 def _is_gzip(path) -> bool:
     with open(path, "rb") as f:
         return f.read(2) == b"\x1f\x8b"

@@ -22,8 +22,7 @@ def inspect_file(path) -> dict:
     if fitsio.is_fits(p):
         return _inspect_fits(p)
     if fitsio.looks_like_fits_name(p):
-        raise NnstudioError(f"{p.name} is named like a FITS file but is not one "
-                            f"(it does not start with a 'SIMPLE  =' card).")
+        raise fitsio.misnamed_fits(p)
     reader = readers.find_reader(p)
     if reader is None:
         raise NnstudioError(f"nnstudio cannot read {p.name}: not a FITS file, a folder of "

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 
-from nnstudio.core.data.dataset import Dataset
+from nnstudio.core.data.dataset import Dataset, is_numeric
 from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.data.spec import SPLITS, DataSelection, PreparationSpec
 from nnstudio.core.data.splits import DROPPED, assign_splits, group_by_split
@@ -119,10 +119,6 @@ def encode_target(values: np.ndarray, name: str, task: str,
 
 # -- inputs -----------------------------------------------------------------------------------
 
-def _is_usable_vector(col: np.ndarray) -> bool:
-    return col.dtype.kind in "biuf"
-
-
 def default_inputs(ds: Dataset, target: str, id_column: str | None) -> tuple[list[str], list[str]]:
     """All numeric columns but the target and ids; all-missing columns are left out with a note."""
     inputs, notes = [], []
@@ -137,7 +133,7 @@ def default_inputs(ds: Dataset, target: str, id_column: str | None) -> tuple[lis
                     f"Column {name!r} has text in a numeric column: row {row + 1} holds "
                     f"{text!r}. Fix the file, or leave the column out of the inputs.")
             continue
-        if not _is_usable_vector(col):
+        if not is_numeric(col):
             continue
         if col.dtype.kind == "f" and not np.isfinite(col).any():
             notes.append(f"Column {name!r} has no values (all missing) and was left out of the "
@@ -165,7 +161,7 @@ def _check_input(ds: Dataset, name: str) -> None:
     if col.dtype.kind == "O":
         raise NnstudioError(f"Column {name!r} holds arrays of different lengths, so it cannot "
                             f"be an input.")
-    if col.dtype.kind not in "biuf":
+    if not is_numeric(col):
         raise NnstudioError(f"Column {name!r} ({col.dtype}) cannot be an input.")
     if col.dtype.kind == "f" and not np.isfinite(col).any():
         raise NnstudioError(f"Column {name!r} has no values (all missing): it cannot be an "
@@ -209,7 +205,7 @@ def prepare(dataset: Dataset, selection: DataSelection, spec: PreparationSpec,
     if dataset.kind == "images":
         if dataset.images is None:
             raise NnstudioError("These images were already prepared in place; read the file again.")
-        label_cols = {k: v for k, v in dataset.columns.items()}
+        label_cols = dataset.columns
         for k, v in label_cols.items():
             if len(v) != dataset.n_rows:
                 raise NnstudioError(f"The label column {k!r} has {len(v)} rows but there are "

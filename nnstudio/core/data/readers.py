@@ -96,8 +96,7 @@ def read_any_table(path, hdu=None) -> tuple[dict[str, np.ndarray], list[str]]:
     if fitsio.is_fits(path):
         return fitsio.read_fits_table_file(path, hdu)
     if fitsio.looks_like_fits_name(path):
-        raise NnstudioError(f"{path.name} is named like a FITS file but is not one "
-                            f"(it does not start with a 'SIMPLE  =' card).")
+        raise fitsio.misnamed_fits(path)
     return tables.read_table_file(path)
 
 
@@ -131,13 +130,14 @@ def read_folder(path, task: Task | None = None, labelled_by_folder: bool = True,
     folder = Path(path)
     classes = _class_folders(folder) if labelled_by_folder else []
     notes: list[str] = []
+    top = _fits_files(folder)
     if classes:
         files = [(p, c.name) for c in classes for p in _fits_files(c)]
-        if _fits_files(folder):
-            notes.append(f"{len(_fits_files(folder))} FITS file(s) directly in {folder.name} "
+        if top:
+            notes.append(f"{len(top)} FITS file(s) directly in {folder.name} "
                          f"were ignored: with class sub-folders every cutout must be in one.")
     else:
-        files = [(p, None) for p in _fits_files(folder)]
+        files = [(p, None) for p in top]
         files += [(p, None) for c in _class_folders(folder) for p in _fits_files(c)]
     if not files:
         raise NnstudioError(f"The folder {folder.name} holds no FITS cutouts (.fits, .fit, .fts, "
@@ -269,8 +269,7 @@ def read_dataset(selection: DataSelection, task: Task | None = None) -> Dataset:
     reader = find_reader(path)
     if reader is None:
         if path.is_file() and fitsio.looks_like_fits_name(path):
-            raise NnstudioError(f"{path.name} is named like a FITS file but is not one "
-                                f"(it does not start with a 'SIMPLE  =' card).")
+            raise fitsio.misnamed_fits(path)
         if path.is_dir():
             raise NnstudioError(f"The folder {path.name} holds no FITS cutouts.")
         raise NnstudioError(

@@ -227,7 +227,7 @@ def numeric_text_problem(values: np.ndarray) -> tuple[int, str] | None:
     """
     if values.dtype.kind != "U" or values.ndim != 1 or len(values) == 0:
         return None
-    uniq, first = np.unique(values, return_index=True)
+    uniq, first, counts = np.unique(values, return_index=True, return_counts=True)
     ok = np.zeros(len(uniq), dtype=bool)
     for k, v in enumerate(uniq):
         s = str(v).strip()
@@ -239,7 +239,6 @@ def numeric_text_problem(values: np.ndarray) -> tuple[int, str] | None:
             ok[k] = True
         except ValueError:
             pass
-    _, counts = np.unique(values, return_counts=True)
     numeric_share = counts[ok].sum() / len(values)
     if numeric_share < 0.5 or ok.all():
         return None

@@ -1,43 +1,9 @@
-"""Shared helpers: input checks with messages for people, JSON conversion, downsampling."""
+"""Shared helpers: input checks with messages for people, downsampling."""
 from __future__ import annotations
-
-import dataclasses
-import math
 
 import numpy as np
 
 from nnstudio.errors import NnstudioError
-
-
-def jsonable(obj):
-    """Numpy arrays, numpy scalars, dataclasses and containers -> plain JSON types.
-
-    NaN and infinities become ``None``: JSON has no spelling for them, and a missing value is
-    what they mean in a table of metrics.
-    """
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        if hasattr(obj, "to_dict"):
-            return obj.to_dict()
-        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind in "fc":
-            out = obj.astype(float)
-            if np.all(np.isfinite(out)):
-                return out.tolist()
-            return jsonable(out.tolist())
-        return obj.tolist()
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    return obj
 
 
 def as_1d_float(a, name: str) -> np.ndarray:

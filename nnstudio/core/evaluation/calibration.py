@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnstudio.core.evaluation._common import (
-    as_labels, as_proba_matrix, check_finite, check_same_length, jsonable,
-)
+from nnstudio.core.evaluation._common import as_labels, as_proba_matrix, check_finite, check_same_length
+from nnstudio.core.files import jsonable
 from nnstudio.errors import NnstudioError
 
 _EPS = 1e-12

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnstudio.core.evaluation._common import (
-    as_labels, as_proba_matrix, check_same_length, jsonable, thin_curve,
-)
+from nnstudio.core.evaluation._common import as_labels, as_proba_matrix, check_same_length, thin_curve
+from nnstudio.core.files import jsonable
 from nnstudio.errors import NnstudioError
 
 

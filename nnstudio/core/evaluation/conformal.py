@@ -16,8 +16,9 @@ import math
 import numpy as np
 
 from nnstudio.core.evaluation._common import (
-    as_1d_float, as_labels, as_proba_matrix, check_finite, check_same_length, jsonable,
+    as_1d_float, as_labels, as_proba_matrix, check_finite, check_same_length,
 )
+from nnstudio.core.files import jsonable
 from nnstudio.errors import NnstudioError
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnstudio.core.evaluation._common import (
-    as_1d_float, check_finite, check_same_length, downsample_indices, jsonable,
-)
+from nnstudio.core.evaluation._common import as_1d_float, check_finite, check_same_length, downsample_indices
+from nnstudio.core.files import jsonable
 from nnstudio.errors import NnstudioError
 
 NMAD_FACTOR = 1.4826

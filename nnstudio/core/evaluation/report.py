@@ -23,7 +23,7 @@ from html import escape
 import numpy as np
 
 from nnstudio.core.evaluation import svg
-from nnstudio.core.evaluation._common import jsonable
+from nnstudio.core.files import atomic_write_text, jsonable
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;line-height:1.4}
@@ -221,18 +221,5 @@ def html_report(context: dict) -> str:
 
 
 def write_html_report(path, context: dict) -> None:
-    """Write the report atomically (temporary file in the same folder, then replace)."""
-    import os
-    import tempfile
-
-    path = os.fspath(path)
-    text = html_report(context)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write the report atomically (a crash never leaves half a file)."""
+    atomic_write_text(path, html_report(context))

@@ -6,6 +6,8 @@ from html import escape
 
 import numpy as np
 
+from nnstudio.core.evaluation._common import downsample_indices
+
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 _MAX_POINTS = 2000
 
@@ -109,9 +111,8 @@ def plot(series: list[dict], title: str = "", xlabel: str = "", ylabel: str = ""
         ok = np.isfinite(x) & np.isfinite(y)
         x, y = x[ok], y[ok]
         if kind == "points":
-            if len(x) > _MAX_POINTS:
-                keep = np.random.default_rng(0).choice(len(x), _MAX_POINTS, replace=False)
-                x, y = x[keep], y[keep]
+            keep = downsample_indices(len(x), _MAX_POINTS)
+            x, y = x[keep], y[keep]
             out.extend(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="1.6" fill="{color}" fill-opacity="0.5"/>'
                        for a, b in zip(px(x), py(y)))
         elif len(x):

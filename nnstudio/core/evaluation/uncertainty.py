@@ -13,9 +13,8 @@ from statistics import NormalDist
 
 import numpy as np
 
-from nnstudio.core.evaluation._common import (
-    as_1d_float, as_labels, check_finite, check_same_length, jsonable,
-)
+from nnstudio.core.evaluation._common import as_1d_float, as_labels, check_finite, check_same_length
+from nnstudio.core.files import jsonable
 from nnstudio.errors import NnstudioError
 
 #: the "68%" interval is mu ± 1 sigma, whose Gaussian coverage is erf(1/sqrt 2)

@@ -1,26 +1,11 @@
-"""Atomic writers for example files: a temporary file in the same folder, then os.replace."""
+"""Writers for example files, atomic through :mod:`nnstudio.core.files`."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-
-def _atomic(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+from nnstudio.core.files import atomic_path, atomic_write_text
 
 
 def write_csv(path, columns: dict[str, np.ndarray], formats: dict[str, str] | None = None) -> Path:
@@ -36,13 +21,7 @@ def write_csv(path, columns: dict[str, np.ndarray], formats: dict[str, str] | No
         else:
             cells.append(col.astype(str))
     body = "\n".join(",".join(row) for row in zip(*cells))
-    text = ",".join(names) + "\n" + body + "\n"
-
-    def write(tmp):
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-
-    return _atomic(path, write)
+    return atomic_write_text(path, ",".join(names) + "\n" + body + "\n")
 
 
 def write_fits_cube(path, cube: np.ndarray, header_cards: dict | None = None) -> Path:
@@ -51,4 +30,6 @@ def write_fits_cube(path, cube: np.ndarray, header_cards: dict | None = None) ->
     hdu = fits.PrimaryHDU(np.asarray(cube, dtype=np.float32))
     for key, value in (header_cards or {}).items():
         hdu.header[key] = value
-    return _atomic(path, lambda tmp: hdu.writeto(tmp, overwrite=True))
+    with atomic_path(path) as tmp:
+        hdu.writeto(tmp, overwrite=True)
+    return Path(path)

@@ -215,15 +215,15 @@ def _next_group_id(store: dict) -> str:
 class _SubTask(Task):
     """One run of N: progress scaled into the whole job, the parent's stop and pause shared."""
 
-    def __init__(self, parent: Task, index: int, count: int, run_id: str):
+    def __init__(self, parent: Task, index: int, count: int, run_id: str, label: str = "run"):
         super().__init__()
-        self.parent, self.index, self.count, self.run_id = parent, index, count, run_id
+        self.parent, self.index, self.count, self.run_id, self.label = parent, index, count, run_id, label
         self.stop, self.pause = parent.stop, parent.pause
 
     def report_progress(self, done, total, text=""):
         if total:
             self.parent.report_progress(self.index * total + done, self.count * total,
-                                        f"run {self.index + 1}/{self.count} · {text}")
+                                        f"{self.label} {self.index + 1}/{self.count} · {text}")
 
     def report_partial(self, obj):
         self.parent.report_partial({"run": self.index, "run_id": self.run_id, **obj}
@@ -251,12 +251,14 @@ class RepeatResult:
 
 
 def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: list[int] | None = None,
-                   task: Task | None = None, prepared=None, evaluate: bool = False) -> RepeatResult:
+                   task: Task | None = None, prepared=None, evaluate: bool = False,
+                   label: str = "run") -> RepeatResult:
     """Train the project's settings ``n`` times with seeds ``seed, seed+1, …`` (or ``seeds``).
 
     Every run is a normal run of the project, tagged with a group. A stop request ends the current
     run (kept, marked stopped) and starts no more; the summary covers the completed runs. With
-    ``evaluate`` each run's test figures are computed and kept for the run table. Not saved here.
+    ``evaluate`` each run's test figures are computed and kept for the run table. Progress reads
+    "``label`` i/n · …". Not saved here.
     """
     from nnstudio.core.experiments.runs import load_store, record_test_metrics, run_meta, save_store
     from nnstudio.core.training.trainer import train
@@ -291,7 +293,7 @@ def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: l
         if task.stop.is_set():
             break
         run_id = project.next_run_id()
-        sub = _SubTask(task, i, n, run_id)
+        sub = _SubTask(task, i, n, run_id, label)
         record, model = train(prepared, project.model, dataclasses.replace(config, seed=seed),
                               project.run_dir(run_id), task=sub, run_id=run_id)
         record.name = f"{group} · seed {seed}"

@@ -15,7 +15,8 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nnstudio.core.project import Project, atomic_write_text
+from nnstudio.core.files import atomic_write_json, atomic_write_text
+from nnstudio.core.project import Project
 from nnstudio.core.training.config import RunRecord
 from nnstudio.errors import NnstudioError
 
@@ -50,7 +51,7 @@ def load_store(project: Project) -> dict:
 
 
 def save_store(project: Project, store: dict) -> None:
-    atomic_write_text(_store_path(project), json.dumps(store, indent=1, allow_nan=False) + "\n")
+    atomic_write_json(_store_path(project), store)
 
 
 def run_meta(store: dict, run_id: str) -> dict:

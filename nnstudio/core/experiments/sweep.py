@@ -293,11 +293,13 @@ def default_storage(project: Project) -> str:
     return f"sqlite:///{(project.folder / 'sweeps.db').as_posix()}"
 
 
-def _study_name(params: list[SweepParam], spec, config: TrainConfig) -> str:
+def _study_settings(params: list[SweepParam], spec, config: TrainConfig) -> dict:
+    return {"params": sorted(str(p) for p in params), "model": spec.to_dict(), "training": config.to_dict()}
+
+
+def _study_name(settings: dict) -> str:
     """Same settings, same model, same training settings -> the same study (so it resumes)."""
-    blob = json.dumps({"params": sorted(str(p) for p in params), "model": spec.to_dict(),
-                       "training": config.to_dict()}, sort_keys=True)
-    return "sweep-" + hashlib.sha256(blob.encode()).hexdigest()[:10]
+    return "sweep-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def _is_file_storage(url: str) -> bool:
@@ -663,7 +665,8 @@ def run_sweep(project: Project, params: list[SweepParam | str], trials: int | No
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     url = storage or default_storage(project)
-    name = study or _study_name(params, project.model, config)
+    settings = _study_settings(params, project.model, config)
+    name = study or _study_name(settings)
     if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", name):
         raise NnstudioError(f"A study name is 1-64 letters, digits, '_', '.' or '-' (got {name!r}).")
     ident = project_identity(project)
@@ -671,8 +674,6 @@ def run_sweep(project: Project, params: list[SweepParam | str], trials: int | No
     _check_storage_project(store, url, ident)
     st = optuna.create_study(study_name=name, storage=store, load_if_exists=True, direction="minimize")
     _check_study_project(st, url, ident)
-    settings = {"params": sorted(str(p) for p in params), "model": project.model.to_dict(),
-                "training": config.to_dict()}
     old = st.user_attrs.get("nnstudio_settings")
     if old is not None and old != settings:
         raise NnstudioError(f"The study {name!r} was started with other settings or another model; start a "
@@ -736,8 +737,7 @@ def run_sweep(project: Project, params: list[SweepParam | str], trials: int | No
         if p.exitcode:
             task.report_message(f"A sweep worker process ended with status {p.exitcode}; see the log.")
     st = optuna.load_study(study_name=name, storage=store)
-    result = _result(st, url, time.time() - t0, task.stop.is_set(), prepared=prepared, project=project)
-    return result
+    return _result(st, url, time.time() - t0, task.stop.is_set(), prepared=prepared, project=project)
 
 
 def load_sweep(project: Project, study: str | None = None, storage: str | None = None) -> SweepResult:

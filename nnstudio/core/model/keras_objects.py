@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 
 _PUBLIC = ("GaussianHead", "gaussian_nll", "ParamActivation", "HeadMAE", "HeadMSE", "HeadRMSE")
-SIGMA_FLOOR = 1e-6
 
 
 @functools.cache
@@ -33,4 +32,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [*_PUBLIC, "register", "SIGMA_FLOOR"]
+__all__ = [*_PUBLIC, "register"]
