@@ -404,6 +404,18 @@ def test_display_image_stretches_and_limits():
     assert (flat == 128).all()
 
 
+def test_histogram_draws_flags_and_integer_labels_as_bars(qtbot):
+    from nnstudio.gui.widgets.histogram import ColumnHistogram
+
+    h = ColumnHistogram()
+    qtbot.addWidget(h)
+    h.set_column("flag", np.array([True, False, True]))
+    assert h.counts.tolist() == [1, 2]                        # False once, True twice
+    assert "2 distinct values" in h.caption.text()
+    h.set_column("k", np.array([3, 1, 3, 2, 10]))
+    assert h.counts.tolist() == [1, 1, 2, 1]                  # 1, 2, 3, 10: numeric order
+
+
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_panel_renders_in_both_themes(make_window, qtbot, tmp_path, theme):
     w = make_window()

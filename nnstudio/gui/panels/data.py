@@ -102,10 +102,6 @@ def _copy(obj):
     return type(obj).from_dict(obj.to_dict())
 
 
-def _fmt_fraction(v: float) -> str:
-    return format(v, ".2f")
-
-
 class DataPanel(Panel):
     key = "data"
     title = "Data"
@@ -888,10 +884,9 @@ class DataPanel(Panel):
         groups = None
         if values is not None and values.ndim == 1:
             labels = values.astype(str) if values.dtype.kind in "US" else values
-            uniq = np.unique(labels)
-            if uniq.size <= MAX_GROUPS:
-                groups = np.asarray([caption_value(v) for v in labels.tolist()]) \
-                    if len(labels) <= 200_000 else None
+            uniq, inverse = np.unique(labels, return_inverse=True)
+            if uniq.size <= MAX_GROUPS:  # one caption per distinct value, spread to the rows
+                groups = np.asarray([caption_value(v) for v in uniq.tolist()])[inverse]
 
             def caption(row: int) -> str:
                 return f"#{row} · {caption_value(values[row])}"
@@ -956,13 +951,10 @@ def _preview() -> None:  # pragma: no cover - manual look
     import sys
     import tempfile
 
-    from nnstudio.gui.app import apply_theme, configure_pyqtgraph, make_application
     from nnstudio.gui.session import Session
+    from nnstudio.gui.widgets.plot_theme import preview_application
 
-    app = make_application()
-    if "--dark" in sys.argv:
-        apply_theme("dark")
-    configure_pyqtgraph()
+    app = preview_application()
     rng = np.random.default_rng(0)
     n = 2000
     folder = Path(tempfile.mkdtemp())

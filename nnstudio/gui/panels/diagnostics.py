@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.widgets.heatmap import ConfusionHeatmap
+from nnstudio.gui.widgets.run_table import fmt_number
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
     dataset_columns,
@@ -53,7 +54,7 @@ CURVE_POINTS = 1000
 ARGMAX = -1                 # positive-class combo entry: no threshold, most probable class
 
 
-def _f(v, digits: int = 3) -> str:
+def _f(v) -> str:
     if v is None:
         return "—"
     try:
@@ -62,14 +63,7 @@ def _f(v, digits: int = 3) -> str:
         return str(v)
     if not np.isfinite(v):
         return "—"
-    return f"{v:.{digits}f}"
-
-
-def _g(v) -> str:
-    if v is None:
-        return "—"
-    v = float(v)
-    return f"{v:.4g}" if np.isfinite(v) else "—"
+    return f"{v:.3f}"
 
 
 class DiagnosticsPanel(Panel):
@@ -722,7 +716,7 @@ class DiagnosticsPanel(Panel):
         lo, hi = d.hist_edges[i], d.hist_edges[i + 1]
         self.hist_selected.setOpts(x0=[lo], x1=[hi], height=[d.hist_counts[i]])
         self.hist_selected.setVisible(True)
-        self._browse_regression(idx, f"Residuals from {_g(lo)} to {_g(hi)}")
+        self._browse_regression(idx, f"Residuals from {fmt_number(lo)} to {fmt_number(hi)}")
 
     def _hist_clicked(self, ev) -> None:
         if self.diag is None or self.result["task"] != "regression" or ev.button() != Qt.LeftButton:
@@ -762,9 +756,9 @@ class DiagnosticsPanel(Panel):
         self.hist_selected.setVisible(False)
         for p in (self.scatter_plot, self.residual_plot, self.hist_plot):
             p.plot_item.enableAutoRange()
-        rows = [("RMSE", _g(d.rmse)), ("MAE", _g(d.mae)), ("R²", _g(d.r2)),
-                ("bias (mean residual)", _g(d.bias)), ("scatter (NMAD)", _g(d.scatter)),
-                (f"outlier fraction ({d.outlier_rule} = {_g(d.outlier_threshold)})",
+        rows = [("RMSE", fmt_number(d.rmse)), ("MAE", fmt_number(d.mae)), ("R²", fmt_number(d.r2)),
+                ("bias (mean residual)", fmt_number(d.bias)), ("scatter (NMAD)", fmt_number(d.scatter)),
+                (f"outlier fraction ({d.outlier_rule} = {fmt_number(d.outlier_threshold)})",
                  f"{100 * d.outlier_fraction:.2f}%"),
                 ("samples", str(d.n_samples))]
         t = self.reg_table
@@ -821,7 +815,7 @@ class DiagnosticsPanel(Panel):
         return export_plots(self.plots(), folder, formats, prefix=prefix)
 
     def export_csv(self, path) -> Path:
-        from nnstudio.core.project import atomic_write_text
+        from nnstudio.core.files import atomic_write_text
 
         self._require_result()
         atomic_write_text(Path(path), self.current_diagnostics().metrics_csv())
@@ -829,7 +823,7 @@ class DiagnosticsPanel(Panel):
 
     def export_data(self) -> dict:
         """Everything the JSON export holds (strict JSON: NaN becomes null)."""
-        from nnstudio.core.evaluation._common import jsonable
+        from nnstudio.core.files import jsonable
 
         self._require_result()
         r = self.result
@@ -841,17 +835,19 @@ class DiagnosticsPanel(Panel):
         return jsonable(out)
 
     def export_json(self, path) -> Path:
-        from nnstudio.core.project import atomic_write_text
+        from nnstudio.core.files import atomic_write_json
 
-        text = json.dumps(self.export_data(), indent=1, allow_nan=False)
-        atomic_write_text(Path(path), text + "\n")
-        return Path(path)
+        return atomic_write_json(Path(path), self.export_data())
 
     def report_context(self) -> dict:
         import datetime
 
+        from nnstudio.core.files import jsonable
+
         self._require_result()
         r = self.result
+        d = self.current_diagnostics()
+        figures = jsonable(d.summary()) if r["task"] == "classification" else r["metrics"]
         project = self.session.project
         run = project.run(r.get("run"))
         prepared = self.session.prepared
@@ -866,13 +862,11 @@ class DiagnosticsPanel(Panel):
         ctx = {"title": f"{project.name} — {r.get('run') or 'model'} on the {SPLIT_NAMES[r['split']]} split",
                "created": "Written by nnstudio on " + datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
                "data": data, "hint": r.get("hint"),
-               "metrics": {k: v for k, v in (self.export_data()["metrics_at_threshold"]
-                                             if r["task"] == "classification" else r["metrics"]).items()
-                           if not isinstance(v, (dict, list))}}
+               "metrics": {k: v for k, v in figures.items() if not isinstance(v, (dict, list))}}
         if run is not None:
             ctx["history"] = run.history
             ctx["model_summary"] = model_summary(run.model, prepared)
-        ctx["classification" if r["task"] == "classification" else "regression"] = self.current_diagnostics()
+        ctx["classification" if r["task"] == "classification" else "regression"] = d
         unc = dict(r.get("uncertainty") or {})
         if unc:
             ctx["conformal"] = unc.pop("conformal", None)
@@ -949,13 +943,10 @@ if __name__ == "__main__":
         regression_diagnostics,
     )
     from nnstudio.core.training.config import RunRecord
-    from nnstudio.gui.app import apply_theme, configure_pyqtgraph, make_application
     from nnstudio.gui.session import Session
+    from nnstudio.gui.widgets.plot_theme import preview_application
 
-    app = make_application()
-    if "--dark" in sys.argv:
-        apply_theme("dark")
-    configure_pyqtgraph()
+    app = preview_application()
     rng = np.random.default_rng(0)
     n = 20000
     regression = "--regression" in sys.argv

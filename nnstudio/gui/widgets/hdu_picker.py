@@ -61,16 +61,6 @@ class HduPicker(QTreeWidget):
         row_h = max(self.sizeHintForRow(0) if hdus else 0, self.fontMetrics().height() + 4)
         self.setFixedHeight(self.header().sizeHint().height() + rows * row_h + 2 * self.frameWidth())
 
-    def current_index(self) -> int | None:
-        item = self.currentItem()
-        return None if item is None else item.data(0, Qt.UserRole)
-
-    def row_of(self, index: int) -> QTreeWidgetItem | None:
-        for k in range(self.topLevelItemCount()):
-            if self.topLevelItem(k).data(0, Qt.UserRole) == index:
-                return self.topLevelItem(k)
-        return None
-
     def _on_clicked(self, item, _col) -> None:
         index = item.data(0, Qt.UserRole)
         if index is not None and item.flags() & Qt.ItemIsEnabled:

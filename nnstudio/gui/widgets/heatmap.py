@@ -25,7 +25,6 @@ class ConfusionHeatmap(ThemedPlot):
     def __init__(self, title: str = "Confusion matrix", parent=None):
         super().__init__(title, "predicted class", "true class", parent=parent)
         self.cmap = pg.colormap.get(COLORMAP)
-        self._lut_lo, self._lut_hi = self.cmap.map(0.0, mode="qcolor"), self.cmap.map(1.0, mode="qcolor")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(self.cmap.getLookupTable(nPts=256))
         self.plot_item.addItem(self.image)
@@ -36,7 +35,6 @@ class ConfusionHeatmap(ThemedPlot):
         self.plot_item.setMenuEnabled(False)
         self.plot_item.getViewBox().setAspectLocked(False)
         self._texts: list[list[pg.TextItem]] = []
-        self._values = np.zeros((0, 0))
         self._labels: list[str] = []
         self.selection = QGraphicsRectItem()
         self.selection.setVisible(False)
@@ -60,7 +58,6 @@ class ConfusionHeatmap(ThemedPlot):
         labels = [str(s) for s in labels]
         if k != len(self._texts) or labels != self._labels:
             self._build(k, labels)
-        self._values = values
         self.image.setImage(values, levels=(0.0, 1.0), autoLevels=False)
         self.image.setRect(QRectF(-0.5, -0.5, k, k))
         for i in range(k):

@@ -65,8 +65,10 @@ class ColumnHistogram(QWidget):
         self.name = name
         v = np.asarray(values)
         bottom = self.plot.getPlotItem().getAxis("bottom")
-        few = v.dtype.kind in "biu" and v.ndim == 1 and \
-            np.unique(v).size <= MAX_CATEGORIES  # class labels: a bar each
+        uniq = counts = None
+        if v.dtype.kind in "biu" and v.ndim == 1:
+            uniq, counts = np.unique(v, return_counts=True)
+        few = uniq is not None and uniq.size <= MAX_CATEGORIES  # class labels: a bar each
         if v.dtype.kind in "biuf" and v.ndim == 1 and not few:
             x = v.astype(np.float64, copy=False)
             finite = x[np.isfinite(x)]
@@ -83,10 +85,10 @@ class ColumnHistogram(QWidget):
             extra = f", {n_bad} missing" if n_bad else ""
             self.caption.setText(f"<b>{name}</b>: {finite.size} values in {len(counts)} bins{extra}")
         elif (v.dtype.kind in "US" or few) and v.ndim == 1:
-            labels, counts, others = category_counts(v if few else v.astype(str))
-            if few:  # numeric labels read best in their own order
-                order = np.argsort([float(x) for x in labels])
-                labels, counts = [labels[k] for k in order], counts[order]
+            if few:  # numeric labels read best in their own (np.unique's) order
+                labels, others = [str(u) for u in uniq], 0
+            else:
+                labels, counts, others = category_counts(v.astype(str))
             self.counts, self.edges = counts, np.arange(len(counts) + 1) - 0.5
             self.steps.setData([], [])
             self.bars.setOpts(x=np.arange(len(counts)), height=counts, width=0.8)

@@ -257,12 +257,6 @@ class ImageGrid(QWidget):
     def _on_item(self, item: QListWidgetItem) -> None:
         self.clicked.emit(int(item.data(Qt.UserRole)))
 
-    def item_for_row(self, row: int) -> QListWidgetItem | None:
-        for k in range(self.view.count()):
-            if self.view.item(k).data(Qt.UserRole) == row:
-                return self.view.item(k)
-        return None
-
 
 class ImageZoom(QWidget):
     """One image, large, with pan/zoom and a pixel readout; a view inside the panel."""

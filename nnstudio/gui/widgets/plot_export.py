@@ -1,13 +1,12 @@
-"""Write pyqtgraph plots to PNG and SVG files (atomically), and plots to PNG bytes for reports.
+"""Write pyqtgraph plots to PNG and SVG files (atomically).
 
 SVG goes through pyqtgraph's SVGExporter, which draws with PySide6.QtSvg.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from nnstudio.core.files import atomic_path
 from nnstudio.errors import NnstudioError
 
 FORMATS = ("png", "svg")
@@ -36,24 +35,17 @@ def export_plot(plot, path) -> Path:
         raise NnstudioError(f"The folder {path.parent} does not exist.")
     _ensure_size(plot)
     item = _plot_item(plot)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=f".{fmt}")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:   # the temporary file keeps the suffix the exporters go by
         if fmt == "png":
             exporter = ImageExporter(item)
             width = int(item.sceneBoundingRect().width())
             if width < MIN_PNG_WIDTH:
                 exporter.parameters()["width"] = MIN_PNG_WIDTH
-            exporter.export(tmp)
+            exporter.export(str(tmp))
         else:
-            SVGExporter(item).export(tmp)
-        if os.path.getsize(tmp) == 0:
+            SVGExporter(item).export(str(tmp))
+        if not tmp.exists() or tmp.stat().st_size == 0:
             raise NnstudioError(f"Nothing was drawn into {path.name}.")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
@@ -68,19 +60,3 @@ def export_plots(plots: dict, folder, formats=FORMATS, prefix: str = "") -> list
             written.append(export_plot(plot, folder / f"{prefix}{name}.{fmt}"))
     return written
 
-
-def plot_png_bytes(plot, width: int = MIN_PNG_WIDTH) -> bytes:
-    """The plot as PNG bytes (for embedding in the HTML report)."""
-    from pyqtgraph.exporters import ImageExporter
-    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-
-    _ensure_size(plot)
-    exporter = ImageExporter(_plot_item(plot))
-    exporter.parameters()["width"] = width
-    image = exporter.export(toBytes=True)
-    data = QByteArray()
-    buf = QBuffer(data)
-    buf.open(QIODevice.WriteOnly)
-    image.save(buf, "PNG")
-    buf.close()
-    return bytes(data.data())

@@ -24,6 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.gui.widgets.image_grid import display_image
+from nnstudio.gui.widgets.image_grid import to_qimage as grey_qimage
+
 MAX_THUMBNAILS = 120
 THUMB_SIZE = 72
 MAX_DATA_COLUMNS = 10
@@ -105,11 +108,11 @@ class ArrayTableModel(QAbstractTableModel):
         key = self._cols[column]
         if key.dtype.kind == "O":
             key = np.array([str(v) for v in key])
-        order_idx = np.argsort(key, kind="stable")
         if order == Qt.DescendingOrder:
             # descending but still stable for ties: reverse the order of the reversed array
-            order_idx = np.argsort(key[::-1], kind="stable")[::-1]
-            order_idx = len(key) - 1 - order_idx
+            order_idx = len(key) - 1 - np.argsort(key[::-1], kind="stable")[::-1]
+        else:
+            order_idx = np.argsort(key, kind="stable")
         if key.dtype.kind == "f":   # NaN last either way
             nan = np.isnan(key[order_idx])
             order_idx = np.concatenate([order_idx[~nan], order_idx[nan]])
@@ -121,9 +124,9 @@ class ArrayTableModel(QAbstractTableModel):
     def names(self) -> list[str]:
         return list(self._names)
 
-    def column(self, name: str, displayed_order: bool = True) -> np.ndarray:
-        col = self._cols[self._names.index(name)]
-        return col[self._order] if displayed_order else col
+    def column(self, name: str) -> np.ndarray:
+        """The column in the order shown."""
+        return self._cols[self._names.index(name)][self._order]
 
 
 class SampleBrowser(QWidget):
@@ -182,21 +185,23 @@ class SampleBrowser(QWidget):
                     images=None, caption=None, tips: dict | None = None, flag_column: str | None = None) -> None:
         n = len(next(iter(columns.values()))) if columns else 0
         self.title.setText(f"{title} — {n} sample{'s' if n != 1 else ''}")
-        self._images = images
+        self._images = None    # no thumbnails until the table is sorted: they are drawn once, below
         self._caption = caption
         self.model.flag_column = flag_column
         self.model.set_columns(columns, tips)
         header = self.table.horizontalHeader()
-        if sort_by in columns:
-            col = list(columns).index(sort_by)
-            order = Qt.DescendingOrder if descending else Qt.AscendingOrder
-            header.setSortIndicator(col, order)   # sorts the model through the view
+        col = list(columns).index(sort_by) if sort_by in columns else -1
+        order = Qt.DescendingOrder if descending and col >= 0 else Qt.AscendingOrder
+        # the indicator alone sorts through the view only when it changes: block that, sort once
+        header.blockSignals(True)
+        header.setSortIndicator(col, order)
+        header.blockSignals(False)
+        if col >= 0:
             self.model.sort(col, order)
-        else:
-            header.setSortIndicator(-1, Qt.AscendingOrder)
         self.table.resizeColumnsToContents()
         for i in range(self.model.columnCount()):
             self.table.setColumnWidth(i, min(max(self.table.columnWidth(i), 56), 180))
+        self._images = images
         self.thumbs.setVisible(images is not None)
         self._fill_thumbnails()
 
@@ -223,7 +228,7 @@ class SampleBrowser(QWidget):
         order = self.model._order[:MAX_THUMBNAILS]
         for i in order:
             img = self._images(int(i))
-            item = QListWidgetItem(QIcon(QPixmap.fromImage(to_qimage(img))),
+            item = QListWidgetItem(QIcon(QPixmap.fromImage(thumbnail(img))),
                                    self._caption(int(i)) if self._caption else "")
             item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
             self.thumbs.addItem(item)
@@ -231,31 +236,19 @@ class SampleBrowser(QWidget):
             self.thumbs.setToolTip(f"The first {MAX_THUMBNAILS} samples in the table's order.")
 
 
-def stretch(img: np.ndarray) -> np.ndarray:
-    """Astronomy-style display stretch to 0..255: asinh between the 1st and 99.5th percentile."""
-    a = np.asarray(img, dtype=np.float64)
-    if a.ndim == 3:
-        a = a[..., 0] if a.shape[2] != 3 else a
-    finite = a[np.isfinite(a)]
-    if finite.size == 0:
-        return np.zeros(a.shape, dtype=np.uint8)
-    lo, hi = np.percentile(finite, [1.0, 99.5])
-    if hi <= lo:
-        hi = lo + 1.0
-    x = np.clip((np.nan_to_num(a, nan=lo) - lo) / (hi - lo), 0.0, 1.0)
-    x = np.arcsinh(10.0 * x) / np.arcsinh(10.0)
-    return (255.0 * x).astype(np.uint8)
-
-
-def to_qimage(img: np.ndarray) -> QImage:
-    """A grey (or RGB for 3 channels) QImage of a cutout, stretched for display, scaled to the
-    thumbnail size."""
-    a = np.ascontiguousarray(stretch(img))
-    h, w = a.shape[:2]
-    if a.ndim == 3:
-        q = QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+def thumbnail(img: np.ndarray) -> QImage:
+    """A cutout drawn as the Data panel's image grid draws it (its default asinh stretch and
+    limits, row 0 at the bottom), three channels as colour, scaled to the thumbnail size."""
+    a = np.asarray(img)
+    if a.ndim == 3 and a.shape[2] != 3:
+        a = a[..., 0]
+    u8 = display_image(a)
+    if u8.ndim == 3:
+        rgb = np.ascontiguousarray(u8[::-1])
+        h, w = rgb.shape[:2]
+        q = QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
     else:
-        q = QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
+        q = grey_qimage(u8)
     return q.scaled(THUMB_SIZE, THUMB_SIZE, Qt.KeepAspectRatio, Qt.FastTransformation)
 
 

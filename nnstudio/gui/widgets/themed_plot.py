@@ -1,13 +1,15 @@
 """A pyqtgraph plot that follows the light/dark theme and can say why it is empty.
 
 pyqtgraph's global background/foreground options only reach plots created after they are set, so
-each plot re-applies its colours when the application palette changes.
+each plot re-applies its colours (from ``plot_theme``) when the application palette changes.
 """
 from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QLabel
+
+from nnstudio.gui.widgets.plot_theme import apply_plot_theme, plot_colours
 
 PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189),
            (140, 86, 75), (227, 119, 194), (23, 190, 207), (127, 127, 127), (188, 189, 34)]
@@ -70,22 +72,12 @@ class ThemedPlot(pg.PlotWidget):
             self._place()
 
     # -- theme ------------------------------------------------------------------------------------
-    def is_dark(self) -> bool:
-        return self.palette().window().color().lightness() < 128
-
     def foreground_colour(self) -> str:
-        return "#dddddd" if self.is_dark() else "#222222"
-
-    def muted_colour(self) -> tuple[int, int, int]:
-        return (150, 150, 150) if self.is_dark() else (120, 120, 120)
+        return plot_colours()[1]
 
     def apply_colours(self) -> None:
+        apply_plot_theme(self)
         fg = self.foreground_colour()
-        self.setBackground("#1e1e1e" if self.is_dark() else "w")
-        for name in ("left", "bottom"):
-            ax = self.plot_item.getAxis(name)
-            ax.setPen(fg)
-            ax.setTextPen(fg)
         self.plot_item.setTitle(self._title or None, color=fg, size="10pt")
         if self.legend is not None:
             self.legend.setLabelTextColor(fg)
