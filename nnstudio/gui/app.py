@@ -107,9 +107,11 @@ def is_dark() -> bool:
 def _pyqtgraph_colours() -> None:
     import pyqtgraph as pg
 
-    dark = is_dark()
-    pg.setConfigOption("background", "#1e1e1e" if dark else "w")
-    pg.setConfigOption("foreground", "#dddddd" if dark else "#222222")
+    from nnstudio.gui.widgets.plot_theme import plot_colours
+
+    background, foreground = plot_colours()
+    pg.setConfigOption("background", background)
+    pg.setConfigOption("foreground", foreground)
 
 
 def configure_pyqtgraph() -> None:
