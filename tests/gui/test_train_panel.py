@@ -184,6 +184,21 @@ def test_earlier_runs_overlay_and_selection_shows_their_curves(train_window, qtb
     assert panel.plots.overlay_ids == []
 
 
+def test_hidden_panel_catches_up_when_shown(train_window):
+    from nnstudio.core.training.config import RunRecord
+
+    w, panel = train_window()
+    w.show_panel("model")
+    record = RunRecord(id="run-0001", started="2025-01-01T00:00:00", settings={}, model={},
+                       status="completed", epochs_run=2, history={"loss": [2.0, 1.0]}, best_epoch=1)
+    w.session.project.add_run(record)
+    w.session.run_finished.emit(record)
+    assert panel.run_ids() == []          # hidden: the run list waits …
+    w.show_panel("train")
+    assert panel.run_ids() == ["run-0001"]   # … until the panel is shown
+    assert panel.run_row("run-0001")[:4] == ["run-0001", "completed", "2", "1 (train)"]
+
+
 def test_live_plot_throttles_and_log_scale(qtbot):
     from nnstudio.gui.app import configure_pyqtgraph
     from nnstudio.gui.widgets.live_plot import SMOOTHING, LivePlots

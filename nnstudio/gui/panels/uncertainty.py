@@ -156,30 +156,10 @@ class UncertaintyPanel(Panel):
         # the chosen method's own settings, one page each (nothing for the quick methods)
         self.options_stack = QStackedWidget()
         self.options_stack.addWidget(QWidget())
-        mc_page = QWidget()
-        mc = QHBoxLayout(mc_page)
-        mc.setContentsMargins(0, 0, 0, 0)
-        self.t_label = QLabel("passes T")
-        mc.addWidget(self.t_label)
-        self.t_spin = QSpinBox()
-        self.t_spin.setRange(2, 1000)
-        self.t_spin.setValue(50)
-        self.t_spin.setToolTip("Number of MC dropout passes")
-        self.t_spin.valueChanged.connect(self._on_settings_edited)
-        mc.addWidget(self.t_spin)
-        self.options_stack.addWidget(mc_page)
-        ens_page = QWidget()
-        ens = QHBoxLayout(ens_page)
-        ens.setContentsMargins(0, 0, 0, 0)
-        self.k_label = QLabel("members K")
-        ens.addWidget(self.k_label)
-        self.k_spin = QSpinBox()
-        self.k_spin.setRange(2, 100)
-        self.k_spin.setValue(5)
-        self.k_spin.setToolTip("Members of the next ensemble: copies of the model trained with the Train "
-                               "panel's settings and seeds seed, seed + 1, …")
-        self.k_spin.valueChanged.connect(self._on_settings_edited)
-        ens.addWidget(self.k_spin)
+        self.t_spin, _ = self._option_page("passes T", 2, 1000, 50, "Number of MC dropout passes")
+        self.k_spin, ens = self._option_page(
+            "members K", 2, 100, 5, "Members of the next ensemble: copies of the model trained with the "
+                                    "Train panel's settings and seeds seed, seed + 1, …")
         self.train_ensemble_button = QPushButton("Train ensemble")
         self.train_ensemble_button.setToolTip("Train K members in the background; they are stored with "
                                               "the project as ordinary runs")
@@ -188,7 +168,6 @@ class UncertaintyPanel(Panel):
         self.ensemble_label = QLabel("")
         self.ensemble_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         ens.addWidget(self.ensemble_label)
-        self.options_stack.addWidget(ens_page)
         self._option_pages = {"mc_dropout": 1, "ensemble": 2}
         row.addWidget(self.options_stack)
         row.addWidget(QLabel("conformal level"))
@@ -224,6 +203,21 @@ class UncertaintyPanel(Panel):
         self.progress_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         row.addWidget(self.progress_label, 1)
         return row
+
+    def _option_page(self, label: str, lo: int, hi: int, value: int, tip: str) -> tuple[QSpinBox, QHBoxLayout]:
+        """A page of the options stack: a labelled spin box that edits the project's settings."""
+        page = QWidget()
+        row = QHBoxLayout(page)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel(label))
+        spin = QSpinBox()
+        spin.setRange(lo, hi)
+        spin.setValue(value)
+        spin.setToolTip(tip)
+        spin.valueChanged.connect(self._on_settings_edited)
+        row.addWidget(spin)
+        self.options_stack.addWidget(page)
+        return spin, row
 
     def _grid(self, plots) -> QWidget:
         page = QWidget()
@@ -321,9 +315,6 @@ class UncertaintyPanel(Panel):
         self._update_enabled()
 
     def _update_enabled(self) -> None:
-        mc = self.method == "mc_dropout"
-        self.t_spin.setEnabled(mc)
-        self.t_label.setEnabled(mc)
         page = self._option_pages.get(self.method, 0)
         self.options_stack.setCurrentIndex(page)
         for i in range(self.options_stack.count()):    # the row is as wide as the shown page only
@@ -676,15 +667,6 @@ class UncertaintyPanel(Panel):
             self.sets_plot.set_placeholder("Conformal sets need a calibration split.")
 
     # -- per sample ----------------------------------------------------------------------------------
-    def plots(self) -> dict:
-        if self.result is None:
-            return {}
-        if self.result["task"] == "regression":
-            return {"errorbars": self.errorbar_plot, "interval_calibration": self.coverage_plot,
-                    "pit": self.pit_plot, "error_vs_sigma": self.sigma_plot}
-        return {"reliability": self.reliability_plot, "entropy": self.entropy_plot,
-                "mutual_information": self.mi_plot, "conformal_sets": self.sets_plot}
-
     def show_all_samples(self) -> None:
         if self.result is None:
             return

@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.gui.widgets.live_plot import NOT_PLOTTED
 from nnstudio.gui.widgets.themed_plot import ThemedPlot
 
 COLOURS = {"A": (31, 119, 180), "B": (255, 127, 14)}
 BAND_ALPHA = 55
 BANDS = (("std", "±1 std"), ("minmax", "min – max"))
-NOT_PLOTTED = {"learning_rate", "lr"}
 
 
 def band_arrays(band, mode: str = "std") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -313,18 +313,11 @@ class RepeatView(QWidget):
         self._fill_metrics()
         self._redraw()
 
-    @property
-    def comparisons(self) -> dict:
-        return dict(self._comparisons)
-
     def band_mode(self) -> str:
         return self.band_combo.currentData()
 
     def set_band_mode(self, mode: str) -> None:
         self.band_combo.setCurrentIndex(self.band_combo.findData(mode))
-
-    def set_curve(self, key: str) -> None:
-        self.curve_combo.setCurrentIndex(self.curve_combo.findData(key))
 
     # -- drawing ----------------------------------------------------------------------------------
     def _redraw(self) -> None:

@@ -133,7 +133,6 @@ class SweepView(QWidget):
     start_requested = Signal()
     cancel_requested = Signal()
     apply_requested = Signal()
-    form_changed = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -226,12 +225,12 @@ class SweepView(QWidget):
 
         for c in (self.lr_check, self.batch_check, self.units_check, self.dropout_check, self.depth_check,
                   self.lr_log):
-            c.toggled.connect(self._on_form)
+            c.toggled.connect(self._update_command)
         for e in (self.lr_low, self.lr_high, self.batch_edit, self.units_edit, self.dropout_edit,
                   self.depth_edit):
-            e.textChanged.connect(self._on_form)
+            e.textChanged.connect(self._update_command)
         for c in (self.units_layer, self.dropout_layer):
-            c.currentIndexChanged.connect(self._on_form)
+            c.currentIndexChanged.connect(self._update_command)
         return box
 
     def _build_budget(self) -> QGroupBox:
@@ -259,9 +258,9 @@ class SweepView(QWidget):
         form.addRow("Sampler", self.sampler_combo)
         form.addRow("", self.prune_check)
         for s in (self.trials_spin, self.minutes_spin, self.epochs_spin):
-            s.valueChanged.connect(self._on_form)
-        self.sampler_combo.currentIndexChanged.connect(self._on_form)
-        self.prune_check.toggled.connect(self._on_form)
+            s.valueChanged.connect(self._update_command)
+        self.sampler_combo.currentIndexChanged.connect(self._update_command)
+        self.prune_check.toggled.connect(self._update_command)
         return box
 
     def _build_controls(self) -> QVBoxLayout:
@@ -427,11 +426,7 @@ class SweepView(QWidget):
             parts.append("--no-prune")
         return " ".join(parts)
 
-    def _on_form(self, *_):
-        self._update_command()
-        self.form_changed.emit()
-
-    def _update_command(self) -> None:
+    def _update_command(self, *_) -> None:
         self.command_label.setText(self.command_line())
 
     def form_state(self) -> dict:
