@@ -793,13 +793,10 @@ def _preview() -> None:  # pragma: no cover - manual look
     import numpy as np
 
     from nnstudio.core.data.prepared import PreparedData
-    from nnstudio.gui.app import apply_theme, configure_pyqtgraph, make_application
+    from nnstudio.gui.widgets.plot_theme import preview_application
     from nnstudio.gui.session import Session
 
-    app = make_application()
-    if "--dark" in sys.argv:
-        apply_theme("dark")
-    configure_pyqtgraph()
+    app = preview_application()
     rng = np.random.default_rng(0)
     x = {s: rng.normal(size=(8, 64, 64, 1)).astype("float32") for s in ("train", "val", "cal", "test")}
     y = {s: rng.integers(0, 2, 8) for s in x}

@@ -1417,12 +1417,11 @@ if __name__ == "__main__":
 
     from nnstudio.core.data.prepared import PreparedData
     from nnstudio.core.model import make_template
-    from nnstudio.gui.app import configure_pyqtgraph, make_application
+    from nnstudio.gui.widgets.plot_theme import preview_application
     from nnstudio.gui.session import Session
     from nnstudio.gui.workers import Job
 
-    app = make_application()
-    configure_pyqtgraph()
+    app = preview_application()  # --dark for the dark theme
     rng = np.random.default_rng(0)
     n = 3000
     x = rng.normal(size=(n, 8)).astype("float32")

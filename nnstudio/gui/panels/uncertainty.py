@@ -757,13 +757,10 @@ if __name__ == "__main__":
         classification_verdict,
         regression_verdict,
     )
-    from nnstudio.gui.app import apply_theme, configure_pyqtgraph, make_application
+    from nnstudio.gui.widgets.plot_theme import preview_application
     from nnstudio.gui.session import Session
 
-    app = make_application()
-    if "--dark" in sys.argv:
-        apply_theme("dark")
-    configure_pyqtgraph()
+    app = preview_application()
     rng = np.random.default_rng(0)
     n = 3000
     session = Session()
