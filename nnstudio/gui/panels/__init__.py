@@ -5,8 +5,8 @@ PANELS = [
     ("data", "Data", "nnstudio.gui.panels.data", "DataPanel", "Load FITS or tables, choose inputs and target, split"),
     ("model", "Model", "nnstudio.gui.panels.model", "ModelPanel", "Build the network layer by layer"),
     ("train", "Train", "nnstudio.gui.panels.train", "TrainPanel", "Train in the background with live curves"),
-    ("diagnostics", "Diagnostics", "nnstudio.gui.panels.diagnostics", "DiagnosticsPanel",
+    ("diagnostics", "Diagnostics", "nnstudio.gui.panels.diagnostics.panel", "DiagnosticsPanel",
      "Confusion matrix, ROC/PR, regression views on held-out data"),
-    ("uncertainty", "Uncertainty", "nnstudio.gui.panels.uncertainty", "UncertaintyPanel",
+    ("uncertainty", "Uncertainty", "nnstudio.gui.panels.uncertainty.panel", "UncertaintyPanel",
      "Error bars, calibration, conformal sets"),
 ]

@@ -1,0 +1,1 @@
+"""The Diagnostics panel and the confusion-matrix heatmap only it shows."""
