@@ -304,7 +304,7 @@ def test_bad_files_show_a_message_and_keep_the_data_in_use(make_window, qtbot, t
 
 
 def test_cancel_stops_loading_and_keeps_the_data(make_window, qtbot, tmp_path, monkeypatch):
-    import nnstudio.gui.panels.data as data_module
+    import nnstudio.gui.panels.data.panel as data_module
 
     w = make_window()
     panel = open_and_wait(qtbot, w, write_csv(tmp_path / "good.csv"))
@@ -349,7 +349,7 @@ class CountingArray(np.ndarray):
 
 
 def test_million_row_model_formats_only_visible_cells(qtbot):
-    from nnstudio.gui.widgets.table_model import ColumnTableModel
+    from nnstudio.gui.panels.data.table_model import ColumnTableModel
 
     n = 1_000_000
     x = np.arange(n, dtype=np.float64).view(CountingArray)
@@ -378,7 +378,7 @@ def test_million_row_model_formats_only_visible_cells(qtbot):
 
 
 def test_model_formats_vectors_text_and_missing_values():
-    from nnstudio.gui.widgets.table_model import ColumnTableModel
+    from nnstudio.gui.panels.data.table_model import ColumnTableModel
 
     cols = {"v": np.arange(12.0).reshape(3, 4), "s": np.array(["a", "b", "c"]),
             "f": np.array([1.0, np.nan, 2.5e-7])}
@@ -405,7 +405,7 @@ def test_display_image_stretches_and_limits():
 
 
 def test_histogram_draws_flags_and_integer_labels_as_bars(qtbot):
-    from nnstudio.gui.widgets.histogram import ColumnHistogram
+    from nnstudio.gui.panels.data.histogram import ColumnHistogram
 
     h = ColumnHistogram()
     qtbot.addWidget(h)

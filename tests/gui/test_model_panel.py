@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.model import LayerSpec, ModelSpec, infer, make_template
-from nnstudio.gui.panels.model import moved
+from nnstudio.gui.panels.model.panel import moved
 from nnstudio.gui.widgets.spinboxes import ladder_step
 
 SPLITS = ("train", "val", "cal", "test")
@@ -375,7 +375,7 @@ def test_diagram_exports_png_and_svg(panel_for, tmp_path):
     assert png.stat().st_size > 1000 and svg.stat().st_size > 1000
     img = QImage(str(png))
     assert not img.isNull()
-    from nnstudio.gui.widgets.diagram import diagram_size
+    from nnstudio.gui.panels.model.diagram import diagram_size
 
     size = diagram_size(panel.diagram.boxes)
     assert (img.width(), img.height()) == (2 * size.width(), 2 * size.height())

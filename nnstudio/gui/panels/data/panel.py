@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from nnstudio.core.tasks import Task
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
-from nnstudio.gui.widgets.column_table import ColumnTable
-from nnstudio.gui.widgets.hdu_picker import HduPicker
-from nnstudio.gui.widgets.histogram import ColumnHistogram
+from nnstudio.gui.panels.data.column_table import ColumnTable
+from nnstudio.gui.panels.data.hdu_picker import HduPicker
+from nnstudio.gui.panels.data.histogram import ColumnHistogram
 from nnstudio.gui.widgets.image_grid import ImageBrowser, caption_value
-from nnstudio.gui.widgets.table_model import ColumnTableModel
+from nnstudio.gui.panels.data.table_model import ColumnTableModel
 
 PREVIEW_IMAGES = 48          # read ahead of the full cube so thumbnails appear at once
 SPLIT_TITLES = {"train": "Train", "val": "Validation", "cal": "Calibration", "test": "Test"}

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel
 
 from nnstudio.core.model import ACTIVATIONS, ALPHA_DEFAULTS, LAYER_TYPES, shape_text
 from nnstudio.core.model.layers import Field, check_field
-from nnstudio.gui.widgets.activation_plot import ActivationBox, activation_tooltip
+from nnstudio.gui.panels.model.activation_plot import ActivationBox, activation_tooltip
 from nnstudio.gui.widgets.spinboxes import FloatSpin, IntSpin
 
 ERROR_STYLE = "color: rgb(220, 53, 69);"

@@ -21,9 +21,9 @@ from nnstudio.core.model import (LAYER_TYPES, LOSSES, METRICS, OPTIMIZERS, TEMPL
                                  make_template, shape_text, suggest_output)
 from nnstudio.errors import NnstudioError
 from nnstudio.gui.panels.base import Panel
-from nnstudio.gui.widgets.diagram import DiagramView, export_png, export_svg
-from nnstudio.gui.widgets.layer_form import LayerForm
-from nnstudio.gui.widgets.layer_table import LayerTable, Row
+from nnstudio.gui.panels.model.diagram import DiagramView, export_png, export_svg
+from nnstudio.gui.panels.model.layer_form import LayerForm
+from nnstudio.gui.panels.model.layer_table import LayerTable, Row
 from nnstudio.gui.widgets.spinboxes import FloatSpin
 
 MERGE_SECONDS = 2.0        # consecutive edits of one field within this time undo as one
