@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from nnstudio.core.model.activations import ACTIVATIONS, ALPHA_DEFAULTS, ActivationInfo
 from nnstudio.core.model.diagram import DiagramBox, diagram_data
-from nnstudio.core.model.infer import Inference, LayerInfo, infer, shape_text
+from nnstudio.core.model.infer import (Inference, LayerInfo, infer, metric_applies, output_kind,
+                                       shape_text)
 from nnstudio.core.model.layers import LAYER_TYPES, Field, LayerType, validate_layer
 from nnstudio.core.model.spec import (FORMAT_VERSION, LOSSES, METRICS, OPTIMIZERS, LayerSpec,
                                       ModelSpec, layer_names)
@@ -33,7 +34,8 @@ def __getattr__(name: str):
 
 
 __all__ = ["ACTIVATIONS", "ALPHA_DEFAULTS", "ActivationInfo", "DiagramBox", "diagram_data",
-           "Inference", "LayerInfo", "infer", "shape_text", "LAYER_TYPES", "Field", "LayerType",
+           "Inference", "LayerInfo", "infer", "metric_applies", "output_kind",
+           "shape_text", "LAYER_TYPES", "Field", "LayerType",
            "validate_layer", "FORMAT_VERSION", "LOSSES", "METRICS", "OPTIMIZERS", "LayerSpec",
            "ModelSpec", "layer_names", "TEMPLATES", "default_template", "make_template",
            "suggest_output", *_LAZY]

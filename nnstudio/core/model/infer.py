@@ -176,12 +176,23 @@ def _infer_layer(layer: LayerSpec, shape: Shape) -> tuple[Shape, int, int]:
     raise _LayerError(f"Unsupported layer {c}.")  # pragma: no cover - LayerSpec refuses these
 
 
-def _output_kind(task: str | None, n_classes: int | None) -> str | None:
-    if task == "classification":
+def output_kind(problem: str | None, n_classes: int | None) -> str | None:
+    """The output a target asks for: "binary", "multiclass", "regression", or None if unknown."""
+    if problem == "classification":
         return "binary" if n_classes == 2 else "multiclass"
-    if task == "regression":
+    if problem == "regression":
         return "regression"
     return None
+
+
+def metric_applies(name: str, kind: str | None) -> bool:
+    """Whether the metric ``name`` fits an output of this ``kind`` (any metric fits None)."""
+    applies = METRICS[name][0]
+    if kind is None:
+        return True
+    return (applies == "regression" and kind == "regression"
+            or applies == "classification" and kind in ("binary", "multiclass")
+            or applies == "binary" and kind == "binary")
 
 
 _LOSSES_FOR = {
@@ -249,11 +260,8 @@ def _check_metrics(spec: ModelSpec, info: Inference, kind: str | None) -> None:
     if kind is None:
         return
     for m in spec.metrics:
-        applies = METRICS[m][0]
-        fits = (applies == "regression" and kind == "regression"
-                or applies == "classification" and kind in ("binary", "multiclass")
-                or applies == "binary" and kind == "binary")
-        if not fits:
+        if not metric_applies(m, kind):
+            applies = METRICS[m][0]
             where = {"regression": "regression", "classification": "classification",
                      "binary": "two-class classification"}[applies]
             info.model_errors.append(f"The metric {m} applies to {where} only.")
@@ -296,7 +304,7 @@ def infer(spec: ModelSpec, input_shape, task: str | None = None,
     if not spec.layers:
         info.model_errors.append("The model has no layers: add at least an output layer.")
         return info
-    kind = _output_kind(task, n_classes)
+    kind = output_kind(task, n_classes)
     if kind and shape is not None:
         _check_output(spec, info, kind, n_classes)
     _check_loss(spec, info, kind)
@@ -304,4 +312,4 @@ def infer(spec: ModelSpec, input_shape, task: str | None = None,
     return info
 
 
-__all__ = ["infer", "Inference", "LayerInfo", "shape_text"]
+__all__ = ["infer", "Inference", "LayerInfo", "metric_applies", "output_kind", "shape_text"]

@@ -3,7 +3,7 @@ import time
 import pytest
 
 from nnstudio.core.model import LayerSpec as L
-from nnstudio.core.model import ModelSpec, diagram_data, infer
+from nnstudio.core.model import ModelSpec, diagram_data, infer, metric_applies, output_kind
 
 
 def _spec(*layers, loss="mse", metrics=()):
@@ -119,6 +119,16 @@ def test_valid_outputs_pass_and_metrics_are_checked():
                     metrics=["auc", "mae"]), (5,), "classification", 3)
     assert r.model_errors == ["The metric auc applies to two-class classification only.",
                               "The metric mae applies to regression only."]
+
+
+def test_output_kind_and_which_metrics_fit_it():
+    assert [output_kind("classification", 2), output_kind("classification", 7),
+            output_kind("regression", None), output_kind(None, 3)] == ["binary", "multiclass",
+                                                                      "regression", None]
+    fits = {kind: [m for m in ("accuracy", "auc", "mae") if metric_applies(m, kind)]
+            for kind in ("binary", "multiclass", "regression", None)}
+    assert fits == {"binary": ["accuracy", "auc"], "multiclass": ["accuracy"],
+                    "regression": ["mae"], None: ["accuracy", "auc", "mae"]}
 
 
 def test_empty_model_and_bad_input_are_reported():

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
 
 from nnstudio.core.model import (LAYER_TYPES, LOSSES, METRICS, OPTIMIZERS, TEMPLATES,
                                  LayerSpec, ModelSpec, default_template, diagram_data, infer,
-                                 make_template, shape_text, suggest_output)
+                                 make_template, metric_applies, output_kind, shape_text,
+                                 suggest_output)
 from nnstudio.errors import NnstudioError
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.panels.model.diagram import DiagramView, export_png, export_svg
@@ -37,21 +38,6 @@ def moved(items: list, src: int, dest: int) -> list:
     out = list(items)
     out.insert(dest, out.pop(src))
     return out
-
-
-def metric_kind(task: str | None, n_classes: int | None) -> str | None:
-    if task == "classification":
-        return "binary" if n_classes == 2 else "multiclass"
-    return "regression" if task == "regression" else None
-
-
-def metric_applies(name: str, kind: str | None) -> bool:
-    applies = METRICS[name][0]
-    if kind is None:
-        return True
-    return (applies == "regression" and kind == "regression"
-            or applies == "classification" and kind in ("binary", "multiclass")
-            or applies == "binary" and kind == "binary")
 
 
 class SpecEdit(QUndoCommand):
@@ -556,7 +542,7 @@ class ModelPanel(Panel):
         if layers and self._is_output_like(len(layers) - 1):
             layers = layers[:-1]
         layers += out
-        kind = metric_kind(task, n)
+        kind = output_kind(task, n)
         metrics = [m for m in (self.spec.metrics if self.spec else []) if metric_applies(m, kind)]
         if not metrics:
             metrics = ["accuracy"] if task == "classification" else ["mae"]
@@ -683,7 +669,7 @@ class ModelPanel(Panel):
         uses_momentum = spec.optimizer in ("sgd", "rmsprop")
         self.momentum_spin.setEnabled(uses_momentum)
         self.momentum_label.setEnabled(uses_momentum)
-        kind = metric_kind(task, n)
+        kind = output_kind(task, n)
         for m, cb in self.metric_boxes.items():
             fits = metric_applies(m, kind)
             # a metric that does not fit stays visible while it is checked, so it can be removed
