@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     from nnstudio.core.experiments.repeat import summarize_values
     from nnstudio.core.experiments.sweep import apply_params, run_sweep
     from nnstudio.core.project import Project
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
     from nnstudio.core.training.trainer import train
     from nnstudio.core.workflow import prepare_project, write_example_project
 

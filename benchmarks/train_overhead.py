@@ -102,7 +102,7 @@ def main() -> int:
     repeat = 1 if args.smoke else args.repeat
     epochs = 2 if args.smoke else args.epochs
 
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
     from nnstudio.gui.app import configure_pyqtgraph, make_application
     from nnstudio.gui.widgets.live_plot import LivePlots
 

@@ -59,7 +59,7 @@ def main() -> int:
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
     from nnstudio.core.model import make_template
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
     from nnstudio.gui.app import configure_pyqtgraph, make_application
     from nnstudio.gui.panels.train import TrainPanel
     from nnstudio.gui.session import Session

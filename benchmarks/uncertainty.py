@@ -55,7 +55,7 @@ def time_pair(model, x, T: int, batch_size: int) -> dict:
     t_baseline = time.perf_counter() - start
 
     start = time.perf_counter()
-    samples = mc_dropout_predict(model, x, T=T, batch_size=batch_size)
+    samples = mc_dropout_predict(model, x, n_passes=T, batch_size=batch_size)
     t_mc = time.perf_counter() - start
     assert samples.shape[:2] == (T, len(x))
     assert float(np.std(samples, axis=0).mean()) > 0, "MC dropout passes did not differ"

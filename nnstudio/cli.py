@@ -89,10 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     s.add_argument("--json", action="store_true")
 
+    methods = ["auto", "mc_dropout", "ensemble", "heteroscedastic"]
     s = sub.add_parser("evaluate", help="diagnostics and uncertainty on the test split")
     s.add_argument("project")
     s.add_argument("--split", choices=["test", "val"], default="test")
+    s.add_argument("--method", choices=methods, default="auto",
+                   help="uncertainty method: the model's own (auto), MC dropout, the deep ensemble, "
+                        "or the mean-and-variance head")
+    s.add_argument("--passes", type=int, metavar="T", help="MC dropout passes (default: the project's)")
     s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("report", help="write the HTML report of an evaluation (what the GUI exports)")
+    s.add_argument("project")
+    s.add_argument("--out", required=True, help="the report file, REPORT.html")
+    s.add_argument("--split", choices=["test", "val"], default="test")
+    s.add_argument("--method", choices=methods, default="auto", help="uncertainty method, as for evaluate")
+    s.add_argument("--passes", type=int, metavar="T", help="MC dropout passes (default: the project's)")
 
     s = sub.add_parser("export-script", help="write a standalone Keras training script")
     s.add_argument("project")
@@ -112,7 +124,7 @@ def _print_json(obj) -> None:
 
 def _quiet_tf() -> None:
     """Import TensorFlow with its start-up chatter on fd 2 captured (the CLI discards it)."""
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
 
     import_tensorflow(quiet=True)
 
@@ -164,7 +176,7 @@ def _inspect_keras(path: str) -> tuple[dict, str]:
 
 
 def cmd_example(args) -> int:
-    from nnstudio.core.workflow import write_example_project
+    from nnstudio.core.workflow.projects import write_example_project
 
     path = write_example_project(args.name, Path(args.out))
     print(path)
@@ -172,7 +184,7 @@ def cmd_example(args) -> int:
 
 
 def cmd_new_project(args) -> int:
-    from nnstudio.core.workflow import new_project
+    from nnstudio.core.workflow.projects import new_project
 
     project = new_project(data=args.data, out=args.out, labels=args.labels, target=args.target,
                           task=args.task, template=args.template, seed=args.seed)
@@ -191,7 +203,7 @@ def _load_project(path: str):
 
 def cmd_train(args) -> int:
     from nnstudio.core.tasks import ConsoleTask
-    from nnstudio.core.workflow import train_project
+    from nnstudio.core.workflow.train import train_project
 
     if args.repeat is not None:
         return cmd_repeat(args)
@@ -241,7 +253,7 @@ def cmd_repeat(args) -> int:
 
 
 def cmd_ensemble(args) -> int:
-    from nnstudio.core.ensemble import train_ensemble
+    from nnstudio.core.experiments.ensemble import train_ensemble
     from nnstudio.core.tasks import ConsoleTask
 
     project = _load_project(args.project)
@@ -292,22 +304,43 @@ def cmd_runs(args) -> int:
     return EXIT_OK
 
 
-def cmd_evaluate(args) -> int:
+def _evaluate(args):
     from nnstudio.core.tasks import ConsoleTask
-    from nnstudio.core.workflow import evaluate_project, format_evaluation
+    from nnstudio.core.workflow.data import prepare_project
+    from nnstudio.core.workflow.evaluate import evaluate
 
     project = _load_project(args.project)
     _quiet_tf()
-    result = evaluate_project(project, split=args.split, task=ConsoleTask())
+    task = ConsoleTask()
+    prepared = prepare_project(project, task=task)
+    result = evaluate(project, split=args.split, method=args.method, n_passes=args.passes,
+                      prepared=prepared, task=task)
+    return project, prepared, result
+
+
+def cmd_evaluate(args) -> int:
+    from nnstudio.core.workflow.evaluate import format_evaluation
+
+    _project, _prepared, result = _evaluate(args)
     if args.json:
-        _print_json(result)
+        _print_json(result.to_dict())
     else:
         print(format_evaluation(result))
     return EXIT_OK
 
 
+def cmd_report(args) -> int:
+    from nnstudio.core.workflow.report import write_report
+
+    if Path(args.out).suffix.lower() not in (".html", ".htm"):
+        raise NnstudioError(f"The report is an HTML file: give --out a name ending in .html (got {args.out}).")
+    project, prepared, result = _evaluate(args)
+    print(write_report(project, result, args.out, prepared=prepared))
+    return EXIT_OK
+
+
 def cmd_export_script(args) -> int:
-    from nnstudio.core.workflow import export_project_script
+    from nnstudio.core.workflow.export import export_project_script
 
     out = export_project_script(_load_project(args.project), Path(args.out))
     print(out)
@@ -337,6 +370,7 @@ COMMANDS = {
     "sweep": cmd_sweep,
     "runs": cmd_runs,
     "evaluate": cmd_evaluate,
+    "report": cmd_report,
     "export-script": cmd_export_script,
     "selftest": cmd_selftest,
 }

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def tensorflow():
     """TensorFlow, imported once for the whole session (its cold import takes ~4 s)."""
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
 
     import_tensorflow(quiet=True)
     return sys.modules["tensorflow"]

@@ -2,7 +2,8 @@
 
 The file holds the data selection (paths relative to the file), preparation settings (with the
 fitted scalers), the model spec, training and uncertainty settings and the run records; the folder
-holds the saved models and run files. Saves are atomic. Older format versions are upgraded step by
+holds the saved models and run files, and ``experiments.json``: what a run record has no field
+for (hidden runs, repeat groups, test figures, the ensemble). Saves are atomic. Older format versions are upgraded step by
 step on load; a newer one is refused with a message.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import sys
+import threading
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -19,13 +21,17 @@ from psygnal import Signal
 
 from nnstudio import __version__
 from nnstudio.core.data.spec import DataSelection, PreparationSpec
-from nnstudio.core.files import atomic_write_text
+from nnstudio.core.files import atomic_write_json, atomic_write_text
 from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
 FORMAT = "nnstudio-project"
 FORMAT_VERSION = 1
 SUFFIX = ".nnproj"
+
+STORE_NAME = "experiments.json"
+STORE_FORMAT = "nnstudio-experiments"
+_RUN_ID_LOCK = threading.Lock()
 
 # from_version -> function(dict) -> dict of from_version + 1. Add one for every format change and keep
 # a fixture of the old format in tests/core/projects/.
@@ -112,6 +118,19 @@ class Project:
                 return rid
             i += 1
 
+    def allocate_run_id(self) -> str:
+        """Reserve a new run id by creating its folder, so two jobs started at once (threads of
+        this process, or other processes) never get the same id."""
+        taken: set[str] = set()
+        with _RUN_ID_LOCK:
+            while True:
+                rid = self.next_run_id(taken)
+                try:
+                    self.run_dir(rid).mkdir(parents=True, exist_ok=False)
+                    return rid
+                except FileExistsError:
+                    taken.add(rid)
+
     def add_run(self, record: RunRecord) -> None:
         self.runs.append(record)
         self.active_run = record.id
@@ -125,6 +144,19 @@ class Project:
         if not q.is_absolute() and self.path is not None:
             q = Path(os.path.normpath(self.path.parent / q))
         return q
+
+    def resolved_selection(self) -> DataSelection:
+        """A copy of the data selection with absolute paths (stored paths are relative to the file)."""
+        if self.data is None or not self.data.path:
+            raise NnstudioError("The project has no data yet: open a data file in the Data panel or use "
+                                "`nnstudio new-project --data FILE`.")
+        sel = DataSelection.from_dict(self.data.to_dict())
+        sel.path = str(self.resolve(sel.path))
+        if sel.labels_path:
+            sel.labels_path = str(self.resolve(sel.labels_path))
+        if not Path(sel.path).exists():
+            raise NnstudioError(f"The data file {sel.path} is missing. Restore it or locate it in the Data panel.")
+        return sel
 
     def _relative(self, p: str | None, base: Path) -> str | None:
         if not p:
@@ -260,6 +292,47 @@ class Project:
         if run.model_path is None or self.folder is None:
             return None
         return self.folder / "runs" / run.model_path
+
+
+# -- the experiments store (experiments.json beside the runs) ----------------------------------
+def load_store(project: Project) -> dict:
+    """``{"runs": {id: {"hidden", "group", "test"}}, "groups": {id: {...}}}``; empty if none yet."""
+    empty = {"format": STORE_FORMAT, "runs": {}, "groups": {}}
+    if project.folder is None:
+        return empty
+    path = project.folder / STORE_NAME
+    if not path.exists():
+        return empty
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise NnstudioError(f"{path} is damaged ({exc}); delete it to forget hidden runs and groups.") from None
+    if not isinstance(d, dict) or d.get("format") != STORE_FORMAT:
+        raise NnstudioError(f"{path} is not an nnstudio experiments file.")
+    d.setdefault("runs", {})
+    d.setdefault("groups", {})
+    return d
+
+
+def save_store(project: Project, store: dict) -> None:
+    if project.folder is None:
+        raise NnstudioError("Save the project first: its runs live in the project folder.")
+    atomic_write_json(project.folder / STORE_NAME, store)
+
+
+def run_meta(store: dict, run_id: str) -> dict:
+    return store["runs"].setdefault(run_id, {})
+
+
+def record_test_metrics(project: Project, run_id: str, metrics: dict) -> None:
+    """Keep a run's test figures for the run table (finite numbers only)."""
+    import math
+
+    store = load_store(project)
+    run_meta(store, run_id)["test"] = {k: float(v) for k, v in metrics.items()
+                                       if isinstance(v, (int, float)) and not isinstance(v, bool)
+                                       and math.isfinite(float(v))}
+    save_store(project, store)
 
 
 def _copy_runs(src: Path, dst: Path) -> None:

@@ -2,7 +2,8 @@
 
 Every long core job (load, train, evaluate, ensemble, sweep) takes a ``task`` argument that
 implements :class:`Task`. Core ships two plain implementations: :class:`Task` itself (silent) and
-:class:`ConsoleTask` (progress on stderr, for the CLI). ``nnstudio.gui.workers`` is the only Qt
+:class:`ConsoleTask` (progress on stderr, for the CLI); :class:`ChildTask` runs one part of a
+larger job under its parent. ``nnstudio.gui.workers`` is the only Qt
 adapter: it turns the same calls into signals.
 """
 from __future__ import annotations
@@ -51,6 +52,34 @@ class Task:
             time.sleep(0.05)
 
 
+class ChildTask(Task):
+    """One part of a larger job: its progress fills ``[start, start + span]`` of the parent's
+    ``total``; stop and pause are the parent's (or ``stop`` of its own); partial results and
+    batches that are dicts get ``tags`` added; texts get ``prefix``, or are replaced by ``text``."""
+
+    def __init__(self, parent: Task, start: float = 0.0, span: float = 1.0, total: float = 1.0,
+                 text: str | None = None, prefix: str = "", tags: dict | None = None,
+                 message_prefix: str = "", stop: threading.Event | None = None) -> None:
+        super().__init__()
+        self.parent, self.start, self.span, self.total = parent, start, span, total
+        self.text, self.prefix, self.tags, self.message_prefix = text, prefix, dict(tags or {}), message_prefix
+        self.stop, self.pause = (stop if stop is not None else parent.stop), parent.pause
+
+    def report_progress(self, done, total, text=""):
+        frac = min(max(float(done) / float(total), 0.0), 1.0) if total else 0.0
+        self.parent.report_progress(self.start + self.span * frac, self.total,
+                                    self.text if self.text is not None else f"{self.prefix}{text}")
+
+    def report_partial(self, obj):
+        self.parent.report_partial({**self.tags, **obj} if isinstance(obj, dict) and self.tags else obj)
+
+    def report_batch(self, logs):
+        self.parent.report_batch({**self.tags, **logs})
+
+    def report_message(self, text):
+        self.parent.report_message(f"{self.message_prefix}{text}")
+
+
 class ConsoleTask(Task):
     """Task for the CLI: a one-line progress display on stderr, messages on stderr."""
 
@@ -83,4 +112,4 @@ class ConsoleTask(Task):
             self.stream.flush()
 
 
-__all__ = ["Task", "ConsoleTask", "Cancelled"]
+__all__ = ["Cancelled", "ChildTask", "ConsoleTask", "Task"]

@@ -78,7 +78,7 @@ def run_selftest() -> int:
             t_tf = time.perf_counter() - t0
 
             from nnstudio.core.project import Project
-            from nnstudio.core.workflow import evaluate_project, train_project, write_example_project
+            from nnstudio.core.workflow import evaluate, train_project, write_example_project
 
             step = "example"
             path = write_example_project("galaxy-mass", tmp / "example")
@@ -91,10 +91,10 @@ def run_selftest() -> int:
                 raise RuntimeError(f"training ended as {record.status}: {record.message}")
             project.save()
             step = "evaluate"
-            result = _job(app, lambda task: evaluate_project(project, task=task), what="evaluation")
-            rmse = result["metrics"].get("rmse")
+            result = _job(app, lambda task: evaluate(project, task=task), what="evaluation")
+            rmse = result.metrics.get("rmse")
             if rmse is None or not math.isfinite(rmse):
-                raise RuntimeError(f"evaluation gave no finite RMSE: {result['metrics']}")
+                raise RuntimeError(f"evaluation gave no finite RMSE: {result.metrics}")
             step = "close"
             window.session.project.dirty = False
             window.close()

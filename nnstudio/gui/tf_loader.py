@@ -32,7 +32,7 @@ class TensorFlowLoader(QObject):
 
     def _load(self) -> None:
         try:
-            from nnstudio.core.tfload import import_tensorflow
+            from nnstudio.core.training.tf_runtime import import_tensorflow
 
             info = import_tensorflow(quiet=True)
         except Exception as exc:  # a broken install: say so, keep the app usable

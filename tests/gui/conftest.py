@@ -43,7 +43,7 @@ class ReadyLoader:
 @pytest.fixture
 def make_window(qtbot, qsettings, tensorflow):
     """Factory: the real main window, shown offscreen, panels loaded, TensorFlow ready."""
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
     from nnstudio.gui.app import make_application
     from nnstudio.gui.window import MainWindow
 

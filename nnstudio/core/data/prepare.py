@@ -194,8 +194,9 @@ def prepare(dataset: Dataset, selection: DataSelection, spec: PreparationSpec,
             task: Task | None = None, *, in_place: bool = False) -> PreparedData:
     """Split, clean and scale ``dataset`` as ``selection`` and ``spec`` say.
 
-    Writes back into ``selection`` the target, inputs, task and class names that were used, and
-    into ``spec.fitted`` the scalers fitted on the train split. ``in_place=True`` lets image
+    Returns what it chose beside the arrays: the target, the input columns, the task, the class
+    names and the scalers fitted on the train split (``PreparedData.fitted``); ``selection`` and
+    ``spec`` are left as they were. ``in_place=True`` lets image
     preparation reuse ``dataset.images`` (which is then set to None): use it for data too big to
     hold twice.
     """
@@ -265,19 +266,15 @@ def prepare(dataset: Dataset, selection: DataSelection, spec: PreparationSpec,
             dataset.images = None
             dataset.notes.append("The images were moved into the prepared data (in place).")
         feature_names: list[str] = []
-        selection.inputs = [image_column] if image_column else []
+        prepared.inputs = [image_column] if image_column else []
     else:
         x, feature_names = feature_matrix(dataset.columns, inputs)
         prepared = _prepare_table(x, feature_names, y_all, ok, task_name, class_names, spec,
                                   task, notes)
         prepared.scaler["columns"] = list(inputs)
-        selection.inputs = list(inputs)
+        prepared.inputs = list(inputs)
     prepared.feature_names = feature_names
     prepared.target_name = target
-    selection.target = target
-    selection.task = task_name
-    selection.class_names = class_names
-    spec.fitted = {"input": prepared.scaler, "target": prepared.target_scaler}
     return prepared
 
 

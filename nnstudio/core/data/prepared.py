@@ -27,6 +27,12 @@ class PreparedData:
     scaler: dict | None = None                 # JSON-able fitted input scaler
     target_scaler: dict | None = None          # {"mean": m, "std": s} for regression, or None
     notes: list[str] = field(default_factory=list)  # e.g. "dropped 12 rows with missing values"
+    inputs: list[str] = field(default_factory=list)  # the input columns chosen ([] for image files)
+
+    @property
+    def fitted(self) -> dict:
+        """The scalers fitted on the train split, as the project stores them."""
+        return {"input": self.scaler, "target": self.target_scaler}
 
     @property
     def input_shape(self) -> tuple[int, ...]:

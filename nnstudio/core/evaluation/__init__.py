@@ -4,14 +4,15 @@ Each function returns plain numbers or small dataclasses of arrays with ``to_dic
 Importing this package is cheap: scikit-learn and Keras are imported inside the functions that
 need them.
 """
+from nnstudio.core.evaluation._common import bin_members
 from nnstudio.core.evaluation.calibration import (
     ReliabilityDiagram, apply_temperature, classification_nll, expected_calibration_error,
     fit_temperature, reliability_diagram,
 )
 from nnstudio.core.evaluation.classification import (
     ClassCurves, ClassificationDiagnostics, cell_indices, class_curves, classification_diagnostics,
-    confident_mistakes, confusion_at, metrics_from_confusion, normalise_rows, operating_point,
-    predicted_labels,
+    confident_mistakes, confusion_at, diagnostics_at, metrics_from_confusion, normalise_rows,
+    operating_point, predicted_labels,
 )
 from nnstudio.core.evaluation.conformal import (
     conformal_intervals, conformal_quantile, conformal_regression_quantile, conformal_threshold,
@@ -26,6 +27,9 @@ from nnstudio.core.evaluation.uncertainty import (
     error_vs_sigma, flag_out_of_distribution, gaussian_coverage, gaussian_nll, mc_dropout_predict,
     mutual_information, ood_threshold, pit_histogram, pit_values, predictive_entropy, sharpness,
     split_mean_sigma, summarise_classification_uncertainty, summarise_regression_uncertainty,
+)
+from nnstudio.core.evaluation.verdicts import (
+    classification_verdict, coverage_tolerance, ece_noise, regression_verdict,
 )
 
 from types import ModuleType as _ModuleType

@@ -106,3 +106,15 @@ def thin_curve(x: np.ndarray, y: np.ndarray, max_points: int) -> np.ndarray:
     targets = np.linspace(0.0, arc[-1], max_points)
     idx = np.searchsorted(arc, targets, side="left")
     return np.unique(np.clip(np.concatenate([[0], idx, [n - 1]]), 0, n - 1))
+
+
+def bin_members(values, edges, i: int) -> np.ndarray:
+    """Indices of ``values`` that ``np.histogram(values, bins=edges)`` counts in bin ``i``
+    (half-open bins, the last one closed), so a clicked bar lists exactly its samples."""
+    v = np.asarray(values, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.float64)
+    if not 0 <= i < len(edges) - 1:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = edges[i], edges[i + 1]
+    upper = (v <= hi) if i == len(edges) - 2 else (v < hi)
+    return np.flatnonzero((v >= lo) & upper)

@@ -17,7 +17,7 @@ threshold is exact and found with one binary search.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -347,6 +347,25 @@ def classification_diagnostics(y_true, proba, class_names: list[str] | None = No
 
 
 # -- the sample browser ----------------------------------------------------------------------------
+
+def diagnostics_at(diag: ClassificationDiagnostics, y_true, proba, threshold: float | None,
+                   positive: int, confusion: np.ndarray | None = None) -> ClassificationDiagnostics:
+    """``diag`` at another decision (``threshold`` for the ``positive`` class, or argmax when None):
+    the confusion matrix and the metrics read from it; the curves are the same. Pass ``confusion``
+    when it is already known (a slider computes it on every move)."""
+    cm = confusion_at(y_true, proba, threshold, positive) if confusion is None else np.asarray(confusion)
+    m = metrics_from_confusion(cm)
+    binary = diag.n_classes == 2
+    return replace(diag, threshold=threshold, positive=positive,
+                   decision="argmax" if threshold is None else "threshold",
+                   y_pred=predicted_labels(proba, threshold, positive), confusion=cm.copy(),
+                   confusion_normalised=normalise_rows(cm), accuracy=m["accuracy"],
+                   precision=m["precision"], recall=m["recall"], f1=m["f1"], support=m["support"],
+                   macro=m["macro"], weighted=m["weighted"],
+                   roc_auc=diag.curves[positive].auc if binary else diag.roc_auc,
+                   average_precision=diag.curves[positive].average_precision if binary
+                   else diag.average_precision)
+
 
 def cell_indices(y_true, y_pred, true_class: int, pred_class: int) -> np.ndarray:
     """Indices of the samples in one confusion-matrix cell."""

@@ -279,27 +279,28 @@ def _split_shared_prefix(model):
     return prefix, rest
 
 
-def default_mc_batch_size(input_shape, T: int) -> int:
-    """Inputs per step such that T tiled copies stay within a modest memory budget."""
+def default_mc_batch_size(input_shape, n_passes: int) -> int:
+    """Inputs per step such that ``n_passes`` tiled copies stay within a modest memory budget."""
     elems = max(1, int(np.prod(input_shape)))
-    rows = max(T, min(_ROWS_PER_STEP, _ELEMENTS_PER_STEP // elems))
-    return max(1, rows // T)
+    rows = max(n_passes, min(_ROWS_PER_STEP, _ELEMENTS_PER_STEP // elems))
+    return max(1, rows // n_passes)
 
 
-def mc_dropout_predict(model, x, T: int = 50, batch_size: int | None = None, task=None) -> np.ndarray:
-    """T stochastic forward passes with dropout active -> float32 samples (T, N, *output_shape).
+def mc_dropout_predict(model, x, n_passes: int = 50, batch_size: int | None = None, task=None) -> np.ndarray:
+    """``n_passes`` stochastic forward passes with dropout active -> float32 samples
+    (n_passes, N, *output_shape).
 
     The passes share work: in one compiled function per batch, the deterministic layers before the
-    first dropout run once, their output is tiled T times, and the rest of the network computes
-    all T passes at once (``batch_size`` is capped so the tiled batch stays within
+    first dropout run once, their output is tiled n_passes times, and the rest of the network computes
+    all passes at once (``batch_size`` is capped so the tiled batch stays within
     :func:`default_mc_batch_size`'s memory budget). BatchNormalization stays in inference mode.
-    A model without dropout gives T copies of ``model.predict`` (and a message saying so), which
+    A model without dropout gives n_passes copies of ``model.predict`` (and a message saying so), which
     is its exact deterministic answer.
     """
     from nnstudio.core.tasks import Task
 
     task = task or Task()
-    if T < 1:
+    if n_passes < 1:
         raise NnstudioError("MC dropout needs at least one pass (T >= 1).")
     if isinstance(x, (list, tuple, dict)):
         raise NnstudioError("MC dropout supports models with a single input array.")
@@ -309,9 +310,9 @@ def mc_dropout_predict(model, x, T: int = 50, batch_size: int | None = None, tas
     n = len(x)
     if n == 0:
         raise NnstudioError("There are no samples to predict: the chosen split is empty.")
-    # T tiled copies of a large batch of images would not fit in memory (and run slower than
+    # n_passes tiled copies of a large batch of images would not fit in memory (and run slower than
     # smaller steps): the memory budget caps the inputs per step
-    budget = default_mc_batch_size(x.shape[1:], T)
+    budget = default_mc_batch_size(x.shape[1:], n_passes)
     batch_size = budget if batch_size is None else min(int(batch_size), budget)
     batch_size = max(1, min(batch_size, n))
 
@@ -319,10 +320,10 @@ def mc_dropout_predict(model, x, T: int = 50, batch_size: int | None = None, tas
         task.report_message("The model has no dropout layers: every MC dropout pass is identical, "
                             "so it shows no model (epistemic) uncertainty.")
         out = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
-        return np.repeat(out[None], T, axis=0)
+        return np.repeat(out[None], n_passes, axis=0)
 
     prefix, rest = _split_shared_prefix(model)
-    step = _tiled_step(prefix, _always_on_model(rest), T, (batch_size, *x.shape[1:]), x.dtype)
+    step = _tiled_step(prefix, _always_on_model(rest), n_passes, (batch_size, *x.shape[1:]), x.dtype)
     chunks = []
     task.report_progress(0, n, "MC dropout")
     for start in range(0, n, batch_size):
@@ -337,19 +338,19 @@ def mc_dropout_predict(model, x, T: int = 50, batch_size: int | None = None, tas
     return np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
 
 
-def _tiled_step(prefix, mc_model, T: int, batch_shape: tuple, dtype):
-    """One compiled step: shared prefix once, tile T times (rows t*b + i: pass t, input i),
-    then the stochastic rest, reshaped to (T, b, ...)."""
+def _tiled_step(prefix, mc_model, n_passes: int, batch_shape: tuple, dtype):
+    """One compiled step: shared prefix once, tile n_passes times (rows t*b + i: pass t, input i),
+    then the stochastic rest, reshaped to (n_passes, b, ...)."""
     import keras
 
     def tile(h):
-        return keras.ops.tile(h, [T] + [1] * (len(h.shape) - 1))
+        return keras.ops.tile(h, [n_passes] + [1] * (len(h.shape) - 1))
 
     if keras.backend.backend() != "tensorflow":
         def eager(xb):
             h = xb if prefix is None else prefix(xb, training=False)
             out = keras.ops.convert_to_numpy(mc_model(tile(h), training=False))
-            return out.reshape((T, len(xb)) + out.shape[1:])
+            return out.reshape((n_passes, len(xb)) + out.shape[1:])
         return eager
 
     import tensorflow as tf
@@ -360,7 +361,7 @@ def _tiled_step(prefix, mc_model, T: int, batch_shape: tuple, dtype):
         out = mc_model(tile(h), training=False)
         if isinstance(out, (list, tuple, dict)):
             raise NnstudioError("MC dropout supports models with a single output.")
-        return tf.reshape(out, tf.concat([[T, batch_shape[0]], tf.shape(out)[1:]], axis=0))
+        return tf.reshape(out, tf.concat([[n_passes, batch_shape[0]], tf.shape(out)[1:]], axis=0))
 
     return step
 
@@ -384,21 +385,21 @@ def summarise_regression_uncertainty(y, mu, sigma, method: str = "", levels=None
     })
 
 
-def summarise_classification_uncertainty(proba_test, y_test, T: float, n_bins: int = 15,
+def summarise_classification_uncertainty(proba_test, y_test, temperature: float, n_bins: int = 15,
                                          prob_samples=None, method: str = "") -> dict:
-    """ECE and reliability before and after temperature ``T`` (fitted on validation), entropy and,
+    """ECE and reliability before and after ``temperature`` (fitted on validation), entropy and,
     given (T, N, K) ``prob_samples`` from MC dropout or an ensemble, mutual information."""
     from nnstudio.core.evaluation.calibration import (
         apply_temperature, classification_nll, reliability_diagram,
     )
 
     before = reliability_diagram(proba_test, y_test, n_bins)
-    scaled = apply_temperature(proba_test, T, kind="proba")
+    scaled = apply_temperature(proba_test, temperature, kind="proba")
     after = reliability_diagram(scaled, y_test, n_bins)
     entropy = predictive_entropy(proba_test)
     out = {
         "method": method, "n_samples": int(len(as_labels(y_test))),
-        "ece": before.ece, "ece_after_temperature": after.ece, "temperature": float(T),
+        "ece": before.ece, "ece_after_temperature": after.ece, "temperature": float(temperature),
         "nll": classification_nll(proba_test, y_test),
         "nll_after_temperature": classification_nll(scaled, y_test),
         "reliability": before.to_dict(), "reliability_after_temperature": after.to_dict(),

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from nnstudio.core.project import Project
-from nnstudio.core.tasks import Task
+from nnstudio.core.tasks import ChildTask, Task
 from nnstudio.core.training.config import RunRecord
 from nnstudio.errors import NnstudioError
 
@@ -212,30 +212,6 @@ def _next_group_id(store: dict) -> str:
     return f"group-{i:03d}"
 
 
-class _SubTask(Task):
-    """One run of N: progress scaled into the whole job, the parent's stop and pause shared."""
-
-    def __init__(self, parent: Task, index: int, count: int, run_id: str, label: str = "run"):
-        super().__init__()
-        self.parent, self.index, self.count, self.run_id, self.label = parent, index, count, run_id, label
-        self.stop, self.pause = parent.stop, parent.pause
-
-    def report_progress(self, done, total, text=""):
-        if total:
-            self.parent.report_progress(self.index * total + done, self.count * total,
-                                        f"{self.label} {self.index + 1}/{self.count} · {text}")
-
-    def report_partial(self, obj):
-        self.parent.report_partial({"run": self.index, "run_id": self.run_id, **obj}
-                                   if isinstance(obj, dict) else obj)
-
-    def report_batch(self, logs):
-        self.parent.report_batch({"run": self.index, **logs})
-
-    def report_message(self, text):
-        self.parent.report_message(f"{self.run_id}: {text}")
-
-
 @dataclass
 class RepeatResult:
     group: str
@@ -262,7 +238,7 @@ def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: l
     """
     from nnstudio.core.experiments.runs import load_store, record_test_metrics, run_meta, save_store
     from nnstudio.core.training.trainer import train
-    from nnstudio.core.workflow import prepare_project
+    from nnstudio.core.workflow.data import prepare_project
 
     task = task or Task()
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -292,8 +268,9 @@ def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: l
     for i, seed in enumerate(seeds):
         if task.stop.is_set():
             break
-        run_id = project.next_run_id()
-        sub = _SubTask(task, i, n, run_id, label)
+        run_id = project.allocate_run_id()
+        sub = ChildTask(task, start=i, span=1, total=n, prefix=f"{label} {i + 1}/{n} · ",
+                        tags={"run": i, "run_id": run_id}, message_prefix=f"{run_id}: ")
         record, model = train(prepared, project.model, dataclasses.replace(config, seed=seed),
                               project.run_dir(run_id), task=sub, run_id=run_id)
         record.name = f"{group} · seed {seed}"
@@ -304,10 +281,10 @@ def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: l
         run_meta(store, run_id)["group"] = group
         save_store(project, store)
         if evaluate and record.status == "completed":
-            from nnstudio.core.workflow import evaluate_project
+            from nnstudio.core.workflow.evaluate import evaluate
 
-            result = evaluate_project(project, split="test", run_id=run_id, prepared=prepared, model=model)
-            tests[run_id] = {k: v for k, v in result["metrics"].items() if isinstance(v, (int, float))}
+            result = evaluate(project, split="test", run_id=run_id, prepared=prepared, model=model)
+            tests[run_id] = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
             record_test_metrics(project, run_id, tests[run_id])
         task.report_partial({"run_done": run_id, "index": i, "record": record})
     done = [r for r in records if r.status == "completed"]

@@ -43,7 +43,7 @@ def resume_project(project: Project, run_id: str | None = None, epochs: int | No
     """Continue ``run_id`` (default: the latest resumable run); the record replaces the old one in
     the project (or is added, if the crash came before the project was saved). Not saved here."""
     from nnstudio.core.training.trainer import resume
-    from nnstudio.core.workflow import prepare_project
+    from nnstudio.core.workflow.data import prepare_project
 
     if project.model is None:
         raise NnstudioError("The project has no model: there is nothing to resume.")

@@ -9,108 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nnstudio.core.files import atomic_write_json, atomic_write_text
-from nnstudio.core.project import Project
+from nnstudio.core.files import atomic_write_text
+from nnstudio.core.model.diff import fmt_setting as _fmt
+from nnstudio.core.model.diff import model_changes
+from nnstudio.core.project import Project, load_store, record_test_metrics, run_meta, save_store
 from nnstudio.core.training.config import RunRecord
 from nnstudio.errors import NnstudioError
 
-STORE_NAME = "experiments.json"
-STORE_FORMAT = "nnstudio-experiments"
-
-
-# -- the side file --------------------------------------------------------------------------------
-def _store_path(project: Project) -> Path:
-    if project.folder is None:
-        raise NnstudioError("Save the project first: its runs live in the project folder.")
-    return project.folder / STORE_NAME
-
-
-def load_store(project: Project) -> dict:
-    """``{"runs": {id: {"hidden", "group", "test"}}, "groups": {id: {...}}}``; empty if none yet."""
-    empty = {"format": STORE_FORMAT, "runs": {}, "groups": {}}
-    if project.folder is None:
-        return empty
-    path = project.folder / STORE_NAME
-    if not path.exists():
-        return empty
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise NnstudioError(f"{path} is damaged ({exc}); delete it to forget hidden runs and groups.") from None
-    if not isinstance(d, dict) or d.get("format") != STORE_FORMAT:
-        raise NnstudioError(f"{path} is not an nnstudio experiments file.")
-    d.setdefault("runs", {})
-    d.setdefault("groups", {})
-    return d
-
-
-def save_store(project: Project, store: dict) -> None:
-    atomic_write_json(_store_path(project), store)
-
-
-def run_meta(store: dict, run_id: str) -> dict:
-    return store["runs"].setdefault(run_id, {})
-
-
-def record_test_metrics(project: Project, run_id: str, metrics: dict) -> None:
-    """Keep a run's test figures for the table (numbers only)."""
-    store = load_store(project)
-    run_meta(store, run_id)["test"] = {k: float(v) for k, v in metrics.items()
-                                       if isinstance(v, (int, float)) and not isinstance(v, bool)
-                                       and math.isfinite(float(v))}
-    save_store(project, store)
-
-
 # -- what changed ---------------------------------------------------------------------------------
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    if isinstance(v, list):
-        return "[" + ", ".join(_fmt(x) for x in v) + "]"
-    return str(v)
-
-
-_KEY_SETTING = {"Dense": "units", "Conv2D": "filters", "Conv1D": "filters", "Dropout": "rate",
-                "SpatialDropout2D": "rate", "MaxPooling2D": "pool_size", "AveragePooling2D": "pool_size"}
-
-
-def _layer_short(layer: dict) -> str:
-    c = layer.get("class_name", "?")
-    key = _KEY_SETTING.get(c)
-    v = (layer.get("config") or {}).get(key) if key else None
-    return f"{c}({_fmt(v)})" if v is not None else c
-
-
-def model_changes(old: dict, new: dict) -> list[str]:
-    """What differs between two ``ModelSpec.to_dict()``s, in short phrases."""
-    from types import SimpleNamespace
-
-    from nnstudio.core.model.spec import layer_names
-
-    old, new = old or {}, new or {}
-    out = []
-    for k in ("learning_rate", "optimizer", "momentum", "loss", "metrics"):
-        if old.get(k) != new.get(k):
-            out.append(f"{k} {_fmt(old.get(k))} → {_fmt(new.get(k))}")
-    lo, ln = old.get("layers") or [], new.get("layers") or []
-    if [x.get("class_name") for x in lo] != [x.get("class_name") for x in ln]:
-        out.append("layers " + "-".join(map(_layer_short, lo)) + " → " + "-".join(map(_layer_short, ln)))
-        return out
-    names = layer_names([SimpleNamespace(class_name=x.get("class_name", "?")) for x in lo])
-    for name, a, b in zip(names, lo, ln):
-        ca, cb = a.get("config") or {}, b.get("config") or {}
-        for k in sorted(set(ca) | set(cb)):
-            if ca.get(k) != cb.get(k):
-                out.append(f"{name}.{k} {_fmt(ca.get(k))} → {_fmt(cb.get(k))}")
-    return out
-
-
 def settings_diff(prev: RunRecord | None, run: RunRecord) -> list[str]:
     """The training and model settings of ``run`` that differ from ``prev``'s (``[]`` if none).
 

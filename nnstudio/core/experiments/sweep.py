@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from nnstudio.core.project import Project
-from nnstudio.core.tasks import Task
+from nnstudio.core.tasks import ChildTask, Task
 from nnstudio.core.training.config import TrainConfig
 from nnstudio.errors import NnstudioError
 
@@ -367,29 +367,20 @@ def make_pruning_callback(trial, monitor: str = METRIC):
     return Pruning()
 
 
-class _TrialTask(Task):
+class _TrialTask(ChildTask):
     """One trial's training: its progress shown as a share of the whole sweep's budget."""
 
     def __init__(self, parent: Task, number: int, stop, used: int, job: _Job):
-        super().__init__()
-        self.parent, self.number, self.used, self.job = parent, number, used, job
-        self.stop, self.pause = stop, parent.pause
+        super().__init__(parent, start=used, span=1, total=job.trials or 1, prefix=f"trial {number} · ",
+                         tags={"trial": number}, stop=stop)
+        self.job = job
 
     def report_progress(self, done, total, text=""):
         if self.job.trials is not None:
-            frac = done / total if total else 0.0
-            self.parent.report_progress(min(self.used + frac, self.job.trials), self.job.trials,
-                                        f"trial {self.number} · {text}")
+            super().report_progress(done, total, text)
         elif self.job.deadline is not None:
             left = max(0.0, self.job.deadline - time.time())
-            self.parent.report_progress(self.job.timeout - left, self.job.timeout,
-                                        f"trial {self.number} · {text}")
-
-    def report_partial(self, obj):
-        self.parent.report_partial({"trial": self.number, **obj} if isinstance(obj, dict) else obj)
-
-    def report_batch(self, logs):
-        self.parent.report_batch({"trial": self.number, **logs})
+            self.parent.report_progress(self.job.timeout - left, self.job.timeout, f"{self.prefix}{text}")
 
 
 @dataclass
@@ -521,12 +512,12 @@ def _optimize(job: _Job, prepared, task: Task, stop) -> None:
 
 def _worker_main(job: _Job, prepared, stop, ready) -> None:
     """Entry point of a worker process (``--jobs``): prepares its data if it was not sent."""
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
 
     try:
         import_tensorflow(quiet=True)
         if prepared is None:
-            from nnstudio.core.workflow import prepare_project
+            from nnstudio.core.workflow.data import prepare_project
 
             prepared = prepare_project(Project.from_dict(job.project, path=Path(job.project_path)))
     finally:
@@ -655,7 +646,7 @@ def run_sweep(project: Project, params: list[SweepParam | str], trials: int | No
         config = dataclasses.replace(config, epochs=epochs)
     if project.path is None:
         raise NnstudioError("Save the project first: sweep trials are kept in the project folder.")
-    from nnstudio.core.workflow import prepare_project
+    from nnstudio.core.workflow.data import prepare_project
 
     prepared = prepared if prepared is not None else prepare_project(project, task=task)
     if prepared.count("val") == 0:

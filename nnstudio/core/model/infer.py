@@ -312,4 +312,32 @@ def infer(spec: ModelSpec, input_shape, task: str | None = None,
     return info
 
 
-__all__ = ["infer", "Inference", "LayerInfo", "metric_applies", "output_kind", "shape_text"]
+
+
+def spec_summary(model_dict: dict | None, input_shape=None) -> str:
+    """A Keras-like text summary of a stored model spec: layer, output shape, parameters (the
+    shapes and counts need ``input_shape``)."""
+    import json
+
+    from nnstudio.errors import NnstudioError
+
+    if not model_dict:
+        return ""
+    try:
+        spec = ModelSpec.from_dict(model_dict)
+    except NnstudioError:
+        return json.dumps(model_dict, indent=1)
+    lines = [(f"Model {spec.name}: loss {spec.loss}, optimizer {spec.optimizer} "
+              f"(learning rate {spec.learning_rate:g})"), ""]
+    if input_shape is None:
+        return "\n".join(lines + [layer.class_name for layer in spec.layers])
+    info = infer(spec, tuple(input_shape))
+    lines.append(f"{'layer':<28}{'output shape':<20}{'parameters':>12}")
+    lines.append(f"{'Input':<28}{shape_text(info.input_shape):<20}{0:>12}")
+    for layer, li in zip(spec.layers, info.layers):
+        lines.append(f"{layer.class_name:<28}{shape_text(li.output_shape):<20}{li.params:>12,}")
+    lines.append(f"\nTotal parameters: {info.total_params:,}")
+    return "\n".join(lines)
+
+
+__all__ = ["infer", "Inference", "LayerInfo", "metric_applies", "output_kind", "shape_text", "spec_summary"]

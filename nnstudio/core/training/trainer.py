@@ -228,7 +228,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     ``prior`` is the record of the run being resumed (its history and duration continue).
     ``save_best=False`` skips ``best.keras`` (sweep trials: each saved file costs time per epoch).
     """
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
 
     task = task or Task()
     config.validate()
@@ -413,13 +413,13 @@ def resume(prepared, spec, run_dir: Path, task: Task | None = None,
     effective = dataclasses.replace(spec, learning_rate=config.learning_rate) \
         if config.learning_rate is not None else spec
     if effective.to_dict() != record.model:
-        from nnstudio.core.experiments.runs import model_changes
+        from nnstudio.core.model.diff import model_changes
 
         changes = model_changes(record.model, effective.to_dict())
         raise NnstudioError(f"The model changed since {name} was trained ({'; '.join(changes) or 'layers differ'}), "
                             "so its checkpoint no longer matches. Undo the change to resume it, or train a new run.")
     from nnstudio.core.model import load_keras
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
 
     import_tensorflow()
     model = load_keras(checkpoint)

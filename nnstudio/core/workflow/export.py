@@ -121,11 +121,9 @@ def _keras_objects_source() -> str:
 
 def script_for(project) -> str:
     """The text of the training script for ``project`` (prepared at least once, so scalers exist)."""
-    from nnstudio.core.workflow import resolved_selection
-
     if project.model is None:
         raise NnstudioError("The project has no model to export yet.")
-    sel = resolved_selection(project)
+    sel = project.resolved_selection()
     fitted = project.preparation.fitted
     if not fitted or "input" not in fitted:
         raise NnstudioError("Prepare the data once (open the project in the Data panel or train it) "
@@ -405,7 +403,8 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
     return header + custom + split + body
 
 
-def write_script(project, out: Path) -> Path:
+def export_project_script(project, out: Path) -> Path:
+    """Write the standalone training script for ``project`` to ``out`` (a .py file)."""
     from nnstudio.core.files import atomic_write_text
 
     out = Path(out)

@@ -29,7 +29,7 @@ def test_without_dropout_every_pass_equals_predict():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
                               keras.layers.BatchNormalization(), keras.layers.Dense(3)])
     task = Recorder()
-    s = mc_dropout_predict(model, _x(), T=5, task=task)
+    s = mc_dropout_predict(model, _x(), n_passes=5, task=task)
     assert s.shape == (5, 37, 3) and s.dtype == np.float32
     np.testing.assert_allclose(s, np.broadcast_to(model.predict(_x(), verbose=0), s.shape), rtol=1e-6)
     assert "no dropout" in task.messages[0]
@@ -42,7 +42,7 @@ def test_dropout_passes_differ_and_average_to_the_deterministic_prediction():
     out = keras.layers.Dense(2)(h)          # linear after dropout: E[sample] = predict exactly
     model = keras.Model(inp, out)
     task = Recorder()
-    s = mc_dropout_predict(model, _x(), T=400, batch_size=16, task=task)
+    s = mc_dropout_predict(model, _x(), n_passes=400, batch_size=16, task=task)
     assert s.shape == (400, 37, 2)
     assert np.all(s.std(axis=0) > 0)
     assert not np.allclose(s[0], s[1])
@@ -51,7 +51,7 @@ def test_dropout_passes_differ_and_average_to_the_deterministic_prediction():
     assert np.all(np.abs(s.mean(axis=0) - det) < 5 * se + 1e-6)
     assert task.progress[-1] == (37, 37)
     # a second call gives fresh masks, not a replay
-    assert not np.allclose(mc_dropout_predict(model, _x(), T=2, batch_size=16)[0], s[0])
+    assert not np.allclose(mc_dropout_predict(model, _x(), n_passes=2, batch_size=16)[0], s[0])
 
 
 def test_batch_normalization_stays_in_inference_mode():
@@ -62,7 +62,7 @@ def test_batch_normalization_stays_in_inference_mode():
     bn.moving_mean.assign([1.0, 2.0, 3.0])
     bn.moving_variance.assign([4.0, 4.0, 4.0])
     x = np.array([[3.0, 2.0, -1.0], [1.0, 1.0, 1.0]], dtype="float32")
-    s = mc_dropout_predict(model, x, T=50)
+    s = mc_dropout_predict(model, x, n_passes=50)
     expected = (x - [1.0, 2.0, 3.0]) / 2.0                  # inference-mode normalisation
     kept = s != 0
     assert 0.2 < kept.mean() < 0.8
@@ -80,7 +80,7 @@ def test_nested_model_and_spatial_dropout_cnn():
     model = keras.Model(inp, out)
     assert len(dropout_layers(model)) == 1
     x = np.random.default_rng(3).normal(size=(10, 8, 8, 1)).astype("float32")
-    s = mc_dropout_predict(model, x, T=6)
+    s = mc_dropout_predict(model, x, n_passes=6)
     assert s.shape == (6, 10, 1)
     assert np.all((s >= 0) & (s <= 1)) and s.std(axis=0).mean() > 0
 
@@ -90,11 +90,11 @@ def test_stop_cancels():
     task = Task()
     task.stop.set()
     with pytest.raises(Cancelled):
-        mc_dropout_predict(model, _x(), T=3, task=task)
+        mc_dropout_predict(model, _x(), n_passes=3, task=task)
 
 
 def _mean_matches_predict(model, x, T=400):
-    s = mc_dropout_predict(model, x, T=T, batch_size=16)
+    s = mc_dropout_predict(model, x, n_passes=T, batch_size=16)
     det = model.predict(x, verbose=0)
     se = s.std(axis=0) / np.sqrt(T)
     assert np.all(np.abs(s.mean(axis=0) - det) < 5 * se + 1e-5)

@@ -7,16 +7,16 @@ import pytest
 
 from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.data.spec import DataSelection
-from nnstudio.core.ensemble import (
+from nnstudio.core.experiments.ensemble import train_ensemble
+from nnstudio.core.project import Project
+from nnstudio.core.tasks import Task
+from nnstudio.core.training import TrainConfig
+from nnstudio.core.workflow.ensembles import (
     ensemble_info,
     ensemble_members,
     ensemble_outputs,
     ensemble_predict,
-    train_ensemble,
 )
-from nnstudio.core.project import Project
-from nnstudio.core.tasks import Task
-from nnstudio.core.training import TrainConfig
 from nnstudio.errors import NnstudioError
 
 SPLITS = ("train", "val", "cal", "test")
@@ -72,7 +72,7 @@ class StopAfterFirst(Task):
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory, tensorflow):
     """A point-prediction regressor's project with a 3-member ensemble beside its own run."""
-    from nnstudio.core.workflow import train_project
+    from nnstudio.core.workflow.train import train_project
 
     prepared = toy()
     project = make_project(tmp_path_factory.mktemp("plain"))
@@ -99,7 +99,7 @@ def test_members_are_seeded_runs_stored_with_the_project(plain):
 
 
 def test_members_differ_and_predict_k_by_n(plain):
-    from nnstudio.core.workflow import load_run_model, predict
+    from nnstudio.core.workflow.train import load_run_model, predict
 
     project, prepared, _own, result = plain
     weights = [load_run_model(project, r).get_weights()[0] for r in result.members]
@@ -115,17 +115,17 @@ def test_members_differ_and_predict_k_by_n(plain):
 
 
 def test_plain_regression_sigma_is_the_members_spread_and_says_so(plain):
-    from nnstudio.core.uncertainty_jobs import compute_uncertainty
+    from nnstudio.core.workflow.evaluate import evaluate
 
     project, prepared, _own, result = plain
-    u = compute_uncertainty(project, method="ensemble", prepared=prepared, reference_size=50)
+    u = evaluate(project, method="ensemble", prepared=prepared, reference_size=50)
     samples = ensemble_predict(project, prepared, "test")[..., 0]
-    a = u["arrays"]
+    a = u.uncertainty.arrays
     np.testing.assert_allclose(a["mean"], samples.mean(axis=0))
     np.testing.assert_allclose(a["sigma"], samples.std(axis=0))         # population spread of K members
     np.testing.assert_allclose(a["sigma_epistemic"], a["sigma"])
-    assert "epistemic only" in u["method_label"] and "conformal intervals are the honest" in u["notes"][0]
-    assert u["ensemble"]["members"] == [r.id for r in result.members]
+    assert "epistemic only" in u.uncertainty.method_label and "conformal intervals are the honest" in u.uncertainty.notes[0]
+    assert u.uncertainty.ensemble["members"] == [r.id for r in result.members]
     np.testing.assert_array_equal(a["ood"], a["sigma_epistemic"] > a["ood_threshold"])
     # conformal on the ensemble mean, not on the project's own model
     cal = ensemble_predict(project, prepared, "cal")[..., 0].mean(axis=0)
@@ -144,10 +144,10 @@ def test_stopped_ensemble_keeps_the_finished_member(tmp_path, tensorflow):
     assert [r.id for r in ensemble_members(project)] == ["run-0001"]
     assert "stopped after 1 of 3 members" in task.messages[-1]
     assert any(t.startswith("member 1/3") for t in task.progress)
-    from nnstudio.core.uncertainty_jobs import compute_uncertainty
+    from nnstudio.core.workflow.evaluate import evaluate
 
     with pytest.raises(NnstudioError, match="only 1 finished member"):
-        compute_uncertainty(project, method="ensemble", prepared=prepared)
+        evaluate(project, method="ensemble", prepared=prepared)
     # a second stopped retrain leaves a usable ensemble alone
     full = train_ensemble(project, k=2, prepared=prepared)
     assert [r.id for r in ensemble_members(project)] == [r.id for r in full.members]
@@ -158,35 +158,35 @@ def test_stopped_ensemble_keeps_the_finished_member(tmp_path, tensorflow):
 
 def test_heteroscedastic_members_add_their_own_sigma(tmp_path, tensorflow):
     from nnstudio.core import evaluation as ev
-    from nnstudio.core.uncertainty_jobs import compute_uncertainty
+    from nnstudio.core.workflow.evaluate import evaluate
 
     prepared = toy()
     project = make_project(tmp_path, template="heteroscedastic-mlp")
     train_ensemble(project, k=2, epochs=2, prepared=prepared)
     samples = ensemble_predict(project, prepared, "test")
     assert samples.shape == (2, prepared.count("test"), 2)
-    u = compute_uncertainty(project, method="ensemble", prepared=prepared, reference_size=50)
-    a = u["arrays"]
+    u = evaluate(project, method="ensemble", prepared=prepared, reference_size=50)
+    a = u.uncertainty.arrays
     spread = samples[..., 0].std(axis=0)
     # total σ² = spread² + mean of the members' σ², worked out here from the raw outputs
     np.testing.assert_allclose(a["sigma"], np.sqrt(spread ** 2 + np.mean(samples[..., 1] ** 2, axis=0)))
     assert np.all(a["sigma"] >= spread) and np.all(a["sigma"] > a["sigma_epistemic"])
-    assert "mean-and-variance heads" in u["method_label"] and not u["notes"]
+    assert "mean-and-variance heads" in u.uncertainty.method_label and not u.uncertainty.notes
     y = prepared.y["test"].astype(float)
-    assert u["summary"]["coverage_95"] == ev.gaussian_coverage(y, a["mean"], a["sigma"], 0.95)
+    assert u.uncertainty.summary["coverage_95"] == ev.gaussian_coverage(y, a["mean"], a["sigma"], 0.95)
 
 
 def test_classification_ensemble_entropy_and_mutual_information(tmp_path, tensorflow):
     from nnstudio.core import evaluation as ev
-    from nnstudio.core.uncertainty_jobs import compute_uncertainty
+    from nnstudio.core.workflow.evaluate import evaluate
 
     prepared = toy("classification")
     project = make_project(tmp_path, template="dense", task="classification", n_classes=3)
     train_ensemble(project, k=3, prepared=prepared)
-    u = compute_uncertainty(project, method="ensemble", prepared=prepared)   # every training row
+    u = evaluate(project, method="ensemble", prepared=prepared)   # every training row
     samples = ensemble_predict(project, prepared, "test")
-    a = u["arrays"]
-    assert u["method"] == "ensemble" and u["method_label"] == "deep ensemble of 3"
+    a = u.uncertainty.arrays
+    assert u.uncertainty.method == "ensemble" and u.uncertainty.method_label == "deep ensemble of 3"
     np.testing.assert_allclose(a["proba"], samples.mean(axis=0))
     mi, h = a["mutual_information"], a["entropy"]
     assert np.all(mi >= 0) and mi.max() > 0
@@ -196,12 +196,12 @@ def test_classification_ensemble_entropy_and_mutual_information(tmp_path, tensor
     ref = ev.mutual_information(ensemble_outputs(project, {"r": prepared.x["train"]})["r"])
     assert a["ood_threshold"] == pytest.approx(float(np.quantile(ref, 0.99)))
     np.testing.assert_array_equal(a["ood"], mi > a["ood_threshold"])
-    assert u["summary"]["mean_mutual_information"] == pytest.approx(mi.mean())
-    assert u["histograms"]["mutual_information"][0].sum() == prepared.count("test")
+    assert u.uncertainty.summary["mean_mutual_information"] == pytest.approx(mi.mean())
+    assert u.uncertainty.histograms["mutual_information"][0].sum() == prepared.count("test")
 
 
 def test_no_ensemble_and_bad_sizes(tmp_path, tensorflow):
-    from nnstudio.core.uncertainty_jobs import compute_uncertainty
+    from nnstudio.core.workflow.evaluate import evaluate
 
     prepared = toy()
     project = make_project(tmp_path)
@@ -209,7 +209,7 @@ def test_no_ensemble_and_bad_sizes(tmp_path, tensorflow):
     with pytest.raises(NnstudioError, match="Train an ensemble first"):
         ensemble_predict(project, prepared)
     with pytest.raises(NnstudioError, match="Train an ensemble first"):
-        compute_uncertainty(project, method="ensemble", prepared=prepared)
+        evaluate(project, method="ensemble", prepared=prepared)
     for k in (1, 0, 2.5, True):
         with pytest.raises(NnstudioError, match="between 2 and 100 members"):
             train_ensemble(project, k=k, prepared=prepared)

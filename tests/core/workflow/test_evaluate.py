@@ -1,4 +1,4 @@
-"""The jobs behind the Diagnostics and Uncertainty panels, and their plain-words verdicts."""
+"""The one evaluation core (what the CLI and both panels call), and the plain-words verdicts."""
 import math
 
 import numpy as np
@@ -6,15 +6,14 @@ import pytest
 
 from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.tasks import Task
-from nnstudio.core.uncertainty_jobs import (
+from nnstudio.core.evaluation import (
     bin_members,
     classification_verdict,
-    compute_uncertainty,
     coverage_tolerance,
     ece_noise,
-    evaluate_split,
     regression_verdict,
 )
+from nnstudio.core.workflow.evaluate import evaluate
 from nnstudio.errors import Cancelled, NnstudioError
 
 SPLITS = ("train", "val", "cal", "test")
@@ -133,34 +132,34 @@ def test_classification_verdicts():
 
 def test_heteroscedastic_regression_summary_matches_the_core_functions(trained):
     from nnstudio.core import evaluation as ev
-    from nnstudio.core.workflow import predict
+    from nnstudio.core.workflow.train import predict
 
     prepared, model = trained["regression"]
     task = Recorder()
-    u = compute_uncertainty(prepared=prepared, model=model, level=0.8, task=task)
-    assert u["method"] == "heteroscedastic" and u["method_label"] == "mean-and-variance head"
+    u = evaluate(prepared=prepared, model=model, level=0.8, task=task)
+    assert u.uncertainty.method == "heteroscedastic" and u.uncertainty.method_label == "mean-and-variance head"
     raw = predict(model, prepared.x["test"])
     y = prepared.y["test"].astype(float)
-    np.testing.assert_allclose(u["arrays"]["mean"], raw[:, 0])
-    np.testing.assert_allclose(u["arrays"]["sigma"], raw[:, 1])
-    assert u["summary"]["coverage_95"] == ev.gaussian_coverage(y, raw[:, 0], raw[:, 1], 0.95)
-    assert u["summary"]["coverage_68"] == ev.gaussian_coverage(y, raw[:, 0], raw[:, 1], ev.LEVEL_68)
+    np.testing.assert_allclose(u.uncertainty.arrays["mean"], raw[:, 0])
+    np.testing.assert_allclose(u.uncertainty.arrays["sigma"], raw[:, 1])
+    assert u.uncertainty.summary["coverage_95"] == ev.gaussian_coverage(y, raw[:, 0], raw[:, 1], 0.95)
+    assert u.uncertainty.summary["coverage_68"] == ev.gaussian_coverage(y, raw[:, 0], raw[:, 1], ev.LEVEL_68)
     expected = ev.summarise_conformal_regression(prepared.y["cal"], predict(model, prepared.x["cal"])[:, 0],
                                                  y, raw[:, 0], alpha=0.2,
                                                  sigma_cal=predict(model, prepared.x["cal"])[:, 1],
                                                  sigma_test=raw[:, 1])
-    assert u["conformal"]["coverage"] == expected["coverage"] and u["conformal"]["nominal"] == 0.8
-    a = u["arrays"]
+    assert u.uncertainty.conformal["coverage"] == expected["coverage"] and u.uncertainty.conformal["nominal"] == 0.8
+    a = u.uncertainty.arrays
     inside = (y >= a["conformal_low"]) & (y <= a["conformal_high"])
     assert inside.mean() == pytest.approx(expected["coverage"])
     np.testing.assert_array_equal(a["index"], prepared.index["test"])
     assert len(a["plot_index"]) == len(y)            # 180 samples: all drawn
-    assert u["verdict"]["text"].startswith(f"95% intervals cover {100 * u['summary']['coverage_95']:.1f}%")
+    assert u.uncertainty.verdict["text"].startswith(f"95% intervals cover {100 * u.uncertainty.summary['coverage_95']:.1f}%")
     assert task.progress[0][0] == 0 and task.progress[-1][:2] == (100, 100)
 
 
 def test_regression_without_sigma_gets_a_constant_sigma_and_says_so(trained):
-    from nnstudio.core.workflow import predict
+    from nnstudio.core.workflow.train import predict
 
     prepared, model = trained["regression"]
 
@@ -170,13 +169,13 @@ def test_regression_without_sigma_gets_a_constant_sigma_and_says_so(trained):
         def predict(self, x, batch_size=256, verbose=0):
             return model.predict(x, batch_size=batch_size, verbose=0)[:, :1]
 
-    u = compute_uncertainty(prepared=prepared, model=MeanOnly())
-    assert u["method"] == "residual"
+    u = evaluate(prepared=prepared, model=MeanOnly())
+    assert u.uncertainty.method == "residual"
     resid = prepared.y["cal"] - predict(model, prepared.x["cal"])[:, 0]
-    np.testing.assert_allclose(u["arrays"]["sigma"], np.std(resid))
-    assert "same σ" in u["notes"][0]
+    np.testing.assert_allclose(u.uncertainty.arrays["sigma"], np.std(resid))
+    assert "same σ" in u.uncertainty.notes[0]
     with pytest.raises(NnstudioError, match="predicts no σ"):
-        compute_uncertainty(prepared=prepared, model=MeanOnly(), method="heteroscedastic")
+        evaluate(prepared=prepared, model=MeanOnly(), method="heteroscedastic")
 
 
 def test_mc_dropout_classification_with_epistemic_flags(trained):
@@ -184,20 +183,20 @@ def test_mc_dropout_classification_with_epistemic_flags(trained):
 
     prepared, model = trained["classification"]
     task = Recorder()
-    u = compute_uncertainty(prepared=prepared, model=model, method="mc_dropout", mc_samples=8,
+    u = evaluate(prepared=prepared, model=model, method="mc_dropout", n_passes=8,
                             reference_size=200, task=task)
-    a = u["arrays"]
+    a = u.uncertainty.arrays
     n = prepared.count("test")
-    assert u["method"] == "mc_dropout" and u["mc_samples"] == 8
+    assert u.uncertainty.method == "mc_dropout" and u.uncertainty.n_passes == 8
     assert a["proba"].shape == (n, 3) and np.allclose(a["proba"].sum(axis=1), 1, atol=1e-5)
-    assert u["summary"]["ece"] == pytest.approx(ev.expected_calibration_error(a["proba"], prepared.y["test"]))
-    assert u["summary"]["mean_mutual_information"] == pytest.approx(a["mutual_information"].mean())
+    assert u.uncertainty.summary["ece"] == pytest.approx(ev.expected_calibration_error(a["proba"], prepared.y["test"]))
+    assert u.uncertainty.summary["mean_mutual_information"] == pytest.approx(a["mutual_information"].mean())
     assert np.all(a["mutual_information"] >= 0) and a["mutual_information"].max() > 0
     np.testing.assert_array_equal(a["ood"], a["mutual_information"] > a["ood_threshold"])
     np.testing.assert_allclose(a["entropy"], ev.predictive_entropy(a["proba"]))
-    counts, edges = u["histograms"]["entropy"]
+    counts, edges = u.uncertainty.histograms["entropy"]
     assert counts.sum() == n and edges[-1] == pytest.approx(math.log(3))
-    assert a["set_size"].shape == (n,) and u["conformal"]["mean_set_size"] == pytest.approx(a["set_size"].mean())
+    assert a["set_size"].shape == (n,) and u.uncertainty.conformal["mean_set_size"] == pytest.approx(a["set_size"].mean())
     # progress climbs through the stages to 100, with the MC passes named
     done = [p[0] for p in task.progress]
     assert done == sorted(done) and done[-1] == 100
@@ -207,36 +206,43 @@ def test_mc_dropout_classification_with_epistemic_flags(trained):
 def test_method_errors_and_cancel(trained):
     prepared, model = trained["classification"]
     with pytest.raises(NnstudioError, match="for regression"):
-        compute_uncertainty(prepared=prepared, model=model, method="heteroscedastic")
+        evaluate(prepared=prepared, model=model, method="heteroscedastic")
     with pytest.raises(NnstudioError, match="Unknown uncertainty method"):
-        compute_uncertainty(prepared=prepared, model=model, method="bootstrap")
+        evaluate(prepared=prepared, model=model, method="bootstrap")
     with pytest.raises(NnstudioError, match="Train an ensemble first"):   # an ensemble lives in a project
-        compute_uncertainty(prepared=prepared, model=model, method="ensemble")
+        evaluate(prepared=prepared, model=model, method="ensemble")
     reg, reg_model = trained["regression"]
     with pytest.raises(NnstudioError, match="no dropout layers"):
-        compute_uncertainty(prepared=reg, model=reg_model, method="mc_dropout")
+        evaluate(prepared=reg, model=reg_model, method="mc_dropout")
     task = Task()
     task.stop.set()
     with pytest.raises(Cancelled):
-        compute_uncertainty(prepared=prepared, model=model, method="mc_dropout", mc_samples=4, task=task)
+        evaluate(prepared=prepared, model=model, method="mc_dropout", n_passes=4, task=task)
 
 
-def test_evaluate_split_adds_diagnostics_that_agree_with_evaluate(tmp_path, tensorflow):
+def test_diagnostics_agree_with_the_metrics_and_uncertainty_is_computed_once(tmp_path, tensorflow):
     from nnstudio.core.project import Project
     from nnstudio.core.workflow import train_project, write_example_project
 
     project = Project.load(write_example_project("galaxy-mass", tmp_path))
     train_project(project, epochs=1)
-    r = evaluate_split(project, split="val")
-    d = r["diagnostics"]
-    assert r["split"] == "val" and d.n_samples == r["n"]
-    assert d.rmse == pytest.approx(r["metrics"]["rmse"]) and d.r2 == pytest.approx(r["metrics"]["r2"])
-    np.testing.assert_allclose(r["arrays"]["residual"], r["arrays"]["mean"] - r["arrays"]["y_true"])
+    r = evaluate(project, split="val")
+    d = r.diagnostics
+    assert r.split == "val" and d.n_samples == r.n
+    assert d.rmse == pytest.approx(r.metrics["rmse"]) and d.r2 == pytest.approx(r.metrics["r2"])
+    np.testing.assert_allclose(r.arrays["residual"], r.arrays["mean"] - r.arrays["y_true"])
+    # the point predictions and the uncertainty come from one prediction of the same samples
+    np.testing.assert_array_equal(r.arrays["mean"], r.uncertainty.arrays["mean"])
+    np.testing.assert_array_equal(r.arrays["index"], r.uncertainty.arrays["index"])
+    js = r.to_dict()
+    assert js["problem"] == js["task"] == "regression" and js["uncertainty"]["method"] == "residual"
+    assert js["uncertainty"]["verdict"] == r.uncertainty.verdict and "arrays" not in js["uncertainty"]
 
 
 def test_ensemble_method_progress_and_cancel(tmp_path, tensorflow):
     from nnstudio.core.data.spec import DataSelection
-    from nnstudio.core.ensemble import ensemble_predict, train_ensemble
+    from nnstudio.core.experiments.ensemble import train_ensemble
+    from nnstudio.core.workflow.ensembles import ensemble_predict
     from nnstudio.core.model import make_template
     from nnstudio.core.project import Project
     from nnstudio.core.training import TrainConfig
@@ -249,16 +255,16 @@ def test_ensemble_method_progress_and_cancel(tmp_path, tensorflow):
     project.save(tmp_path / "ens.nnproj")
     train_ensemble(project, k=2, prepared=prepared)
     task = Recorder()
-    u = compute_uncertainty(project, method="ensemble", split="val", prepared=prepared, task=task)
+    u = evaluate(project, method="ensemble", split="val", prepared=prepared, task=task)
     samples = ensemble_predict(project, prepared, "val")[..., 0]
-    assert u["split"] == "val" and u["mc_samples"] is None
-    np.testing.assert_allclose(u["arrays"]["mean"], samples.mean(axis=0))
+    assert u.split == "val" and u.uncertainty.n_passes is None
+    np.testing.assert_allclose(u.uncertainty.arrays["mean"], samples.mean(axis=0))
     # σ = half the distance between two members (population spread of K = 2)
-    np.testing.assert_allclose(u["arrays"]["sigma"], np.abs(samples[0] - samples[1]) / 2)
+    np.testing.assert_allclose(u.uncertainty.arrays["sigma"], np.abs(samples[0] - samples[1]) / 2)
     done = [p[0] for p in task.progress]
     assert done == sorted(done) and done[-1] == 100
     assert any("deep ensemble (2 members)" in p[2] for p in task.progress)
     stop = Task()
     stop.stop.set()
     with pytest.raises(Cancelled):
-        compute_uncertainty(project, method="ensemble", prepared=prepared, task=stop)
+        evaluate(project, method="ensemble", prepared=prepared, task=stop)

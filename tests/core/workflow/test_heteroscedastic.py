@@ -6,7 +6,7 @@ from nnstudio.core.evaluation import gaussian_coverage
 from nnstudio.core.model import make_template
 from nnstudio.core.training import TrainConfig
 from nnstudio.core.training.trainer import train
-from nnstudio.core.workflow import predict, split_outputs
+from nnstudio.core.workflow.evaluate import evaluate
 
 
 def noisy_sine(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -29,9 +29,11 @@ def test_heteroscedastic_95_percent_intervals_cover_93_to_97_percent(tmp_path, t
     spec = make_template("heteroscedastic-mlp", (1,), "regression")
     record, model = train(prepared, spec, TrainConfig(epochs=60, batch_size=64, patience=8, seed=3), tmp_path / "r")
     assert record.status == "completed"
-    out = split_outputs(prepared, predict(model, prepared.x["test"]))
+    result = evaluate(prepared=prepared, model=model)
+    out = {"mean": result.arrays["mean"], "sigma": result.uncertainty.arrays["sigma"]}
     y_test = prepared.inverse_y(prepared.y["test"])
     coverage = gaussian_coverage(y_test, out["mean"], out["sigma"], 0.95)
+    assert result.uncertainty.method == "heteroscedastic"
     assert 0.93 <= coverage <= 0.97, coverage
     # and the predicted noise follows the true one: larger sigma where |x| is larger
     xt = prepared.x["test"][:, 0]

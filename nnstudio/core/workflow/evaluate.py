@@ -1,0 +1,158 @@
+"""The one evaluation core: a trained model (or the project's deep ensemble) on a held-out split.
+
+:func:`evaluate` predicts once, then computes the diagnostics and the uncertainty of the chosen
+method from those predictions. The CLI, the Diagnostics and the Uncertainty panels and the HTML
+report all call it. Temperature is fitted on the validation split and conformal quantiles on the
+calibration split; every reported figure comes from the evaluated split.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nnstudio.core.project import Project
+from nnstudio.core.tasks import Task
+from nnstudio.core.workflow.data import prepare_project
+from nnstudio.core.workflow.ensembles import MIN_MEMBERS, NO_ENSEMBLE, ensemble_members
+from nnstudio.core.workflow.results import METHODS, SPLIT_LABELS, EvaluationResult
+from nnstudio.core.workflow.train import load_run_model, predict
+from nnstudio.core.workflow.uncertainty import (REFERENCE_SIZE, check_mc_model, classification_uncertainty,
+                                                ensemble_point, ensemble_samples, of_class,
+                                                regression_uncertainty)
+from nnstudio.errors import NnstudioError
+
+
+def _check_arguments(method: str, split: str, n_passes: int, level: float) -> None:
+    if method not in METHODS:
+        raise NnstudioError(f"Unknown uncertainty method {method!r}. Choose one of: {', '.join(METHODS)}.")
+    if split not in SPLIT_LABELS:
+        raise NnstudioError("Evaluate on the test or the validation split.")
+    if not 0.0 < level < 1.0:
+        raise NnstudioError("The conformal level must lie strictly between 0 and 1 (e.g. 0.9).")
+    if method == "mc_dropout" and not 2 <= n_passes <= 10000:
+        raise NnstudioError("MC dropout needs between 2 and 10000 passes (T).")
+
+
+def _members(project: Project | None) -> list:
+    if project is None:
+        raise NnstudioError(NO_ENSEMBLE)
+    members = ensemble_members(project)
+    if not members:
+        raise NnstudioError(NO_ENSEMBLE)
+    if len(members) < MIN_MEMBERS:
+        raise NnstudioError(f"The ensemble has only {len(members)} finished member (its training was "
+                            f"stopped); it needs at least {MIN_MEMBERS} to measure a spread. Train the "
+                            "ensemble again.")
+    return members
+
+
+def evaluate(project: Project | None = None, split: str = "test", method: str = "auto", *,
+             run_id: str | None = None, prepared=None, model=None, n_passes: int | None = None,
+             level: float | None = None, reference_size: int = REFERENCE_SIZE, seed: int = 0,
+             task: Task | None = None) -> EvaluationResult:
+    """Metrics, diagnostics and uncertainty of a trained run on ``split`` ("test" or "val").
+
+    ``method`` is the project file's name of an uncertainty method: "auto" (the model's own σ or
+    probabilities), "heteroscedastic", "mc_dropout" (``n_passes`` passes) or "ensemble" (the
+    project's deep ensemble stands in for the model). ``project`` gives the defaults (the active
+    run's model, the prepared data, ``n_passes``, the conformal level and temperature scaling from
+    ``project.uncertainty``); ``prepared`` and ``model`` may be passed instead.
+    """
+    task = task or Task()
+    settings = project.uncertainty if project is not None else None
+    n_passes = int(n_passes if n_passes is not None else (settings.mc_samples if settings else 50))
+    level = float(level if level is not None else (settings.conformal_level if settings else 0.9))
+    temperature_scaling = settings.temperature_scaling if settings else True
+    _check_arguments(method, split, n_passes, level)
+    members = _members(project) if method == "ensemble" else None
+
+    task.report_progress(0, 100, "loading the model")
+    if prepared is None:
+        if project is None:
+            raise NnstudioError("No data to evaluate on.")
+        prepared = prepare_project(project, task=task)
+    run = project.run(run_id) if project is not None else None
+    if model is None and method != "ensemble":
+        if project is None:
+            raise NnstudioError("No trained model to evaluate.")
+        model = load_run_model(project, run)
+    if prepared.count(split) == 0:
+        raise NnstudioError(f"The {SPLIT_LABELS[split]} split is empty: give it a non-zero fraction "
+                            "in the Data panel.")
+    task.check()
+    task.report_progress(5, 100, "predicting")
+    splits = [s for s in dict.fromkeys(("val", "cal", split)) if prepared.count(s) > 0]
+    ens = ens_meta = None
+    if method == "ensemble":
+        ens, ens_meta = ensemble_samples(project, members, prepared, splits, reference_size, seed, task)
+        raw = {s: ensemble_point(ens[s], prepared.task) for s in splits}
+    else:
+        raw = {s: predict(model, prepared.x[s]) for s in splits}
+    task.check()
+    if method == "mc_dropout":
+        check_mc_model(model)
+    args = (prepared, model, raw, method, split, n_passes, level, reference_size, seed, task, ens)
+    if prepared.task == "classification":
+        uncertainty = classification_uncertainty(*args, temperature_scaling=temperature_scaling)
+    else:
+        uncertainty = regression_uncertainty(*args)
+    uncertainty.arrays["index"] = np.asarray(prepared.index[split])
+    uncertainty.ensemble = ens_meta
+    result = _point_result(prepared, raw[split], split, run.id if run is not None else None, uncertainty)
+    if run is not None and run.history:
+        from nnstudio.core import evaluation as ev
+
+        loss_name = (run.model or {}).get("loss") or (project.model.loss if project.model else "mse")
+        result.hint = ev.learning_curve_hint(run.history,
+                                             baseline=ev.baseline_loss(loss_name, prepared.n_classes or None))
+    task.report_progress(100, 100, "done")
+    return result
+
+
+def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, uncertainty) -> EvaluationResult:
+    """Diagnostics of the point predictions (probabilities, or the mean in the target's units)."""
+    from nnstudio.core import evaluation as ev
+    from nnstudio.core.files import jsonable
+
+    arrays = {"index": np.asarray(prepared.index[split])}
+    if prepared.task == "classification":
+        y = np.asarray(prepared.y[split])
+        proba = raw[:, 0] if raw.ndim == 2 and raw.shape[1] == 1 else raw
+        diag = ev.classification_diagnostics(y, proba, prepared.class_names)
+        metrics = jsonable(diag.summary())
+        arrays.update(y_true=y, proba=proba, y_pred=diag.y_pred, confidence=of_class(proba, diag.y_pred),
+                      entropy=ev.predictive_entropy(proba))
+    else:
+        y = prepared.inverse_y(prepared.y[split]).astype(np.float64)
+        mu = prepared.inverse_y(raw[:, 0] if raw.ndim == 2 else raw).astype(np.float64)
+        diag = ev.regression_diagnostics(y, mu)
+        metrics = jsonable({k: getattr(diag, k) for k in ("rmse", "mae", "r2", "bias", "scatter",
+                                                          "outlier_fraction", "outlier_threshold")})
+        arrays.update(y_true=y, mean=mu, residual=diag.residuals)
+    return EvaluationResult(problem=prepared.task, split=split, run=run_id, n=prepared.count(split),
+                            target=prepared.target_name, metrics=metrics, uncertainty=uncertainty,
+                            diagnostics=diag, class_names=prepared.class_names
+                            if prepared.task == "classification" else None, arrays=arrays)
+
+
+def format_evaluation(result: EvaluationResult) -> str:
+    """The evaluation as the CLI prints it."""
+    from nnstudio.core.formatting import fmt_number
+
+    lines = [f"{result.problem} · {result.split} split · {result.n} samples · {result.run}"]
+    for k, v in result.metrics.items():
+        if isinstance(v, float):
+            lines.append(f"  {k:<22} {fmt_number(v)}")
+        elif isinstance(v, list) and k == "confusion_matrix":
+            lines.append(f"  {k:<22} " + " | ".join(" ".join(str(c) for c in row) for row in v))
+    unc = result.uncertainty
+    lines.append(f"uncertainty ({unc.method_label}):")
+    for k, v in unc.summary.items():
+        if isinstance(v, float):
+            lines.append(f"  {k:<22} {fmt_number(v)}")
+    lines.append(f"  verdict                {unc.verdict['text']}")
+    if result.hint:
+        lines.append("hint: " + result.hint)
+    return "\n".join(lines)
+
+
+__all__ = ["evaluate", "format_evaluation"]

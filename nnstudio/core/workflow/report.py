@@ -1,0 +1,59 @@
+"""The HTML report of an evaluated run: what the Diagnostics panel exports and `nnstudio report`
+writes, from the same evaluation."""
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from nnstudio.core.files import jsonable
+from nnstudio.core.project import Project
+from nnstudio.core.workflow.results import EvaluationResult
+
+
+def report_context(project: Project, result: EvaluationResult, prepared=None, diagnostics=None) -> dict:
+    """The context of :func:`nnstudio.core.evaluation.html_report` for ``result``; ``diagnostics``
+    replaces ``result.diagnostics`` (a classifier at the threshold a person chose)."""
+    from nnstudio.core.model.infer import spec_summary
+
+    d = diagnostics if diagnostics is not None else result.diagnostics
+    split = result.split_label
+    figures = jsonable(d.summary()) if result.problem == "classification" else result.metrics
+    run = project.run(result.run)
+    data = {"project": project.name, "task": result.problem, "target": result.target,
+            "evaluated split": f"{split} ({result.n} samples)"}
+    if project.data is not None:
+        data["data file"] = project.data.path
+    if prepared is not None:
+        data["inputs"] = ", ".join(prepared.feature_names) if prepared.feature_names else \
+            "×".join(str(v) for v in prepared.input_shape)
+        data.update({f"{s} samples": prepared.count(s) for s in ("train", "val", "cal", "test")})
+    ctx = {"title": f"{project.name} — {result.run or 'model'} on the {split} split",
+           "created": "Written by nnstudio on " + datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+           "data": data, "hint": result.hint,
+           "metrics": {k: v for k, v in figures.items() if not isinstance(v, (dict, list))}}
+    if run is not None:
+        ctx["history"] = run.history
+        ctx["model_summary"] = spec_summary(run.model, prepared.input_shape if prepared is not None else None)
+    ctx["classification" if result.problem == "classification" else "regression"] = d
+    unc = result.uncertainty.to_dict()
+    ctx["conformal"] = unc.pop("conformal", None)
+    unc.pop("verdict", None)
+    ctx["uncertainty"] = unc
+    notes = [f"Uncertainty: {result.uncertainty.verdict['text']}"]
+    if result.split == "val":
+        notes.append("Figures from the validation split, which chose the best epoch: slightly optimistic.")
+    ctx["notes"] = notes
+    return ctx
+
+
+def write_report(project: Project, result: EvaluationResult, out: str | Path, prepared=None,
+                 diagnostics=None) -> Path:
+    """Write the self-contained HTML report of ``result`` to ``out`` (atomically)."""
+    from nnstudio.core.evaluation import write_html_report
+
+    out = Path(out)
+    write_html_report(out, report_context(project, result, prepared, diagnostics))
+    return out.absolute()
+
+
+__all__ = ["report_context", "write_report"]
