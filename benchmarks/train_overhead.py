@@ -104,7 +104,7 @@ def main() -> int:
 
     from nnstudio.core.training.tf_runtime import import_tensorflow
     from nnstudio.gui.app import configure_pyqtgraph, make_application
-    from nnstudio.gui.widgets.live_plot import LivePlots
+    from nnstudio.gui.panels.train.live_plot import LivePlots
 
     make_application()
     configure_pyqtgraph()

@@ -61,7 +61,7 @@ def main() -> int:
     from nnstudio.core.model import make_template
     from nnstudio.core.training.tf_runtime import import_tensorflow
     from nnstudio.gui.app import configure_pyqtgraph, make_application
-    from nnstudio.gui.panels.train import TrainPanel
+    from nnstudio.gui.panels.train.panel import TrainPanel
     from nnstudio.gui.session import Session
 
     app = make_application()

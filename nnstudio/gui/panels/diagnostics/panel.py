@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.panels.diagnostics.heatmap import ConfusionHeatmap
-from nnstudio.gui.widgets.run_table import fmt_number
+from nnstudio.core.formatting import fmt_number
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
     dataset_columns,

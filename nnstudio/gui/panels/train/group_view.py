@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.gui.widgets.live_plot import NOT_PLOTTED
+from nnstudio.gui.panels.train.live_plot import NOT_PLOTTED
 from nnstudio.gui.widgets.themed_plot import ThemedPlot
 
 COLOURS = {"A": (31, 119, 180), "B": (255, 127, 14)}

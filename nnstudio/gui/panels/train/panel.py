@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from nnstudio.gui.panels.base import Panel
-from nnstudio.gui.widgets.run_table import fmt_seconds as format_seconds
+from nnstudio.gui.panels.train.run_table import fmt_seconds as format_seconds
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +97,10 @@ class TrainPanel(Panel):
 
     # -- layout ---------------------------------------------------------------------------------
     def build(self) -> QWidget:
-        from nnstudio.gui.widgets.group_view import RepeatView
-        from nnstudio.gui.widgets.live_plot import LivePlots
-        from nnstudio.gui.widgets.run_table import RunTable
-        from nnstudio.gui.widgets.sweep_view import SweepView
+        from nnstudio.gui.panels.train.group_view import RepeatView
+        from nnstudio.gui.panels.train.live_plot import LivePlots
+        from nnstudio.gui.panels.train.run_table import RunTable
+        from nnstudio.gui.panels.train.sweep_view import SweepView
 
         self._loading = False
         self._live = None            # state of the running training job (train, repeat, resume)
@@ -1447,7 +1447,7 @@ if __name__ == "__main__":
         session.tf_info = info
         panel.on_tf_ready(info)
 
-    from nnstudio.core.tfload import import_tensorflow
+    from nnstudio.core.training.tf_runtime import import_tensorflow
 
     loader = Job(lambda task: import_tensorflow())
     loader.returned.connect(tf_loaded)
