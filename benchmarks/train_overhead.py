@@ -103,7 +103,8 @@ def main() -> int:
     epochs = 2 if args.smoke else args.epochs
 
     from nnstudio.core.training.tf_runtime import import_tensorflow
-    from nnstudio.gui.app import configure_pyqtgraph, make_application
+    from nnstudio.gui.app import make_application
+    from nnstudio.gui.theme import configure_pyqtgraph
     from nnstudio.gui.panels.train.live_plot import LivePlots
 
     make_application()

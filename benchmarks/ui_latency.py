@@ -60,9 +60,10 @@ def main() -> int:
 
     from nnstudio.core.model import make_template
     from nnstudio.core.training.tf_runtime import import_tensorflow
-    from nnstudio.gui.app import configure_pyqtgraph, make_application
+    from nnstudio.gui.app import make_application
     from nnstudio.gui.panels.train.panel import TrainPanel
     from nnstudio.gui.session import Session
+    from nnstudio.gui.theme import configure_pyqtgraph
 
     app = make_application()
     configure_pyqtgraph()

@@ -138,9 +138,9 @@ class MainWindow(QMainWindow):
         """Create the session and the real panels (imports numpy, pyqtgraph, core)."""
         if self.panels:
             return
-        from nnstudio.gui.app import configure_pyqtgraph
         from nnstudio.gui.panels import PANELS
         from nnstudio.gui.session import Session
+        from nnstudio.gui.theme import configure_pyqtgraph
 
         configure_pyqtgraph()
         self.session = Session(self)
@@ -535,7 +535,7 @@ class MainWindow(QMainWindow):
 
     # -- view ------------------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
-        from nnstudio.gui.app import apply_theme
+        from nnstudio.gui.theme import apply_theme
 
         apply_theme(name)
         self.settings.setValue("theme", name)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListView, QListWidget,
                                QListWidgetItem, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from nnstudio.gui.widgets.plot_theme import apply_plot_theme
+from nnstudio.gui.theme import apply_plot_theme
 
 STRETCHES = ("linear", "sqrt", "log", "asinh")
 INTERVALS = {"zscale": "z-scale", "99.5": "99.5%", "99": "99%", "95": "95%", "minmax": "min–max"}

@@ -1,7 +1,8 @@
 """A pyqtgraph plot that follows the light/dark theme and can say why it is empty.
 
 pyqtgraph's global background/foreground options only reach plots created after they are set, so
-each plot re-applies its colours (from ``plot_theme``) when the application palette changes.
+each plot re-applies its colours (from :mod:`nnstudio.gui.theme`) when the application palette
+changes, legend labels included.
 """
 from __future__ import annotations
 
@@ -9,14 +10,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QLabel
 
-from nnstudio.gui.widgets.plot_theme import apply_plot_theme, plot_colours
-
-PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189),
-           (140, 86, 75), (227, 119, 194), (23, 190, 207), (127, 127, 127), (188, 189, 34)]
-
-
-def colour(i: int) -> tuple[int, int, int]:
-    return PALETTE[i % len(PALETTE)]
+from nnstudio.gui.theme import apply_plot_theme, plot_colours
+from nnstudio.gui.theme import series_colour as colour  # noqa: F401 (the panels import it here)
 
 
 class ThemedPlot(pg.PlotWidget):
@@ -76,11 +71,9 @@ class ThemedPlot(pg.PlotWidget):
         return plot_colours()[1]
 
     def apply_colours(self) -> None:
-        apply_plot_theme(self)
+        apply_plot_theme(self)    # axes, background and legend labels
         fg = self.foreground_colour()
         self.plot_item.setTitle(self._title or None, color=fg, size="10pt")
-        if self.legend is not None:
-            self.legend.setLabelTextColor(fg)
         self._placeholder.setStyleSheet(f"color: {fg}; background: transparent;")
         self.colours_changed()
 

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from nnstudio.gui.widgets.plot_theme import apply_plot_theme
+from nnstudio.gui.theme import apply_plot_theme
 
 MAX_BINS = 60
 MIN_BINS = 10

@@ -29,8 +29,8 @@ from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.panels.data.column_table import ColumnTable
 from nnstudio.gui.panels.data.hdu_picker import HduPicker
 from nnstudio.gui.panels.data.histogram import ColumnHistogram
-from nnstudio.gui.widgets.image_grid import ImageBrowser, caption_value
 from nnstudio.gui.panels.data.table_model import ColumnTableModel
+from nnstudio.gui.widgets.image_grid import ImageBrowser, caption_value
 
 PREVIEW_IMAGES = 48          # read ahead of the full cube so thumbnails appear at once
 SPLIT_TITLES = {"train": "Train", "val": "Validation", "cal": "Calibration", "test": "Test"}
@@ -951,8 +951,8 @@ def _preview() -> None:  # pragma: no cover - manual look
     import sys
     import tempfile
 
+    from nnstudio.gui.preview import preview_application
     from nnstudio.gui.session import Session
-    from nnstudio.gui.widgets.plot_theme import preview_application
 
     app = preview_application()
     rng = np.random.default_rng(0)

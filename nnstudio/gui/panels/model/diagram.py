@@ -239,7 +239,7 @@ class DiagramView(QWidget):
         return None
 
     def paintEvent(self, event):
-        from nnstudio.gui.app import is_dark
+        from nnstudio.gui.theme import is_dark
 
         c = Colours.dark() if is_dark() else Colours.light()
         c.background = self.palette().base().color()

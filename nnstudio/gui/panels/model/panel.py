@@ -779,7 +779,7 @@ def _preview() -> None:  # pragma: no cover - manual look
     import numpy as np
 
     from nnstudio.core.data.prepared import PreparedData
-    from nnstudio.gui.widgets.plot_theme import preview_application
+    from nnstudio.gui.preview import preview_application
     from nnstudio.gui.session import Session
 
     app = preview_application()
