@@ -104,8 +104,8 @@ def main() -> int:
 
     from nnstudio.core.training.tf_runtime import import_tensorflow
     from nnstudio.gui.app import make_application
-    from nnstudio.gui.theme import configure_pyqtgraph
     from nnstudio.gui.panels.train.live_plot import LivePlots
+    from nnstudio.gui.theme import configure_pyqtgraph
 
     make_application()
     configure_pyqtgraph()

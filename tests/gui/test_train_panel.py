@@ -201,7 +201,7 @@ def test_hidden_panel_catches_up_when_shown(train_window):
 
 def test_live_plot_throttles_and_log_scale(qtbot):
     from nnstudio.gui.theme import configure_pyqtgraph
-    from nnstudio.gui.widgets.live_plot import SMOOTHING, LivePlots
+    from nnstudio.gui.panels.train.live_plot import SMOOTHING, LivePlots
 
     configure_pyqtgraph()
     plots = LivePlots()
