@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
-from nnstudio.core.tasks import Task
+from nnstudio.core.workflow.data import load_job
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.panels.data.column_table import ColumnTable
@@ -32,7 +32,6 @@ from nnstudio.gui.panels.data.histogram import ColumnHistogram
 from nnstudio.gui.panels.data.table_model import ColumnTableModel
 from nnstudio.gui.widgets.image_grid import ImageBrowser, caption_value
 
-PREVIEW_IMAGES = 48          # read ahead of the full cube so thumbnails appear at once
 SPLIT_TITLES = {"train": "Train", "val": "Validation", "cal": "Calibration", "test": "Test"}
 SPLIT_TIPS = {
     "train": "Fits the network and the scalers.",
@@ -45,57 +44,6 @@ SCALERS = {"auto": "auto", "standard": "standardise", "minmax": "min–max to [0
 MISSING = {"drop": "drop those rows", "median": "impute the train median",
            "refuse": "refuse"}
 MAX_GROUPS = 20              # class filter in the image grid up to this many distinct labels
-
-
-# -- background work: core calls only; runs in a worker and never touches widgets -----------------
-def load_job(project, dataset=None, *, task: Task | None = None):
-    """Read (unless ``dataset`` is given) and prepare ``project``'s data: ``(dataset, prepared)``.
-
-    Reports as partial results ``("hdus", list)``, ``("preview", first images, total)`` and
-    ``("label_columns", names)`` before the full read, then ``("dataset", dataset, stats,
-    selection)``.
-    """
-    from nnstudio.core.data import fitsio
-    from nnstudio.core.data.readers import read_any_table, read_dataset
-    from nnstudio.core.project import file_fingerprint
-    from nnstudio.core.workflow import prepare_project, resolved_selection
-
-    task = task or Task()
-    if dataset is None:
-        sel = resolved_selection(project)
-        path = Path(sel.path)
-        if path.is_file() and fitsio.is_fits(path):
-            task.report_partial(("hdus", fitsio.list_hdus(path)))
-            first = first_images(path, sel.hdu, PREVIEW_IMAGES)
-            if first is not None:
-                task.report_partial(("preview",) + first)
-        if sel.labels_path:
-            try:
-                columns, _ = read_any_table(sel.labels_path)
-                task.report_partial(("label_columns", list(columns)))
-            except NnstudioError:
-                pass  # the full read below says what is wrong with it
-        dataset = read_dataset(sel, task=task)
-        stats = {name: dataset.column_stats(name) for name in dataset.columns}
-        # a copy taken here: preparation below writes into project.data
-        task.report_partial(("dataset", dataset, stats, _copy(project.data)))
-        if project.data.fingerprint is None:
-            project.data.fingerprint = file_fingerprint(path)
-    task.check()
-    prepared = prepare_project(project, dataset=dataset, task=task)
-    return dataset, prepared
-
-
-def first_images(path, hdu, n: int):
-    """(the first ``n`` images of the chosen HDU, how many there are), or None for a table."""
-    from nnstudio.core.data import fitsio
-
-    with fitsio.open_fits(path) as hdul:
-        index = fitsio.choose_hdu(hdul, hdu, path)
-        if fitsio.hdu_kind(hdul[index]) != "image":
-            return None
-        total = fitsio.image_shape(hdul, index, path)[0]
-        return fitsio.read_image_rows(path, hdul, index, 0, min(n, total)), int(total)
 
 
 def _copy(obj):
