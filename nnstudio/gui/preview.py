@@ -16,3 +16,23 @@ def preview_application():
     configure_pyqtgraph()
     return app
 
+
+def preview_session(problem: str, n: int = 20000):
+    """A session holding the evaluation of the toy predictor on the toy data (for previews)."""
+    from nnstudio.core.data.dataset import Dataset
+    from nnstudio.core.examples.synthetic import ToyPredictor, toy_classification, toy_regression
+    from nnstudio.core.training.config import RunRecord
+    from nnstudio.core.workflow.evaluate import evaluate
+    from nnstudio.gui.session import Session
+
+    prepared = toy_regression(n) if problem == "regression" else toy_classification(n)
+    session = Session()
+    import numpy as np
+
+    x = np.concatenate([prepared.x[s] for s in ("train", "val", "cal", "test")])
+    session.dataset = Dataset(kind="table", columns={name: x[:, i] for i, name in enumerate(prepared.feature_names)})
+    session.prepared = prepared
+    session.project.runs.append(RunRecord(id="preview", started="", settings={}, model={}, model_path="-"))
+    result = evaluate(prepared=prepared, model=ToyPredictor(problem, sigma=0.1 if problem == "regression" else None))
+    result.run = "preview"
+    return session, result

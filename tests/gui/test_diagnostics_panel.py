@@ -51,13 +51,13 @@ def open_state(make_window, path, prepared):
 
 
 def wait_result(qtbot, panel, run=None):
-    qtbot.waitUntil(lambda: panel.result is not None and (run is None or panel.result["run"] == run)
+    qtbot.waitUntil(lambda: panel.result is not None and (run is None or panel.result.run == run)
                     and not (panel.job and panel.job.running), timeout=60_000)
     return panel.result
 
 
 def test_binary_threshold_slider_cells_and_mistakes(make_window, qtbot, binary_project):
-    from nnstudio.core.workflow import evaluate_project
+    from nnstudio.core.workflow.evaluate import evaluate
 
     path, prepared = binary_project
     w = open_state(make_window, path, prepared)
@@ -65,16 +65,16 @@ def test_binary_threshold_slider_cells_and_mistakes(make_window, qtbot, binary_p
     assert not panel.is_missing_shown
     qtbot.mouseClick(panel.evaluate_button, Qt.LeftButton)
     result = wait_result(qtbot, panel)
-    expected = evaluate_project(w.session.project, prepared=prepared)
-    y, proba = result["arrays"]["y_true"], result["arrays"]["proba"]
-    assert result["metrics"]["accuracy"] == pytest.approx(expected["metrics"]["accuracy"])
-    np.testing.assert_array_equal(panel.confusion, expected["metrics"]["confusion_matrix"])
+    expected = evaluate(w.session.project, prepared=prepared)
+    y, proba = result.arrays["y_true"], result.arrays["proba"]
+    assert result.metrics["accuracy"] == pytest.approx(expected.metrics["accuracy"])
+    np.testing.assert_array_equal(panel.confusion, expected.metrics["confusion_matrix"])
     rows = panel.metrics_rows()
-    assert rows["lens"][:3] == [f"{expected['metrics']['precision']:.3f}", f"{expected['metrics']['recall']:.3f}",
-                                f"{expected['metrics']['f1']:.3f}"]
-    assert f"ROC AUC {expected['metrics']['roc_auc']:.3f}" in panel.summary_label.text()
-    assert panel.heatmap.texts() == [[str(v) for v in row] for row in expected["metrics"]["confusion_matrix"]]
-    assert w.session.evaluation["metrics"]["accuracy"] == expected["metrics"]["accuracy"]
+    assert rows["lens"][:3] == [f"{expected.metrics['precision']:.3f}", f"{expected.metrics['recall']:.3f}",
+                                f"{expected.metrics['f1']:.3f}"]
+    assert f"ROC AUC {expected.metrics['roc_auc']:.3f}" in panel.summary_label.text()
+    assert panel.heatmap.texts() == [[str(v) for v in row] for row in expected.metrics["confusion_matrix"]]
+    assert w.session.evaluation.metrics["accuracy"] == expected.metrics["accuracy"]
 
     # the slider moves the matrix, the numbers and the operating point on both curves
     panel.threshold_slider.setValue(0.3)
@@ -84,7 +84,7 @@ def test_binary_threshold_slider_cells_and_mistakes(make_window, qtbot, binary_p
     m = ev.metrics_from_confusion(want)
     assert panel.metrics_rows()["lens"][1] == f"{m['recall'][1]:.3f}"
     assert panel.summary_label.text().startswith(f"Accuracy {m['accuracy']:.3f}")
-    fpr, tpr, precision, recall = ev.operating_point(result["diagnostics"], 0.3)
+    fpr, tpr, precision, recall = ev.operating_point(result.diagnostics, 0.3)
     xs, ys = panel.roc_marker.getData()
     assert (xs[0], ys[0]) == pytest.approx((fpr, tpr))
     xs, ys = panel.pr_marker.getData()
@@ -100,7 +100,7 @@ def test_binary_threshold_slider_cells_and_mistakes(make_window, qtbot, binary_p
     pos = panel.heatmap.cell_centre_in_widget(1, 0)
     qtbot.mouseClick(panel.heatmap.viewport(), Qt.LeftButton, pos=pos)
     pred = ev.predicted_labels(proba, 0.3)
-    cell = result["arrays"]["index"][ev.cell_indices(y, pred, 1, 0)]
+    cell = result.arrays["index"][ev.cell_indices(y, pred, 1, 0)]
     assert sorted(panel.browser.rows().tolist()) == sorted(cell.tolist())
     assert len(cell) == want[1, 0]
     assert "True 'lens', predicted 'faint'" in panel.browser.title.text()
@@ -112,7 +112,7 @@ def test_binary_threshold_slider_cells_and_mistakes(make_window, qtbot, binary_p
     assert panel.browser.rows().tolist() == sorted(cell.tolist())
 
     panel.show_confident_mistakes()
-    mistakes = result["arrays"]["index"][ev.confident_mistakes(y, proba, 0.3)]
+    mistakes = result.arrays["index"][ev.confident_mistakes(y, proba, 0.3)]
     assert panel.browser.rows().tolist() == mistakes.tolist()
 
 
@@ -124,7 +124,7 @@ def test_exports_write_valid_files(make_window, qtbot, binary_project, tmp_path)
     panel.evaluate()
     result = wait_result(qtbot, panel)
     panel.threshold_slider.setValue(0.7)
-    want = ev.confusion_at(result["arrays"]["y_true"], result["arrays"]["proba"], 0.7)
+    want = ev.confusion_at(result.arrays["y_true"], result.arrays["proba"], 0.7)
     qtbot.waitUntil(lambda: np.array_equal(panel.confusion, want), timeout=5_000)
 
     files = panel.export_plots(tmp_path)
@@ -146,7 +146,7 @@ def test_exports_write_valid_files(make_window, qtbot, binary_project, tmp_path)
     data = json.loads(panel.export_json(tmp_path / "m.json").read_text())
     assert data["split"] == "test" and data["metrics_at_threshold"]["threshold"] == 0.7
     assert data["metrics_at_threshold"]["confusion_matrix"] == want.tolist()
-    assert data["metrics"]["accuracy"] == pytest.approx(result["metrics"]["accuracy"])
+    assert data["metrics"]["accuracy"] == pytest.approx(result.metrics["accuracy"])
     html = panel.export_report(tmp_path / "r.html").read_text()
     assert html.startswith("<!DOCTYPE html>")
     for s in ("binary — run-0001 on the test split", "Confusion matrix", "lens", "Training curves", "Dense"):
@@ -161,21 +161,17 @@ def test_run_finished_re_evaluates(make_window, qtbot, binary_project):
     w = open_state(make_window, path, prepared)
     panel = w.panels["diagnostics"]
     w.show_panel("diagnostics")           # shown with a run and data: evaluates by itself
-    assert wait_result(qtbot, panel)["run"] == "run-0001"
+    assert wait_result(qtbot, panel).run == "run-0001"
     project = w.session.project
     record = train_project(project, epochs=1, prepared=prepared)
     w.session.run_finished.emit(record)
-    assert wait_result(qtbot, panel, run=record.id)["run"] == "run-0002"
+    assert wait_result(qtbot, panel, run=record.id).run == "run-0002"
     assert "run-0002" in panel.state_label.text()
 
 
 def test_regression_example_views_and_validation_split(make_window, qtbot, tmp_path):
-    from nnstudio.core.uncertainty_jobs import bin_members
-    from nnstudio.core.workflow import (
-        evaluate_project,
-        train_project,
-        write_example_project,
-    )
+    from nnstudio.core.evaluation import bin_members
+    from nnstudio.core.workflow import evaluate, train_project, write_example_project
 
     path = write_example_project("galaxy-mass", tmp_path)
     project = Project.load(path)
@@ -187,29 +183,29 @@ def test_regression_example_views_and_validation_split(make_window, qtbot, tmp_p
     w.show_panel("diagnostics")
     panel = w.panels["diagnostics"]
     result = wait_result(qtbot, panel)
-    expected = evaluate_project(w.session.project, prepared=w.session.prepared)
-    assert result["task"] == "regression" and panel.plot_stack.currentIndex() == 1
+    expected = evaluate(w.session.project, prepared=w.session.prepared)
+    assert result.problem == "regression" and panel.plot_stack.currentIndex() == 1
     rows = panel.metrics_rows()
-    assert rows["RMSE"][1] == f"{expected['metrics']['rmse']:.4g}"
-    assert rows["R²"][1] == f"{expected['metrics']['r2']:.4g}"
-    assert rows["scatter (NMAD)"][1] == f"{expected['metrics']['scatter']:.4g}"
-    assert rows["bias (mean residual)"][1] == f"{expected['metrics']['bias']:.4g}"
+    assert rows["RMSE"][1] == f"{expected.metrics['rmse']:.4g}"
+    assert rows["R²"][1] == f"{expected.metrics['r2']:.4g}"
+    assert rows["scatter (NMAD)"][1] == f"{expected.metrics['scatter']:.4g}"
+    assert rows["bias (mean residual)"][1] == f"{expected.metrics['bias']:.4g}"
     assert rows["samples"][1] == "750"
     assert panel.hint_label.isVisible() and panel.hint_label.text().startswith("Learning curves:")
     x, _y = panel.scatter_points.getData()
     assert len(x) == 750
-    d = result["diagnostics"]
+    d = result.diagnostics
     i = int(np.argmax(d.hist_counts))
     panel.show_bin(i)
-    members = result["arrays"]["index"][bin_members(d.residuals, d.hist_edges, i)]
+    members = result.arrays["index"][bin_members(d.residuals, d.hist_edges, i)]
     assert sorted(panel.browser.rows().tolist()) == sorted(members.tolist())
     assert len(members) == d.hist_counts[i]
     assert "log_luminosity" in panel.browser.model.names     # the data set's own columns
     panel.show_largest_errors(limit=5)
-    assert panel.browser.rows().tolist() == result["arrays"]["index"][np.argsort(-np.abs(d.residuals))[:5]].tolist()
+    assert panel.browser.rows().tolist() == result.arrays["index"][np.argsort(-np.abs(d.residuals))[:5]].tolist()
 
     panel.set_split("val")
     result = wait_result(qtbot, panel)
-    qtbot.waitUntil(lambda: panel.result["split"] == "val", timeout=60_000)
+    qtbot.waitUntil(lambda: panel.result.split == "val", timeout=60_000)
     assert panel.state_label.text().startswith("Validation split")
     assert panel.messages.is_shown(panel.MSG_SPLIT)

@@ -66,22 +66,21 @@ def wait_result(qtbot, panel):
 
 
 def test_heteroscedastic_regression_shows_core_coverages_and_verdict(make_window, qtbot, projects):
-    from nnstudio.core.uncertainty_jobs import compute_uncertainty
-    from nnstudio.core.workflow import evaluate_project
+    from nnstudio.core.workflow.evaluate import evaluate
 
     path, prepared = projects["regression"]
     w = open_state(make_window, path, prepared)
     w.show_panel("uncertainty")             # the quick methods compute by themselves
     panel = w.panels["uncertainty"]
     result = wait_result(qtbot, panel)
-    core = compute_uncertainty(w.session.project, prepared=prepared)
-    s = result["summary"]
-    assert result["method"] == "heteroscedastic"
-    assert s["coverage_95"] == core["summary"]["coverage_95"]
-    assert s["coverage_68"] == core["summary"]["coverage_68"]
+    core = evaluate(w.session.project, prepared=prepared)
+    s = result.uncertainty.summary
+    assert result.uncertainty.method == "heteroscedastic"
+    assert s["coverage_95"] == core.uncertainty.summary["coverage_95"]
+    assert s["coverage_68"] == core.uncertainty.summary["coverage_68"]
     # ... and the same figures as evaluate's uncertainty object
-    assert s["coverage_95"] == evaluate_project(w.session.project, prepared=prepared)["uncertainty"]["coverage_95"]
-    assert panel.verdict_label.text().endswith(core["verdict"]["text"])
+    assert s["coverage_95"] == evaluate(w.session.project, prepared=prepared).to_dict()["uncertainty"]["coverage_95"]
+    assert panel.verdict_label.text().endswith(core.uncertainty.verdict["text"])
     assert f"95% intervals</b> {100 * s['coverage_95']:.1f}%" in panel.details_label.text()
     assert f"<b>NLL</b> {s['nll']:.4g}" in panel.details_label.text()
     # every sample in the table, the largest sigma first, in data units
@@ -89,7 +88,7 @@ def test_heteroscedastic_regression_shows_core_coverages_and_verdict(make_window
     assert sorted(rows.tolist()) == prepared.index["test"].tolist()
     sig = panel.browser.model.column("σ")
     assert np.all(np.diff(sig) <= 0)
-    np.testing.assert_allclose(np.sort(sig)[::-1], np.sort(core["arrays"]["sigma"])[::-1])
+    np.testing.assert_allclose(np.sort(sig)[::-1], np.sort(core.uncertainty.arrays["sigma"])[::-1])
     x, _ = panel.coverage_curve.getData()
     assert len(x) == 99
     assert not panel.flagged_check.isEnabled()          # no epistemic part without MC dropout
@@ -98,7 +97,7 @@ def test_heteroscedastic_regression_shows_core_coverages_and_verdict(make_window
     assert w.session.project.uncertainty.conformal_level == 0.8
     qtbot.mouseClick(panel.compute_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: panel.result is not result and panel.result is not None, timeout=60_000)
-    assert panel.result["conformal"]["nominal"] == pytest.approx(0.8)
+    assert panel.result.uncertainty.conformal["nominal"] == pytest.approx(0.8)
     assert "Conformal 80% intervals" in panel.verdict_label.text()
 
 
@@ -116,16 +115,16 @@ def test_mc_dropout_classification_runs_with_progress_and_flags(make_window, qtb
     with qtbot.waitSignal(panel.job.finished, timeout=60_000):
         pass
     result = wait_result(qtbot, panel)
-    assert result["method"] == "mc_dropout" and result["mc_samples"] == 6
+    assert result.uncertainty.method == "mc_dropout" and result.uncertainty.n_passes == 6
     assert any("MC dropout" in text for _d, text in seen)
     assert [d for d, _t in seen] == sorted(d for d, _t in seen)
     assert not panel.progress.isVisible() and panel.compute_button.isEnabled()
-    a = result["arrays"]
+    a = result.uncertainty.arrays
     assert panel.mi_plot.placeholder == ""
     assert panel.browser.model.column("mutual info")[0] == pytest.approx(a["mutual_information"].max())
-    assert f"mean mutual information</b> {result['summary']['mean_mutual_information']:.4g}" in \
+    assert f"mean mutual information</b> {result.uncertainty.summary['mean_mutual_information']:.4g}" in \
         panel.details_label.text()
-    assert panel.verdict_label.text().endswith(result["verdict"]["text"])
+    assert panel.verdict_label.text().endswith(result.uncertainty.verdict["text"])
     assert panel.flagged_check.isEnabled()
     panel.flagged_check.setChecked(True)
     assert sorted(panel.browser.rows().tolist()) == sorted(a["index"][a["ood"]].tolist())
@@ -146,9 +145,9 @@ def test_cancel_and_classifier_without_mc(make_window, qtbot, projects):
     panel.set_method("auto")
     panel.compute()
     result = wait_result(qtbot, panel)
-    assert result["method"] == "softmax"
+    assert result.uncertainty.method == "softmax"
     assert "needs several" in panel.mi_plot.placeholder
-    assert f"ECE</b> {result['summary']['ece']:.4g}" in panel.details_label.text()
+    assert f"ECE</b> {result.uncertainty.summary['ece']:.4g}" in panel.details_label.text()
     assert panel.browser.model.names[:6] == ["row", "true", "predicted", "entropy", "confidence", "after T"]
     panel.set_method("heteroscedastic")
     panel.compute()
@@ -167,8 +166,8 @@ def _copy_of(path, tmp_path, prepared):
 
 
 def test_deep_ensemble_trains_in_the_background_then_computes(make_window, qtbot, projects, tmp_path):
-    from nnstudio.core.ensemble import ensemble_members
-    from nnstudio.core.uncertainty_jobs import compute_uncertainty
+    from nnstudio.core.workflow.ensembles import ensemble_members
+    from nnstudio.core.workflow.evaluate import evaluate
 
     path, prepared = projects["classification"]
     w = open_state(make_window, _copy_of(path, tmp_path, prepared), prepared)
@@ -192,20 +191,20 @@ def test_deep_ensemble_trains_in_the_background_then_computes(make_window, qtbot
     project = w.session.project
     members = ensemble_members(project)
     assert [r.settings["seed"] for r in members] == [0, 1]
-    assert result["method"] == "ensemble" and result["ensemble"]["members"] == [r.id for r in members]
+    assert result.uncertainty.method == "ensemble" and result.uncertainty.ensemble["members"] == [r.id for r in members]
     assert project.active_run == "run-0001"                 # the panel's model is still the trained one
     assert any(t.startswith("member 2/2") for t in seen)
     assert panel.ensemble_label.text() == "2 trained" and not panel.messages.is_shown("ensemble")
     # stored with the project: saved, and found again on reload
     assert not project.dirty
-    assert [r.id for r in ensemble_members(Project.load(project.path))] == result["ensemble"]["members"]
+    assert [r.id for r in ensemble_members(Project.load(project.path))] == result.uncertainty.ensemble["members"]
     # the same figures as the core job; the mutual-information plot has data
-    core = compute_uncertainty(project, method="ensemble", prepared=prepared)
-    assert result["summary"]["ece"] == core["summary"]["ece"]
-    np.testing.assert_allclose(result["arrays"]["mutual_information"], core["arrays"]["mutual_information"])
+    core = evaluate(project, method="ensemble", prepared=prepared)
+    assert result.uncertainty.summary["ece"] == core.uncertainty.summary["ece"]
+    np.testing.assert_allclose(result.uncertainty.arrays["mutual_information"], core.uncertainty.arrays["mutual_information"])
     assert panel.mi_plot.placeholder == "" and panel.mi_bars.isVisible()
     assert panel.mi_bars.opts["height"].sum() == prepared.count("test")
-    assert f"mean mutual information</b> {result['summary']['mean_mutual_information']:.4g}" in \
+    assert f"mean mutual information</b> {result.uncertainty.summary['mean_mutual_information']:.4g}" in \
         panel.details_label.text()
     assert "deep ensemble of 2" in panel.details_label.text()
     assert panel.browser.model.names[3] == "mutual info" and panel.flagged_check.isEnabled()

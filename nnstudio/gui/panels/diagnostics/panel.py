@@ -7,8 +7,6 @@ Clicking a confusion cell, a point or a histogram bar lists those samples in the
 """
 from __future__ import annotations
 
-import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -344,7 +342,7 @@ class DiagnosticsPanel(Panel):
 
     def evaluate(self) -> None:
         """Evaluate the active run on the chosen split in the background."""
-        from nnstudio.core.uncertainty_jobs import evaluate_split
+        from nnstudio.core.workflow.evaluate import evaluate as evaluate_run
 
         if self.missing() is not None:
             return
@@ -355,7 +353,7 @@ class DiagnosticsPanel(Panel):
         self.progress.setVisible(True)
         self.state_label.setText(f"Evaluating on the {SPLIT_NAMES[self.split]} split…")
         self.status.emit("Evaluating…")
-        job = self.start_job(evaluate_split, self.session.project, split=self.split,
+        job = self.start_job(evaluate_run, self.session.project, split=self.split,
                              prepared=self.session.prepared, on_done=self._on_evaluated,
                              on_error=self._on_eval_error, name="evaluate")
         job.progress.connect(lambda done, total, text: self.progress.setValue(int(done)))
@@ -374,11 +372,11 @@ class DiagnosticsPanel(Panel):
         self.state_label.setText("Evaluation failed")
         self.show_error(exc)
 
-    def _on_evaluated(self, result: dict) -> None:
+    def _on_evaluated(self, result) -> None:
         if self._job_key != self._key():   # the project, run, data or split changed meanwhile
             return
         self.show_result(result)
-        self.session.set_evaluation({k: v for k, v in result.items() if k not in ("arrays", "diagnostics")})
+        self.session.set_evaluation(result)
 
     def _on_run_finished(self, _record=None) -> None:
         self.result = None
@@ -386,7 +384,7 @@ class DiagnosticsPanel(Panel):
             self.evaluate()
 
     def _on_split_changed(self, _i) -> None:
-        if self.result is not None and self.result.get("split") != self.split:
+        if self.result is not None and self.result.split != self.split:
             self.evaluate()
 
     def _maybe_evaluate(self) -> None:
@@ -413,21 +411,21 @@ class DiagnosticsPanel(Panel):
         self.messages.clear(self.MSG_NOTES)
 
     # -- showing a result --------------------------------------------------------------------------
-    def show_result(self, result: dict) -> None:
-        """Draw an ``evaluate_split`` result (also used by the preview)."""
+    def show_result(self, result) -> None:
+        """Draw an :class:`EvaluationResult` (also used by the preview)."""
         self.result = result
-        self.diag = result["diagnostics"]
-        self.arrays = result["arrays"]
-        split = SPLIT_NAMES.get(result["split"], result["split"])
-        run = f" · {result['run']}" if result.get("run") else ""
-        self.state_label.setText(f"{split.capitalize()} split · {result['n']} samples{run}")
-        if result["split"] == "val":
+        self.diag = result.diagnostics
+        self.arrays = result.arrays
+        split = result.split_label
+        run = f" · {result.run}" if result.run else ""
+        self.state_label.setText(f"{split.capitalize()} split · {result.n} samples{run}")
+        if result.split == "val":
             self.messages.warning(self.MSG_SPLIT, "Showing the validation split: it chose the best epoch "
                                   "(early stopping), so these figures are slightly optimistic. The test "
                                   "split gives the honest ones.")
         else:
             self.messages.clear(self.MSG_SPLIT)
-        hint = result.get("hint")
+        hint = result.hint
         self.hint_label.setText("Learning curves: " + (hint or "training and validation loss behaved; "
                                                        "no sign of over- or under-fitting."))
         self.hint_label.setVisible(True)
@@ -437,7 +435,7 @@ class DiagnosticsPanel(Panel):
         else:
             self.messages.clear(self.MSG_NOTES)
         self.browser.clear()
-        if result["task"] == "classification":
+        if result.problem == "classification":
             self._show_classification(split)
         else:
             self._show_regression(split)
@@ -530,7 +528,7 @@ class DiagnosticsPanel(Panel):
             operating_point,
         )
 
-        if self.diag is None or self.result["task"] != "classification":
+        if self.diag is None or self.result.problem != "classification":
             return
         a, d = self.arrays, self.diag
         thr = self.threshold
@@ -611,7 +609,7 @@ class DiagnosticsPanel(Panel):
 
     def metrics_rows(self) -> dict[str, list[str]]:
         """The metrics table as text (row header -> cells), for tests and quick checks."""
-        t = self.metrics_table if self.result and self.result["task"] == "classification" else self.reg_table
+        t = self.metrics_table if self.result and self.result.problem == "classification" else self.reg_table
         out = {}
         for r in range(t.rowCount()):
             head = t.verticalHeaderItem(r).text() if t.verticalHeaderItem(r) else t.item(r, 0).text()
@@ -668,7 +666,7 @@ class DiagnosticsPanel(Panel):
         if self.diag.n_classes == 2:
             cols[f"P({names[self.positive]})"] = p[idx, self.positive]
         cols["entropy"] = a["entropy"][idx] if "entropy" in a else np.zeros(len(idx))
-        target = self.result.get("target")
+        target = self.result.target
         cols.update(dataset_columns(self.session.dataset, rows, skip={target} | set(cols)))
         images = image_source(self.session.dataset, rows)
         true_names, pred_names, conf = cols["true"], cols["predicted"], cols["P(predicted)"]
@@ -687,7 +685,7 @@ class DiagnosticsPanel(Panel):
                 "residual": res, "|residual|": np.abs(res)}
         if "sigma" in a:
             cols["σ"] = np.asarray(a["sigma"])[idx]
-        cols.update(dataset_columns(self.session.dataset, rows, skip={self.result.get("target")} | set(cols)))
+        cols.update(dataset_columns(self.session.dataset, rows, skip={self.result.target} | set(cols)))
         images = image_source(self.session.dataset, rows)
         self.browser.set_samples(title, cols, sort_by="|residual|", images=images,
                                  caption=lambda i: f"{cols['true'][i]:.3g} → {cols['predicted'][i]:.3g}",
@@ -709,7 +707,7 @@ class DiagnosticsPanel(Panel):
         self.show_points([p.data() for p in points])
 
     def show_bin(self, i: int) -> None:
-        from nnstudio.core.uncertainty_jobs import bin_members
+        from nnstudio.core.evaluation import bin_members
 
         d = self.diag
         idx = bin_members(d.residuals, d.hist_edges, i)
@@ -719,7 +717,7 @@ class DiagnosticsPanel(Panel):
         self._browse_regression(idx, f"Residuals from {fmt_number(lo)} to {fmt_number(hi)}")
 
     def _hist_clicked(self, ev) -> None:
-        if self.diag is None or self.result["task"] != "regression" or ev.button() != Qt.LeftButton:
+        if self.diag is None or self.result.problem != "regression" or ev.button() != Qt.LeftButton:
             return
         vb = self.hist_plot.plot_item.getViewBox()
         if not vb.sceneBoundingRect().contains(ev.scenePos()):
@@ -734,7 +732,7 @@ class DiagnosticsPanel(Panel):
         d = self.diag
         self.plot_stack.setCurrentIndex(1)
         self.control_stack.setCurrentIndex(1)
-        target = self.result.get("target") or "target"
+        target = self.result.target or "target"
         self.scatter_plot.set_title(f"Predicted against true · {split}")
         self.residual_plot.set_title(f"Residuals against true · {split}")
         below, above = d.hist_below, d.hist_above
@@ -774,34 +772,19 @@ class DiagnosticsPanel(Panel):
         """The plots now shown, by file name."""
         if self.result is None:
             return {}
-        if self.result["task"] == "classification":
+        if self.result.problem == "classification":
             return {"confusion_matrix": self.heatmap, "roc": self.roc_plot, "precision_recall": self.pr_plot}
         return {"predicted_vs_true": self.scatter_plot, "residuals_vs_true": self.residual_plot,
                 "residual_histogram": self.hist_plot}
 
     def current_diagnostics(self):
         """The diagnostics object at the decision shown now (threshold and positive class)."""
-        from nnstudio.core.evaluation import (
-            metrics_from_confusion,
-            normalise_rows,
-            predicted_labels,
-        )
+        from nnstudio.core.evaluation import diagnostics_at
 
-        d = self.diag
-        if self.result["task"] != "classification" or self._cm is None:
-            return d
-        m = metrics_from_confusion(self._cm)
-        thr = self.threshold
-        pos = self.positive
-        binary = d.n_classes == 2
-        return replace(d, threshold=thr, positive=pos,
-                       decision="argmax" if thr is None else "threshold",
-                       y_pred=predicted_labels(self.arrays["proba"], thr, pos), confusion=self._cm.copy(),
-                       confusion_normalised=normalise_rows(self._cm), accuracy=m["accuracy"],
-                       precision=m["precision"], recall=m["recall"], f1=m["f1"], support=m["support"],
-                       macro=m["macro"], weighted=m["weighted"],
-                       roc_auc=d.curves[pos].auc if binary else d.roc_auc,
-                       average_precision=d.curves[pos].average_precision if binary else d.average_precision)
+        if self.result.problem != "classification" or self._cm is None:
+            return self.diag
+        return diagnostics_at(self.diag, self.arrays["y_true"], self.arrays["proba"], self.threshold,
+                              self.positive, confusion=self._cm)
 
     def _require_result(self) -> None:
         if self.result is None:
@@ -811,7 +794,7 @@ class DiagnosticsPanel(Panel):
         from nnstudio.gui.widgets.plot_export import export_plots
 
         self._require_result()
-        prefix = f"{self.result.get('run') or 'run'}_{self.result['split']}_"
+        prefix = f"{self.result.run or 'run'}_{self.result.split}_"
         return export_plots(self.plots(), folder, formats, prefix=prefix)
 
     def export_csv(self, path) -> Path:
@@ -826,11 +809,10 @@ class DiagnosticsPanel(Panel):
         from nnstudio.core.files import jsonable
 
         self._require_result()
-        r = self.result
         d = self.current_diagnostics()
-        out = {k: r.get(k) for k in ("task", "split", "run", "n", "target", "metrics", "uncertainty", "hint")}
+        out = self.result.to_dict()
         out["diagnostics"] = d.to_dict()
-        if r["task"] == "classification":
+        if self.result.problem == "classification":
             out["metrics_at_threshold"] = d.summary()
         return jsonable(out)
 
@@ -840,40 +822,11 @@ class DiagnosticsPanel(Panel):
         return atomic_write_json(Path(path), self.export_data())
 
     def report_context(self) -> dict:
-        import datetime
-
-        from nnstudio.core.files import jsonable
+        from nnstudio.core.workflow.report import report_context
 
         self._require_result()
-        r = self.result
-        d = self.current_diagnostics()
-        figures = jsonable(d.summary()) if r["task"] == "classification" else r["metrics"]
-        project = self.session.project
-        run = project.run(r.get("run"))
-        prepared = self.session.prepared
-        data = {"project": project.name, "task": r["task"], "target": r.get("target"),
-                "evaluated split": f"{SPLIT_NAMES[r['split']]} ({r['n']} samples)"}
-        if project.data is not None:
-            data["data file"] = project.data.path
-        if prepared is not None:
-            data["inputs"] = ", ".join(prepared.feature_names) if prepared.feature_names else \
-                "×".join(str(v) for v in prepared.input_shape)
-            data.update({f"{s} samples": prepared.count(s) for s in ("train", "val", "cal", "test")})
-        ctx = {"title": f"{project.name} — {r.get('run') or 'model'} on the {SPLIT_NAMES[r['split']]} split",
-               "created": "Written by nnstudio on " + datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-               "data": data, "hint": r.get("hint"),
-               "metrics": {k: v for k, v in figures.items() if not isinstance(v, (dict, list))}}
-        if run is not None:
-            ctx["history"] = run.history
-            ctx["model_summary"] = model_summary(run.model, prepared)
-        ctx["classification" if r["task"] == "classification" else "regression"] = d
-        unc = dict(r.get("uncertainty") or {})
-        if unc:
-            ctx["conformal"] = unc.pop("conformal", None)
-            ctx["uncertainty"] = unc
-        if r["split"] == "val":
-            ctx["notes"] = ["Figures from the validation split, which chose the best epoch: slightly optimistic."]
-        return ctx
+        return report_context(self.session.project, self.result, self.session.prepared,
+                              diagnostics=self.current_diagnostics())
 
     def export_report(self, path) -> Path:
         from nnstudio.core.evaluation import write_html_report
@@ -886,7 +839,7 @@ class DiagnosticsPanel(Panel):
         return str(p.folder if p.folder and p.folder.exists() else Path.home())
 
     def _save_dialog(self, suffix: str, filter_: str, writer) -> None:
-        name = f"{self.result.get('run') or 'run'}_{self.result['split']}.{suffix}" if self.result else f"x.{suffix}"
+        name = f"{self.result.run or 'run'}_{self.result.split}.{suffix}" if self.result else f"x.{suffix}"
         path, _ = QFileDialog.getSaveFileName(self, "Export", str(Path(self._export_dir()) / name), filter_)
         if path:
             self._run_export(writer, path)
@@ -906,81 +859,13 @@ class DiagnosticsPanel(Panel):
         self.messages.info(self.MSG_EXPORT, f"Exported {n} file{'s' if n != 1 else ''} to {target}.")
 
 
-def model_summary(model_dict: dict | None, prepared=None) -> str:
-    """A Keras-like text summary of a run's model spec: layer, output shape, parameters."""
-    if not model_dict:
-        return ""
-    from nnstudio.core.model.spec import ModelSpec
-
-    try:
-        spec = ModelSpec.from_dict(model_dict)
-    except NnstudioError:
-        return json.dumps(model_dict, indent=1)
-    lines = [(f"Model {spec.name}: loss {spec.loss}, optimizer {spec.optimizer} "
-              f"(learning rate {spec.learning_rate:g})"), ""]
-    info = None
-    if prepared is not None:
-        from nnstudio.core.model.infer import infer, shape_text
-
-        info = infer(spec, prepared.input_shape)
-        lines.append(f"{'layer':<28}{'output shape':<20}{'parameters':>12}")
-        lines.append(f"{'Input':<28}{shape_text(info.input_shape):<20}{0:>12}")
-        for layer, li in zip(spec.layers, info.layers):
-            lines.append(f"{layer.class_name:<28}{shape_text(li.output_shape):<20}{li.params:>12,}")
-        lines.append(f"\nTotal parameters: {info.total_params:,}")
-    else:
-        for layer in spec.layers:
-            lines.append(layer.class_name)
-    return "\n".join(lines)
-
-
 if __name__ == "__main__":
     import sys
 
-    from nnstudio.core.data.prepared import PreparedData
-    from nnstudio.core.evaluation import (
-        classification_diagnostics,
-        regression_diagnostics,
-    )
-    from nnstudio.core.training.config import RunRecord
-    from nnstudio.gui.session import Session
-    from nnstudio.gui.widgets.plot_theme import preview_application
+    from nnstudio.gui.preview import preview_application, preview_session
 
     app = preview_application()
-    rng = np.random.default_rng(0)
-    n = 20000
-    regression = "--regression" in sys.argv
-    session = Session()
-    x = rng.normal(size=(n, 3)).astype("float32")
-    if regression:
-        y = (x[:, 0] + 0.3 * x[:, 1] ** 2).astype("float32")
-        pred = y + rng.normal(scale=0.1 + 0.1 * np.abs(x[:, 2]), size=n)
-        pred[:100] += rng.normal(scale=2.0, size=100)
-        diag = regression_diagnostics(y, pred)
-        result = {"task": "regression", "split": "test", "run": "preview", "n": n, "target": "log mass",
-                  "metrics": {}, "diagnostics": diag,
-                  "arrays": {"index": np.arange(n), "y_true": y, "mean": pred, "residual": diag.residuals}}
-        labels = y
-    else:
-        names = ["star", "galaxy", "quasar"]
-        y = rng.integers(0, 3, size=n)
-        logits = rng.normal(size=(n, 3)) + 2.2 * np.eye(3)[y]
-        proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        diag = classification_diagnostics(y, proba, names)
-        from nnstudio.core.evaluation import predictive_entropy
-
-        result = {"task": "classification", "split": "test", "run": "preview", "n": n, "target": "class",
-                  "metrics": diag.summary(), "class_names": names, "diagnostics": diag,
-                  "hint": "Possible over-fitting: the validation loss ends well above the training loss.",
-                  "arrays": {"index": np.arange(n), "y_true": y, "proba": proba, "y_pred": diag.y_pred,
-                             "entropy": predictive_entropy(proba)}}
-        labels = y
-    from nnstudio.core.data.dataset import Dataset
-
-    session.dataset = Dataset(kind="table", columns={"u_g": x[:, 0], "g_r": x[:, 1], "r_i": x[:, 2]})
-    session.prepared = PreparedData(kind="table", task=result["task"], x={"test": x}, y={"test": labels},
-                                    index={"test": np.arange(n)})
-    session.project.runs.append(RunRecord(id="preview", started="", settings={}, model={}, model_path="-"))
+    session, result = preview_session("regression" if "--regression" in sys.argv else "classification")
     panel = DiagnosticsPanel(session)
     panel.show_result(result)
     panel.resize(1180, 800)

@@ -2,8 +2,8 @@
 screen whether those error bars can be trusted.
 
 The computation (predictions, MC dropout passes, coverage, calibration, conformal) runs in a
-worker through ``core.uncertainty_jobs.compute_uncertainty``; the panel draws its result. A deep
-ensemble is trained here too, in the background (``core.ensemble.train_ensemble``), and stored
+worker through the one evaluation core (``core.workflow.evaluate``); the panel draws its result. A deep
+ensemble is trained here too, in the background (``core.experiments.ensemble.train_ensemble``), and stored
 with the project.
 """
 from __future__ import annotations
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.formatting import fmt_number, fmt_percent
 from nnstudio.errors import Cancelled
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.widgets.sample_browser import (
@@ -49,14 +50,6 @@ BAR_BRUSH = (31, 119, 180, 170)
 AFTER_COLOUR = (255, 127, 14)
 
 
-def _pct(v) -> str:
-    return "—" if v is None else f"{100 * float(v):.1f}%"
-
-
-def _g(v) -> str:
-    return "—" if v is None else f"{float(v):.4g}"
-
-
 class UncertaintyPanel(Panel):
     key = "uncertainty"
     title = "Uncertainty"
@@ -69,7 +62,7 @@ class UncertaintyPanel(Panel):
         self.result: dict | None = None
         self._job_key = None
         self._failed_key = None
-        self._ensemble: dict | None = None      # core.ensemble.ensemble_info of the project
+        self._ensemble: dict | None = None      # core.workflow.ensembles.ensemble_info of the project
         self._training_ensemble = False
         self._compute_after_job = False
         w = QWidget()
@@ -131,7 +124,7 @@ class UncertaintyPanel(Panel):
 
     # -- building ----------------------------------------------------------------------------------
     def _build_settings(self) -> QHBoxLayout:
-        from nnstudio.core.uncertainty_jobs import METHODS
+        from nnstudio.core.workflow.results import METHODS
 
         row = QHBoxLayout()
         row.addWidget(QLabel("Method"))
@@ -359,19 +352,32 @@ class UncertaintyPanel(Panel):
                 self.t_spin.value(), self.level_spin.value(), self.split_combo.currentData(), members)
 
     def compute(self) -> None:
-        from nnstudio.core.uncertainty_jobs import compute_uncertainty
+        from nnstudio.core.workflow.evaluate import evaluate
 
         if self.missing() is not None:
             return
         self.messages.clear("error")
         self.messages.clear("job")
         self._job_key = self._key()
+        done = self._evaluation_shown_elsewhere()
+        if done is not None:        # the Diagnostics panel evaluated exactly this: no second pass
+            self.show_result(done)
+            return
         self.status.emit("Computing uncertainty…")
-        job = self.start_job(compute_uncertainty, self.session.project, method=self.method,
-                             split=self.split_combo.currentData(), mc_samples=int(self.t_spin.value()),
+        job = self.start_job(evaluate, self.session.project, method=self.method,
+                             split=self.split_combo.currentData(), n_passes=int(self.t_spin.value()),
                              level=self.level_spin.value() / 100.0, prepared=self.session.prepared,
                              on_done=self._on_computed, on_error=self._on_error, name="uncertainty")
         self._job_started(job)
+
+    def _evaluation_shown_elsewhere(self):
+        """The session's evaluation when it is this panel's request with the automatic method."""
+        ev, run = self.session.evaluation, self.session.project.run()
+        if (ev is None or self.method != "auto" or run is None or ev.run != run.id
+                or ev.split != self.split_combo.currentData()
+                or abs(ev.uncertainty.level - self.level_spin.value() / 100.0) > 1e-12):
+            return None
+        return ev
 
     def _job_started(self, job) -> None:
         self.progress.setValue(0)
@@ -385,7 +391,7 @@ class UncertaintyPanel(Panel):
     # -- the deep ensemble ---------------------------------------------------------------------------
     def train_ensemble(self) -> bool:
         """Train K members in the background (K from the spin box); False when it cannot start."""
-        from nnstudio.core.ensemble import train_ensemble
+        from nnstudio.core.experiments.ensemble import train_ensemble
 
         project = self.session.project
         if self.missing() is not None or (self.job is not None and self.job.running):
@@ -426,7 +432,7 @@ class UncertaintyPanel(Panel):
 
     def _refresh_ensemble(self) -> None:
         """Read which ensemble the project has (a small JSON file beside it) and say so."""
-        from nnstudio.core.ensemble import ensemble_info
+        from nnstudio.core.workflow.ensembles import ensemble_info
         from nnstudio.errors import NnstudioError
 
         try:
@@ -492,7 +498,7 @@ class UncertaintyPanel(Panel):
         self._failed_key = self._job_key
         self.show_error(exc)
 
-    def _on_computed(self, result: dict) -> None:
+    def _on_computed(self, result) -> None:
         if self._job_key != self._key():
             return
         self.show_result(result)
@@ -541,23 +547,24 @@ class UncertaintyPanel(Panel):
         self.verdict_label.setStyleSheet(f"QLabel#verdict {{ background: {bg}; border: 1px solid {border}; "
                                          "border-radius: 4px; padding: 6px 10px; }")
 
-    def show_result(self, result: dict) -> None:
+    def show_result(self, result) -> None:
+        """Draw an :class:`EvaluationResult`'s uncertainty (also used by the preview)."""
         self.result = result
-        v = result["verdict"]
+        v = result.uncertainty.verdict
         sym = VERDICT_STYLE[v["level"]][2]
         self.verdict_label.setText(f"{sym}  {v['text']}")
         self._style_verdict(v["level"])
-        if result["notes"]:
-            self.messages.info(self.MSG_NOTES, " ".join(result["notes"]))
+        if result.uncertainty.notes:
+            self.messages.info(self.MSG_NOTES, " ".join(result.uncertainty.notes))
         else:
             self.messages.clear(self.MSG_NOTES)
-        has_ood = "ood" in result["arrays"]
+        has_ood = "ood" in result.uncertainty.arrays
         self.flagged_check.setEnabled(has_ood)
         if not has_ood:
             self.flagged_check.blockSignals(True)
             self.flagged_check.setChecked(False)
             self.flagged_check.blockSignals(False)
-        if result["task"] == "regression":
+        if result.problem == "regression":
             self._show_regression()
         else:
             self._show_classification()
@@ -565,20 +572,21 @@ class UncertaintyPanel(Panel):
 
     @property
     def split_name(self) -> str:
-        return {"test": "test", "val": "validation"}[self.result["split"]]
+        return self.result.split_label
 
     def _show_regression(self) -> None:
-        r, s, a = self.result, self.result["summary"], self.result["arrays"]
+        r = self.result.uncertainty
+        s, a = r.summary, r.arrays
         self.plot_stack.setCurrentIndex(0)
-        c = r.get("conformal") or {}
+        c = r.conformal or {}
         parts = [f"<b>Method:</b> {s['method']}",
-                 f"<b>68% intervals</b> {_pct(s['coverage_68'])} (nominal {_pct(s['nominal_68'])})",
-                 f"<b>95% intervals</b> {_pct(s['coverage_95'])} (nominal 95%)",
-                 f"<b>NLL</b> {_g(s['nll'])}", f"<b>sharpness</b> (RMS σ) {_g(s['sharpness'])}"]
+                 f"<b>68% intervals</b> {fmt_percent(s['coverage_68'])} (nominal {fmt_percent(s['nominal_68'])})",
+                 f"<b>95% intervals</b> {fmt_percent(s['coverage_95'])} (nominal 95%)",
+                 f"<b>NLL</b> {fmt_number(s['nll'])}", f"<b>sharpness</b> (RMS σ) {fmt_number(s['sharpness'])}"]
         if c:
             width = c.get("mean_width")
-            parts.append(f"<b>conformal {100 * c['nominal']:.3g}%</b> coverage {_pct(c['coverage'])}"
-                         + (f", mean width {_g(width)}" if width is not None else ""))
+            parts.append(f"<b>conformal {100 * c['nominal']:.3g}%</b> coverage {fmt_percent(c['coverage'])}"
+                         + (f", mean width {fmt_number(width)}" if width is not None else ""))
         if "ood" in a:
             parts.append(f"<b>unlike training data</b> {int(np.sum(a['ood']))} of {len(a['ood'])}")
         self.details_label.setText(" · ".join(parts))
@@ -605,21 +613,22 @@ class UncertaintyPanel(Panel):
         self.sigma_line.setData([0, top], [0, top])
         self.sigma_plot.plot_item.enableAutoRange()
         self.sigma_plot.set_placeholder("Constant σ: every sample has the same error bar."
-                                        if r["method"] == "residual" else None)
+                                        if r.method == "residual" else None)
 
     def _show_classification(self) -> None:
-        r, s, a = self.result, self.result["summary"], self.result["arrays"]
+        r = self.result.uncertainty
+        s, a = r.summary, r.arrays
         self.plot_stack.setCurrentIndex(1)
-        c = r.get("conformal") or {}
+        c = r.conformal or {}
         parts = [f"<b>Method:</b> {s['method']}",
-                 (f"<b>ECE</b> {_g(s['ece'])} → {_g(s['ece_after_temperature'])} after temperature "
+                 (f"<b>ECE</b> {fmt_number(s['ece'])} → {fmt_number(s['ece_after_temperature'])} after temperature "
                   f"scaling (T = {s['temperature']:.3g})"),
-                 f"<b>NLL</b> {_g(s['nll'])} → {_g(s['nll_after_temperature'])}",
-                 f"<b>mean entropy</b> {_g(s['mean_entropy'])}"]
+                 f"<b>NLL</b> {fmt_number(s['nll'])} → {fmt_number(s['nll_after_temperature'])}",
+                 f"<b>mean entropy</b> {fmt_number(s['mean_entropy'])}"]
         if "mean_mutual_information" in s:
-            parts.append(f"<b>mean mutual information</b> {_g(s['mean_mutual_information'])}")
+            parts.append(f"<b>mean mutual information</b> {fmt_number(s['mean_mutual_information'])}")
         if c:
-            parts.append(f"<b>conformal {100 * c['nominal']:.3g}% sets</b> coverage {_pct(c['coverage'])}, "
+            parts.append(f"<b>conformal {100 * c['nominal']:.3g}% sets</b> coverage {fmt_percent(c['coverage'])}, "
                          f"mean size {c['mean_set_size']:.2f}")
         if "ood" in a:
             parts.append(f"<b>unlike training data</b> {int(np.sum(a['ood']))} of {len(a['ood'])}")
@@ -638,7 +647,7 @@ class UncertaintyPanel(Panel):
             self.reliability_after, f"after T = {s['temperature']:.2f} (ECE {s['ece_after_temperature']:.3f})")
         self.reliability_before.setData(*finite(s["reliability"]))
         self.reliability_after.setData(*finite(s["reliability_after_temperature"]))
-        hist = r["histograms"]
+        hist = r.histograms
         counts, edges = hist["entropy"]
         self.entropy_bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
         self.entropy_plot.plot_item.enableAutoRange()
@@ -670,7 +679,7 @@ class UncertaintyPanel(Panel):
     def show_all_samples(self) -> None:
         if self.result is None:
             return
-        a = self.result["arrays"]
+        a = self.result.uncertainty.arrays
         idx = np.arange(len(a["index"]))
         title = f"Every {self.split_name} sample, most uncertain first"
         if self.flagged_check.isChecked() and "ood" in a:
@@ -679,9 +688,9 @@ class UncertaintyPanel(Panel):
         self.browse(idx, title)
 
     def browse(self, idx: np.ndarray, title: str) -> None:
-        r, a = self.result, self.result["arrays"]
+        a = self.result.uncertainty.arrays
         rows = np.asarray(a["index"])[idx]
-        if r["task"] == "regression":
+        if self.result.problem == "regression":
             cols = {"row": rows, "true": a["y_true"][idx], "predicted": a["mean"][idx], "σ": a["sigma"][idx],
                     "|error|/σ": np.abs(a["z"][idx])}
             if "sigma_epistemic" in a:
@@ -727,90 +736,29 @@ class UncertaintyPanel(Panel):
         self.browse(idx, "Selected point" + ("s" if len(idx) > 1 else ""))
 
     def _hist_clicked(self, ev, plot: ThemedPlot, name: str) -> None:
-        from nnstudio.core.uncertainty_jobs import bin_members
+        from nnstudio.core.evaluation import bin_members
 
-        if self.result is None or name not in self.result.get("histograms", {}) or ev.button() != Qt.LeftButton:
+        if self.result is None or name not in self.result.uncertainty.histograms or ev.button() != Qt.LeftButton:
             return
         vb = plot.plot_item.getViewBox()
         if not vb.sceneBoundingRect().contains(ev.scenePos()):
             return
-        counts, edges = self.result["histograms"][name]
+        counts, edges = self.result.uncertainty.histograms[name]
         x = vb.mapSceneToView(ev.scenePos()).x()
         i = int(np.searchsorted(edges, x, side="right")) - 1
         if 0 <= i < len(counts):
-            idx = bin_members(self.result["arrays"][name], edges, i)
+            idx = bin_members(self.result.uncertainty.arrays[name], edges, i)
             self.browse(idx, f"{name.replace('_', ' ').capitalize()} from {edges[i]:.3g} to {edges[i + 1]:.3g}")
 
 
 if __name__ == "__main__":
     import sys
 
-    from nnstudio.core.data.prepared import PreparedData
-    from nnstudio.core.evaluation import (
-        conformal_intervals,
-        predictive_entropy,
-        summarise_classification_uncertainty,
-        summarise_regression_uncertainty,
-    )
-    from nnstudio.core.training.config import RunRecord
-    from nnstudio.core.uncertainty_jobs import (
-        classification_verdict,
-        regression_verdict,
-    )
-    from nnstudio.gui.widgets.plot_theme import preview_application
-    from nnstudio.gui.session import Session
+    from nnstudio.gui.preview import preview_application, preview_session
 
     app = preview_application()
-    rng = np.random.default_rng(0)
-    n = 3000
-    session = Session()
-    session.project.uncertainty.method = "mc_dropout"     # no automatic computing in the preview
-    if "--classification" in sys.argv:
-        names = ["star", "galaxy", "quasar"]
-        y = rng.integers(0, 3, size=n)
-        logits = 1.6 * (rng.normal(size=(n, 3)) + 2.0 * np.eye(3)[y])
-        proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        samples = np.clip(proba[None] + rng.normal(scale=0.03, size=(20, n, 3)), 1e-6, 1)
-        samples /= samples.sum(axis=2, keepdims=True)
-        from nnstudio.core.evaluation import mutual_information
-
-        mi = mutual_information(samples)
-        summary = summarise_classification_uncertainty(proba, y, 1.4, prob_samples=samples, method="preview")
-        ent = predictive_entropy(proba)
-        pred = proba.argmax(axis=1)
-        result = {"task": "classification", "split": "test", "method": "mc_dropout", "notes": [],
-                  "summary": summary, "conformal": {"nominal": 0.9, "coverage": 0.91, "mean_set_size": 1.2,
-                                                    "set_size_counts": [0, 2500, 450, 50]},
-                  "histograms": {"entropy": np.histogram(ent, 30, (0, np.log(3))),
-                                 "mutual_information": np.histogram(mi, 30)},
-                  "arrays": {"index": np.arange(n), "y_true": y, "proba": proba, "y_pred": pred,
-                             "confidence": proba.max(axis=1), "confidence_scaled": proba.max(axis=1) * 0.95,
-                             "entropy": ent, "mutual_information": mi, "ood": mi > np.quantile(mi, 0.99),
-                             "ood_threshold": float(np.quantile(mi, 0.99)), "set_size": np.ones(n, int)}}
-        result["verdict"] = classification_verdict(summary, "test", result["conformal"])
-        prepared = PreparedData(kind="table", task="classification", x={"test": np.zeros((n, 1))},
-                                y={"test": y}, index={"test": np.arange(n)}, class_names=names)
-    else:
-        x = rng.uniform(8, 12, size=n)
-        sigma = 0.05 + 0.05 * (x - 8)
-        y = x + rng.normal(scale=sigma)
-        mu = x + rng.normal(scale=0.02, size=n)
-        summary = summarise_regression_uncertainty(y, mu, sigma, method="mean-and-variance head")
-        lo, hi = conformal_intervals(mu, 1.64, sigma)
-        result = {"task": "regression", "split": "test", "method": "heteroscedastic", "notes": [],
-                  "summary": summary, "conformal": {"nominal": 0.9, "coverage": 0.905, "mean_width": 0.42},
-                  "arrays": {"index": np.arange(n), "y_true": y, "mean": mu, "sigma": sigma,
-                             "z": (mu - y) / sigma, "plot_index": np.arange(0, n, 3),
-                             "conformal_low": lo, "conformal_high": hi}}
-        result["verdict"] = regression_verdict(summary, "test", result["conformal"])
-        prepared = PreparedData(kind="table", task="regression", x={"test": x[:, None]}, y={"test": y},
-                                index={"test": np.arange(n)}, target_name="log_mass")
-    if "--ensemble" in sys.argv:       # how a deep ensemble's result reads (no members trained here)
-        session.project.uncertainty.method = "ensemble"
-        result["method"] = "ensemble"
-        result["summary"]["method"] = "deep ensemble of 5 (preview)"
-    session.prepared = prepared
-    session.project.runs.append(RunRecord(id="preview", started="", settings={}, model={}, model_path="-"))
+    session, result = preview_session("classification" if "--classification" in sys.argv else "regression", 3000)
+    session.project.uncertainty.method = "heteroscedastic"    # no automatic computing in the preview
     panel = UncertaintyPanel(session)
     panel.show_result(result)
     panel.resize(1180, 800)
