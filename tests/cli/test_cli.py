@@ -9,7 +9,8 @@ import pytest
 def test_help_lists_every_command(run_cli):
     code, out, err = run_cli("--help")
     assert code == 0
-    for cmd in ("open", "inspect", "example", "new-project", "train", "evaluate", "export-script", "selftest"):
+    for cmd in ("open", "inspect", "example", "new-project", "train", "evaluate", "report", "export-script",
+                "selftest"):
         assert cmd in out
 
 
@@ -73,6 +74,22 @@ def test_example_train_evaluate_export(run_cli, tmp_path, tensorflow):
         assert isinstance(res["metrics"][key], float)
     for key in ("coverage_68", "coverage_95", "nll"):
         assert key in res["uncertainty"]
+    assert res["uncertainty"]["method"] == "residual" and res["uncertainty"]["verdict"]["level"] in ("good", "warn", "bad")
+
+    # the HTML report the Diagnostics panel exports, headless, from the same evaluation
+    code, out, err = run_cli("report", proj, "--out", tmp_path / "report.html")
+    assert code == 0, err
+    html = (tmp_path / "report.html").read_text()
+    assert out.strip() == str(tmp_path / "report.html") and html.startswith("<!DOCTYPE html>")
+    assert f"{res['metrics']['rmse']:.4g}" in html and res["uncertainty"]["verdict"]["text"][:40] in html
+    code, _, err = run_cli("report", proj, "--out", tmp_path / "report.txt")
+    assert code == 1 and ".html" in err
+
+    # a method the model cannot give: one line saying why
+    code, out, err = run_cli("evaluate", proj, "--method", "mc_dropout", "--passes", "5", "--json")
+    errors = [line for line in err.splitlines() if line.startswith("nnstudio: error:")]
+    assert code == 1 and out == "" and len(errors) == 1 and "no dropout layers" in errors[0]
+    assert "Traceback" not in err
 
     code, out, err = run_cli("export-script", proj, "--out", tmp_path / "train.py")
     assert code == 0, err

@@ -75,6 +75,8 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
         if project is None:
             raise NnstudioError("No trained model to evaluate.")
         model = load_run_model(project, run)
+    if method == "mc_dropout":
+        check_mc_model(model)
     if prepared.count(split) == 0:
         raise NnstudioError(f"The {SPLIT_LABELS[split]} split is empty: give it a non-zero fraction "
                             "in the Data panel.")
@@ -88,8 +90,6 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
     else:
         raw = {s: predict(model, prepared.x[s]) for s in splits}
     task.check()
-    if method == "mc_dropout":
-        check_mc_model(model)
     args = (prepared, model, raw, method, split, n_passes, level, reference_size, seed, task, ens)
     if prepared.task == "classification":
         uncertainty = classification_uncertainty(*args, temperature_scaling=temperature_scaling)
