@@ -8,41 +8,12 @@ import sys
 import threading
 import traceback
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from nnstudio import __version__
+from nnstudio.gui.application import make_application
 
 log = logging.getLogger(__name__)
-
-ORG, APP = "nnstudio", "nnstudio"
-
-
-def make_application(argv=None) -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        QCoreApplication.setOrganizationName(ORG)
-        QCoreApplication.setApplicationName(APP)
-        QCoreApplication.setApplicationVersion(__version__)
-        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
-        app.setStyle("Fusion")  # one look on every OS, follows the light/dark colour scheme
-        app.setDesktopFileName("nnstudio")
-        _set_icon(app)
-    return app
-
-
-def _set_icon(app) -> None:
-    from importlib import resources
-
-    from PySide6.QtGui import QIcon
-
-    try:
-        icon = resources.files("nnstudio.resources").joinpath("nnstudio.png")
-        if icon.is_file():
-            app.setWindowIcon(QIcon(str(icon)))
-    except (ModuleNotFoundError, FileNotFoundError):
-        pass
-
 
 def install_excepthooks(window_getter) -> None:
     """Log every uncaught exception with its traceback and show a non-modal "unexpected error"."""

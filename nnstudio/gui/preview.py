@@ -7,7 +7,7 @@ import sys
 def preview_application():
     """The application with pyqtgraph configured; ``--dark`` on the command line shows the dark
     theme."""
-    from nnstudio.gui.app import make_application
+    from nnstudio.gui.application import make_application
     from nnstudio.gui.theme import apply_theme, configure_pyqtgraph
 
     app = make_application()

@@ -1,0 +1,1 @@
+"""Files shipped with the app: the icon and the bundled example data."""

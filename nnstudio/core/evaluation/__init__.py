@@ -32,7 +32,20 @@ from nnstudio.core.evaluation.verdicts import (
     classification_verdict, coverage_tolerance, ece_noise, regression_verdict,
 )
 
-from types import ModuleType as _ModuleType
-
-__all__ = sorted(name for name, value in globals().items()
-                 if not name.startswith("_") and not isinstance(value, _ModuleType))
+__all__ = ["ClassCurves", "ClassificationDiagnostics", "CoverageCurve", "LEVEL_68", "LEVEL_95",
+           "RegressionDiagnostics", "ReliabilityDiagram", "apply_temperature", "baseline_loss",
+           "bin_members", "cell_indices", "class_curves", "classification_diagnostics",
+           "classification_nll", "classification_verdict", "combine_gaussian_samples",
+           "confident_mistakes", "conformal_intervals", "conformal_quantile",
+           "conformal_regression_quantile", "conformal_threshold", "confusion_at",
+           "coverage_curve", "coverage_tolerance", "diagnostics_at", "dropout_layers", "ece_noise",
+           "error_vs_sigma", "expected_calibration_error", "fit_temperature",
+           "flag_out_of_distribution", "gaussian_coverage", "gaussian_nll", "html_report",
+           "interval_coverage", "learning_curve_hint", "mc_dropout_predict", "mean_set_size",
+           "metrics_from_confusion", "minimum_calibration_size", "mutual_information", "nmad",
+           "normalise_rows", "ood_threshold", "operating_point", "pit_histogram", "pit_values",
+           "predicted_labels", "prediction_sets", "predictive_entropy", "regression_diagnostics",
+           "regression_verdict", "reliability_diagram", "set_coverage", "sharpness",
+           "split_mean_sigma", "summarise_classification_uncertainty",
+           "summarise_conformal_classification", "summarise_conformal_regression",
+           "summarise_regression_uncertainty", "write_html_report"]
