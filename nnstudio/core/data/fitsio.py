@@ -1,27 +1,35 @@
-"""FITS access: sniffing, the HDU list, images and cubes read in chunks, table HDUs.
+"""FITS access: sniffing, opening with truncation caught, the HDU list, images read in chunks.
 
 Uncompressed image data is read straight from the file into the native float32 result, one
 chunk at a time (byte-swapped and scaled in place), so a cube costs its float32 size in memory
-and no more. Gzipped files and tile-compressed HDUs go through astropy.
+and no more. Compressed files (gzip, bzip2, xz) and tile-compressed HDUs go through astropy.
+Table HDUs are read in :mod:`nnstudio.core.data.fits_tables`.
 """
 from __future__ import annotations
 
 import contextlib
-import gzip
 import os
 import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 
+from nnstudio.core.data import compression
+from nnstudio.core.data.fits_integrity import (
+    check_complete,
+    completeness_notes,
+    explain_open_failure,
+)
+from nnstudio.core.data.messages import first_line
 from nnstudio.core.tasks import Task
 from nnstudio.errors import NnstudioError
 
-FITS_EXTENSIONS = (".fits", ".fit", ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz")
+FITS_EXTENSIONS = (".fits", ".fit", ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz",
+                   ".fits.bz2", ".fits.xz", ".fits.z")
 CHUNK_BYTES = 16 * 1024 * 1024
 _BITPIX = {8: "u1", 16: "i2", 32: "i4", 64: "i8", -32: "f4", -64: "f8"}
 _MAX_CHANNELS = 16
+TRAINABLE = ("nnstudio trains on 2-D images, 3-D cubes (N×H×W) and 4-D cubes (N×H×W×C)")
 
 
 def looks_like_fits_name(path) -> bool:
@@ -29,68 +37,100 @@ def looks_like_fits_name(path) -> bool:
 
 
 def misnamed_fits(path) -> NnstudioError:
-    """The error for a file named like FITS whose content is not."""
+    """The error for a file named like FITS whose content is not (or is cut within 9 bytes)."""
+    try:
+        start = compression.read_plain(path, 9)
+    except (NnstudioError, OSError):
+        start = b""
+    if start and b"SIMPLE  =".startswith(start):
+        return NnstudioError(f"{os.path.basename(str(path))} is truncated: it ends inside the "
+                             f"header of HDU 0, after {len(start)} bytes.")
     return NnstudioError(f"{os.path.basename(str(path))} is named like a FITS file but is not one "
                          f"(it does not start with a 'SIMPLE  =' card).")
 
 
-def _is_gzip(path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
+def file_notes(hdul) -> list[str]:
+    """What :func:`open_fits` noticed about the whole file (HDUs that may be missing)."""
+    return list(getattr(hdul, "nnstudio_notes", []))
+
+
+def _packed(path) -> bool:
+    """Compressed as a whole file (gzip, bzip2, xz, LZW): no direct reads, no memory map."""
+    return compression.compression(path) is not None
 
 
 def is_fits(path) -> bool:
-    """True when the file starts with the FITS ``SIMPLE  =`` card (also inside gzip)."""
+    """True when the file starts with the FITS ``SIMPLE  =`` card (also inside compression)."""
     try:
-        with open(path, "rb") as f:
-            start = f.read(9)
-        if start[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as f:
-                start = f.read(9)
-    except (OSError, EOFError):
+        return compression.read_plain(path, 9) == b"SIMPLE  ="
+    except (NnstudioError, OSError):
         return False
-    return start == b"SIMPLE  ="
 
 
 @contextlib.contextmanager
 def open_fits(path, scaled: bool = False):
     """astropy's HDU list with every header parsed; astropy's errors become NnstudioError.
 
-    ``scaled=False`` leaves BSCALE/BZERO/BLANK in the headers: the chunked reader applies them.
+    A file that ends before the data its headers declare is refused, naming the HDU where it
+    ends. ``scaled=False`` leaves BSCALE/BZERO/BLANK in the headers: the chunked reader applies
+    them. With ``scaled=True`` astropy scales, which it refuses on a strict memory map, so the
+    map is left to astropy's choice (it copies scaled data).
     """
     from astropy.io import fits
 
     path = str(path)
     name = os.path.basename(path)
+    compression.check_readable(path)
     if not is_fits(path):
         raise NnstudioError(f"{name} is not a FITS file: it does not start with a 'SIMPLE  =' card.")
+    size = compression.plain_size(path)
+    memmap = False if _packed(path) else (None if scaled else True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            hdul = fits.open(path, memmap=not _is_gzip(path), do_not_scale_image_data=not scaled,
+            hdul = fits.open(path, memmap=memmap, do_not_scale_image_data=not scaled,
                              lazy_load_hdus=False)
-        except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError) as exc:
-            raise NnstudioError(f"{name} is a corrupt or truncated FITS file ({_short(exc)}).") \
-                from None
+        except Exception as exc:  # noqa: BLE001 - astropy raises many types for broken files
+            raise explain_open_failure(path, size, exc, memmap) from None
     try:
+        check_complete(hdul, path, size)
+        hdul.nnstudio_notes = completeness_notes(hdul, path, size)
         yield hdul
-    except (OSError, ValueError, TypeError, IndexError, EOFError) as exc:
-        raise NnstudioError(f"Could not read {name}: the FITS file looks corrupt or truncated "
-                            f"({_short(exc)}).") from None
+    except NnstudioError:
+        raise
+    except MemoryError:
+        raise NnstudioError(f"{name} holds more data than fits in the free memory.") from None
+    except Exception as exc:  # noqa: BLE001 - astropy raises many types for damaged data
+        raise NnstudioError(f"Could not read {name}: the FITS file looks corrupt "
+                            f"({first_line(exc)}).") from None
     finally:
-        hdul.close()
-
-
-def _short(exc) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:200]
+        with contextlib.suppress(Exception):
+            hdul.close()
 
 
 # -- describing HDUs ------------------------------------------------------------------------
 
-def hdu_kind(hdu) -> str:
+def hdu_type(hdu) -> str:
+    """What the HDU is, in FITS terms: primary, image, compressed image, binary table, …"""
     from astropy.io import fits
 
+    if isinstance(hdu, fits.GroupsHDU):
+        return "random groups"
+    if isinstance(hdu, fits.CompImageHDU):
+        return "compressed image"
+    if isinstance(hdu, fits.BinTableHDU):
+        return "binary table"
+    if isinstance(hdu, fits.TableHDU):
+        return "ASCII table"
+    return "primary" if isinstance(hdu, fits.PrimaryHDU) else "image"
+
+
+def hdu_kind(hdu) -> str:
+    """"image", "table" (binary, ASCII and random-groups HDUs) or "empty"."""
+    from astropy.io import fits
+
+    if isinstance(hdu, fits.GroupsHDU):
+        return "table" if _n_groups(hdu) else "empty"
     if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
         return "table"
     if isinstance(hdu, fits.CompImageHDU) or hdu.header.get("NAXIS", 0) > 0:
@@ -98,12 +138,20 @@ def hdu_kind(hdu) -> str:
     return "empty"
 
 
+def _n_groups(hdu) -> int:
+    """Random groups: how many groups there are (0 when an axis is empty)."""
+    h = hdu.header
+    axes = [int(h.get(f"NAXIS{i}", 0)) for i in range(2, int(h.get("NAXIS", 0)) + 1)]
+    return int(h.get("GCOUNT", 0)) if axes and all(a > 0 for a in axes) else 0
+
+
 def _image_shape(hdu) -> tuple[int, ...]:
     """Numpy-order shape from the header, without touching the data."""
     from astropy.io import fits
 
     if isinstance(hdu, fits.CompImageHDU):
-        return tuple(int(d) for d in hdu.shape)
+        shape = tuple(int(d) for d in hdu.shape)
+        return shape if shape and all(d > 0 for d in shape) else ()
     h = hdu.header
     naxis = int(h.get("NAXIS", 0))
     shape = tuple(int(h.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
@@ -121,50 +169,78 @@ def _image_dtype(hdu) -> str:
     return f"{base} (scaled)" if scaled else base
 
 
-def _table_columns(hdu) -> list[dict]:
-    cols = []
-    for c in hdu.columns:
-        entry = {"name": c.name, "format": str(c.format)}
-        if c.dim:
-            entry["dim"] = str(c.dim)
-        cols.append(entry)
-    return cols
+def _table_rows(hdu) -> int:
+    from astropy.io import fits
+
+    return _n_groups(hdu) if isinstance(hdu, fits.GroupsHDU) else int(hdu.header.get("NAXIS2", 0))
+
+
+def _column_names(hdu) -> list[str]:
+    try:
+        return [c.name for c in hdu.columns]
+    except Exception:  # noqa: BLE001 - a damaged column definition: described as no columns
+        return []
+
+
+def unusable_reason(hdu, kind: str | None = None) -> str:
+    """Why nnstudio cannot train on this HDU; "" when it can."""
+    kind = kind or hdu_kind(hdu)
+    if kind == "empty":
+        return "no data"
+    if kind == "image":
+        shape = _image_shape(hdu)
+        if len(shape) < 2 or len(shape) > 4:
+            dims = "×".join(str(d) for d in shape)
+            return f"a {len(shape)}-D array ({dims}): {TRAINABLE}"
+        return ""
+    if hdu.header.get("ZTABLE"):
+        return "a tile-compressed table, which astropy cannot decompress"
+    if not _column_names(hdu):
+        return "a table with no columns"
+    if _table_rows(hdu) == 0:
+        return "a table with no rows"
+    return ""
 
 
 def describe_hdus(hdul) -> list[dict]:
+    """Per HDU: index, name, kind, type, shape, dtype, column names, usable and the reason."""
     out = []
     for i, hdu in enumerate(hdul):
         kind = hdu_kind(hdu)
+        reason = unusable_reason(hdu, kind)
         entry = {"index": i, "name": hdu.name or ("PRIMARY" if i == 0 else ""),
-                 "kind": kind, "shape": [], "dtype": None, "columns": []}
+                 "kind": kind, "type": hdu_type(hdu), "shape": [], "dtype": None,
+                 "columns": [], "usable": not reason, "reason": reason}
         if kind == "image":
             entry["shape"] = list(_image_shape(hdu))
             entry["dtype"] = _image_dtype(hdu)
         elif kind == "table":
-            entry["shape"] = [int(hdu.header.get("NAXIS2", 0))]
-            entry["columns"] = [c["name"] for c in _table_columns(hdu)]
+            entry["shape"] = [_table_rows(hdu)]
+            entry["columns"] = _column_names(hdu)
         out.append(entry)
     return out
 
 
 def list_hdus(path) -> list[dict]:
-    """index, name, kind ("image"/"table"/"empty"), shape, dtype and column names per HDU."""
+    """The entries of :func:`describe_hdus` for a FITS file."""
     with open_fits(path) as hdul:
         return describe_hdus(hdul)
 
 
 def choose_hdu(hdul, wanted, path) -> int:
-    """Index of the HDU asked for (index or name), or of the first HDU with data."""
+    """Index of the HDU asked for (index or name), or of the first usable image, then table."""
     name = os.path.basename(str(path))
     if wanted is None:
-        kinds = [hdu_kind(h) for h in hdul]
-        for i, k in enumerate(kinds):
-            if k == "image":
-                return i
-        for i, k in enumerate(kinds):
-            if k == "table":
-                return i
-        raise NnstudioError(f"{name} holds no image or table data (every HDU is empty).")
+        described = describe_hdus(hdul)
+        for kind in ("image", "table"):
+            for d in described:
+                if d["kind"] == kind and d["usable"]:
+                    return d["index"]
+        why = "; ".join(f"HDU {d['index']}: {d['reason']}" for d in described[:4])
+        more = f"; and {len(described) - 4} more" if len(described) > 4 else ""
+        hint = "".join(f" {n}" for n in file_notes(hdul)[:1])
+        raise NnstudioError(f"{name} holds no image or table nnstudio can use ({why}{more})."
+                            f"{hint}")
     if isinstance(wanted, str) and wanted.strip().lstrip("-").isdigit():
         wanted = int(wanted)
     if isinstance(wanted, int):
@@ -195,9 +271,7 @@ def image_layout(shape: tuple[int, ...], name: str, index: int) -> tuple[tuple[i
                     f"({a} bands) and its bands moved last.")
             return (n, b, c, a), True, note
         return (n, a, b, c), False, ""
-    raise NnstudioError(
-        f"{name} HDU {index} is a {len(shape)}-D array {shape}: nnstudio reads 2-D images, "
-        f"3-D cubes (N×H×W) and 4-D cubes (N×H×W×C).")
+    raise NnstudioError(f"{name} HDU {index} is a {len(shape)}-D array {shape}: {TRAINABLE}.")
 
 
 def image_shape(hdul, index: int, path="") -> tuple[int, int, int, int]:
@@ -245,7 +319,7 @@ def read_image_rows(path, hdul, index: int, start: int, stop: int, out: np.ndarr
         out = np.empty((stop - start,) + out_shape[1:], dtype=np.float32)
     row_elems = int(np.prod(shape[1:])) if len(shape) > 2 else int(np.prod(shape))
     compressed = isinstance(hdu, fits.CompImageHDU)
-    if not compressed and not _is_gzip(path) and hdu.fileinfo() is not None:
+    if not compressed and not _packed(path) and hdu.fileinfo() is not None:
         _read_raw(path, hdu, out, start, stop, out_shape[0], row_elems, channels_first, name,
                   index, task)
     else:
@@ -360,36 +434,3 @@ def _count_nonfinite(a: np.ndarray) -> int:
         if not np.isfinite(chunk.sum(dtype=np.float64)):
             bad += int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
     return bad
-
-
-# -- tables -----------------------------------------------------------------------------------
-
-def read_table_hdu(path, hdul, index: int) -> tuple[dict[str, np.ndarray], list[str]]:
-    from astropy.table import Table
-
-    from nnstudio.core.data.tables import table_to_columns
-
-    name = os.path.basename(str(path))
-    hdu = hdul[index]
-    if hdu_kind(hdu) != "table":
-        raise NnstudioError(f"{name} HDU {index} ({hdu.name}) is not a table.")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        table = Table.read(hdu)
-    return table_to_columns(table, f"{name} HDU {index}")
-
-
-def first_table_hdu(hdul) -> int | None:
-    for i, hdu in enumerate(hdul):
-        if hdu_kind(hdu) == "table":
-            return i
-    return None
-
-
-def read_fits_table_file(path, hdu=None) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Columns of a table HDU (the first table when ``hdu`` is None)."""
-    with open_fits(path) as hdul:
-        index = first_table_hdu(hdul) if hdu is None else choose_hdu(hdul, hdu, path)
-        if index is None:
-            raise NnstudioError(f"{Path(path).name} has no table HDU.")
-        return read_table_hdu(path, hdul, index)

@@ -1,8 +1,9 @@
 """The reader registry and :func:`read_dataset`, the single entry point from a selection.
 
 Each reader is (label, sniff, read, priority): the highest-priority reader whose ``sniff`` accepts
-a path reads it. FITS files are recognised by content (the ``SIMPLE  =`` card, also gzipped),
-tables by extension, folders of FITS cutouts by their contents.
+a path reads it. FITS files are recognised by content (the ``SIMPLE  =`` card, also inside
+gzip, bzip2 or xz), tables by extension (a compression suffix removed), folders of FITS cutouts
+by their contents. ``DataSelection.hdu`` picks the HDU of a FITS file or the table of a VOTable.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnstudio.core.data import fitsio, tables
+from nnstudio.core.data import compression, fits_tables, fitsio, tables, votables
 from nnstudio.core.data.dataset import Dataset
 from nnstudio.core.data.fitsio import list_hdus  # noqa: F401  (public API of this module)
 from nnstudio.core.data.spec import DataSelection
@@ -58,12 +59,17 @@ def read_fits(path, hdu=None, task: Task | None = None, **_) -> Dataset:
     with fitsio.open_fits(path) as hdul:
         index = fitsio.choose_hdu(hdul, hdu, path)
         kind = fitsio.hdu_kind(hdul[index])
+        reason = fitsio.unusable_reason(hdul[index], kind)
+        if reason and kind != "empty":
+            label = f"HDU {index} ({hdul[index].name})" if hdul[index].name else f"HDU {index}"
+            raise NnstudioError(f"{path.name} {label} cannot be used: it is {reason}.")
         if kind == "image":
             images, notes = fitsio.read_image_hdu(path, hdul, index, task)
             return Dataset("images", {}, images, name=path.name, source=str(path.resolve()),
-                           notes=notes, hdu=index)
+                           notes=fitsio.file_notes(hdul) + notes, hdu=index)
         if kind == "table":
-            columns, notes = fitsio.read_table_hdu(path, hdul, index)
+            columns, notes = fits_tables.read_table_hdu(path, hdul, index)
+            notes = fitsio.file_notes(hdul) + notes
             if not columns or len(next(iter(columns.values()))) == 0:
                 raise NnstudioError(f"{path.name} HDU {index} is a table with no rows.")
             return Dataset("table", columns, None, name=path.name, source=str(path.resolve()),
@@ -75,15 +81,27 @@ def read_fits(path, hdu=None, task: Task | None = None, **_) -> Dataset:
 
 def _by_extension(*exts):
     def sniff(path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() in exts
+        return path.is_file() and compression.plain_suffix(path) in exts
     return sniff
 
 
-def read_table(path, task: Task | None = None, **_) -> Dataset:
+def is_votable(path) -> bool:
+    return tables.table_format(path) == "votable"
+
+
+def read_table(path, hdu=None, task: Task | None = None, **_) -> Dataset:
+    """A table file; for a VOTable ``hdu`` picks the table (index, ID or name)."""
     path = Path(path)
-    columns, notes = tables.read_table_file(path)
+    index = None
+    if is_votable(path):
+        columns, notes, index = votables.read_votable(path, hdu)
+    elif hdu is not None:
+        raise NnstudioError(f"{path.name} holds a single table: an HDU or table can only be "
+                            f"chosen in a FITS file or a VOTable.")
+    else:
+        columns, notes = tables.read_table_file(path)
     return Dataset("table", columns, None, name=path.name, source=str(path.resolve()),
-                   notes=notes)
+                   notes=notes, hdu=index)
 
 
 def read_any_table(path, hdu=None) -> tuple[dict[str, np.ndarray], list[str]]:
@@ -94,10 +112,24 @@ def read_any_table(path, hdu=None) -> tuple[dict[str, np.ndarray], list[str]]:
     if path.is_file() and path.stat().st_size == 0:
         raise NnstudioError(f"{path.name} is empty (0 bytes).")
     if fitsio.is_fits(path):
-        return fitsio.read_fits_table_file(path, hdu)
+        return fits_tables.read_fits_table_file(path, hdu)
     if fitsio.looks_like_fits_name(path):
         raise fitsio.misnamed_fits(path)
+    if is_votable(path):
+        return votables.read_votable(path, hdu)[:2]
     return tables.read_table_file(path)
+
+
+def list_parts(path) -> list[dict] | None:
+    """The HDUs of a FITS file or the tables of a VOTable (same keys); None for other files."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    if fitsio.is_fits(path):
+        return fitsio.list_hdus(path)
+    if is_votable(path):
+        return votables.list_tables(path)
+    return None
 
 
 # -- folders of cutouts -----------------------------------------------------------------------
@@ -266,6 +298,8 @@ def read_dataset(selection: DataSelection, task: Task | None = None) -> Dataset:
         raise NnstudioError(f"{path} does not exist.")
     if path.is_file() and path.stat().st_size == 0:
         raise NnstudioError(f"{path.name} is empty (0 bytes).")
+    if path.is_file():
+        compression.check_readable(path)
     reader = find_reader(path)
     if reader is None:
         if path.is_file() and fitsio.looks_like_fits_name(path):
@@ -282,7 +316,7 @@ def read_dataset(selection: DataSelection, task: Task | None = None) -> Dataset:
             raise NnstudioError("A label HDU can only be chosen for a FITS file.")
         with fitsio.open_fits(path) as hdul:
             index = fitsio.choose_hdu(hdul, selection.labels_hdu, path)
-            labels, notes = fitsio.read_table_hdu(path, hdul, index)
+            labels, notes = fits_tables.read_table_hdu(path, hdul, index)
         ds.notes.extend(notes)
         attach_labels(ds, labels, f"{path.name} HDU {index}", selection.id_column)
     elif selection.labels_path:
@@ -299,10 +333,10 @@ def _attach_matching_table_hdu(ds: Dataset, path: Path, id_column) -> None:
     """A cube with one table HDU of as many rows as images: that table holds the labels."""
     with fitsio.open_fits(path) as hdul:
         candidates = [d["index"] for d in fitsio.describe_hdus(hdul)
-                      if d["kind"] == "table" and d["shape"] == [ds.n_rows]]
+                      if d["kind"] == "table" and d["usable"] and d["shape"] == [ds.n_rows]]
         if len(candidates) != 1:
             return
-        labels, notes = fitsio.read_table_hdu(path, hdul, candidates[0])
+        labels, notes = fits_tables.read_table_hdu(path, hdul, candidates[0])
     ds.notes.extend(notes)
     attach_labels(ds, labels, f"{path.name} HDU {candidates[0]}", id_column)
 
@@ -323,4 +357,7 @@ register_reader("ECSV table", _by_extension(".ecsv"), read_table, priority=10)
 register_reader("VOTable", _by_extension(".vot", ".votable", ".xml"), read_table, priority=10)
 if _has_h5py():
     register_reader("HDF5 table", _by_extension(".hdf5", ".h5"), read_table, priority=10)
-register_reader("Text table", _by_extension(".tsv", ".txt", ".dat"), read_table, priority=1)
+register_reader("RDB table", _by_extension(".rdb"), read_table, priority=10)
+register_reader("IPAC table", _by_extension(".tbl", ".ipac"), read_table, priority=10)
+register_reader("Text table", _by_extension(".tsv", ".tab", ".txt", ".dat"), read_table,
+                priority=1)

@@ -34,7 +34,9 @@ class DataSelection:
     """
 
     path: str = ""
-    hdu: int | str | None = None          # FITS: HDU index or name holding inputs (None = first with data)
+    # FITS: the HDU (index or name); VOTable: the table (index, ID or name). None = the first
+    # usable image, then table
+    hdu: int | str | None = None
     labels_path: str | None = None        # companion table for images (CSV/ECSV/VOTable/FITS)
     labels_hdu: int | str | None = None   # a table HDU in the same FITS file holding labels
     id_column: str | None = None          # match images to label rows by this column (None = row order)
@@ -52,7 +54,7 @@ class DataSelection:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "DataSelection":
+    def from_dict(cls, d: dict) -> DataSelection:
         return _from_dict(cls, d, "The data selection")
 
 
@@ -87,5 +89,5 @@ class PreparationSpec:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "PreparationSpec":
+    def from_dict(cls, d: dict) -> PreparationSpec:
         return _from_dict(cls, d, "The preparation settings")

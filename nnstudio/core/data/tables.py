@@ -1,6 +1,7 @@
-"""Table files (CSV, ECSV, VOTable, HDF5, FITS tables) to plain NumPy columns."""
+"""Table files (CSV, ECSV, TSV, RDB, IPAC, text, HDF5) and astropy Tables to NumPy columns."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -8,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from nnstudio.core.data import compression
+from nnstudio.core.data.messages import first_line
 from nnstudio.errors import NnstudioError
 
 # What people write for "no value" in a numeric column of a text table.
@@ -22,51 +25,93 @@ TABLE_FORMATS = {
     ".hdf5": "hdf5",
     ".h5": "hdf5",
     ".tsv": "ascii.tab",
+    ".tab": "ascii.tab",
+    ".rdb": "ascii.rdb",
+    ".tbl": "ascii.ipac",
+    ".ipac": "ascii.ipac",
     ".txt": "ascii",
     ".dat": "ascii",
 }
+_DELIMITED = {"ascii.csv": ",", "ascii.tab": "\t"}
+_NAMES = {"ascii.csv": "CSV", "ascii.tab": "tab-separated", "ascii.ecsv": "ECSV", "hdf5": "HDF5",
+          "ascii.rdb": "RDB", "ascii.ipac": "IPAC", "ascii": "text", "ascii.cds": "CDS"}
 
 
-def read_table_file(path, fmt: str | None = None) -> tuple[dict[str, np.ndarray], list[str]]:
-    """Columns and notes of a table file; format from ``fmt`` or the file's extension."""
+def table_format(path) -> str | None:
+    """astropy's format name for a table file, from its extension (compression suffix removed)."""
+    return TABLE_FORMATS.get(compression.plain_suffix(path))
+
+
+def read_table_file(path, fmt: str | None = None, allow_empty: bool = False
+                    ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Columns and notes of a text or HDF5 table file; format from ``fmt`` or the extension.
+
+    VOTables are read in :mod:`nnstudio.core.data.votables` (they may hold several tables).
+    Rows shorter than the header are read with their missing values as missing (NaN, or ''
+    for text) and counted in a note; rows longer than the header are refused.
+    """
     from astropy.table import Table
 
     path = str(path)
     name = os.path.basename(path)
-    ext = os.path.splitext(path)[1].lower()
-    fmt = fmt or TABLE_FORMATS.get(ext)
+    fmt = fmt or table_format(path)
     if fmt is None:
         raise NnstudioError(f"Cannot tell the table format of {name} from its extension "
                             f"(known: {', '.join(sorted(TABLE_FORMATS))}).")
     if os.path.getsize(path) == 0:
         raise NnstudioError(f"{name} is empty (0 bytes).")
-    if fmt in ("ascii.csv", "ascii.tab"):
-        check_delimited_rows(path, "," if fmt == "ascii.csv" else "\t")
+    compression.check_readable(path)
+    notes: list[str] = []
     kwargs = {"format": fmt}
-    if fmt in ("ascii.csv", "ascii.tab"):
-        kwargs["comment"] = "#"      # astronomers' CSV files often start with '#' notes
+    if fmt in _DELIMITED:
+        short = check_delimited_rows(path, _DELIMITED[fmt])
+        if short:
+            notes.append(_short_rows_note(name, short))
+        # astropy's CSV reader fills short rows with missing values (its tab reader refuses them)
+        kwargs = {"format": "ascii.csv", "delimiter": _DELIMITED[fmt],
+                  "comment": "#"}      # astronomers' CSV files often start with '#' notes
     if fmt == "hdf5":
         kwargs["path"] = _first_hdf5_table(path)
+    table = _read_astropy(Table, path, name, fmt, kwargs)
+    if len(table.colnames) == 0:
+        raise NnstudioError(f"{name} has no columns.")
+    if len(table) == 0 and not allow_empty:
+        raise NnstudioError(f"{name} has column names ({', '.join(table.colnames[:6])}) "
+                            f"but no data rows.")
+    columns, more = table_to_columns(table, name)
+    return columns, notes + more
+
+
+def _read_astropy(Table, path, name, fmt, kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            table = Table.read(path, **kwargs)
+            return Table.read(path, **kwargs)
         except NnstudioError:
             raise
+        except MemoryError:
+            raise NnstudioError(f"{name} holds more data than fits in the free memory.") from None
         except Exception as exc:  # noqa: BLE001 - astropy raises many types for bad tables
-            raise NnstudioError(f"Could not read {name} as a {fmt.replace('ascii.', '').upper()} "
-                                f"table: {_first_line(exc)}") from None
-    if len(table.colnames) == 0:
-        raise NnstudioError(f"{name} has no columns.")
-    if len(table) == 0:
-        raise NnstudioError(f"{name} has column names ({', '.join(table.colnames[:6])}) "
-                            f"but no data rows.")
-    return table_to_columns(table, name)
+            error = exc
+        readme = _cds_readme(path) if fmt == "ascii" else None
+        if readme is not None:   # a CDS/VizieR table described by the ReadMe beside it
+            with contextlib.suppress(Exception):
+                return Table.read(path, format="ascii.cds", readme=readme)
+    what = _NAMES.get(fmt, fmt.replace("ascii.", "").upper())
+    if "Unable to guess table format" in str(error):
+        raise NnstudioError(f"Could not read {name} as a {what} table: no table layout astropy "
+                            f"knows fits all of its lines.") from None
+    raise NnstudioError(f"Could not read {name} as a {what} table: "
+                        f"{first_line(error, path)}") from None
 
 
-def _first_line(exc) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+def _cds_readme(path) -> str | None:
+    folder = os.path.dirname(os.path.abspath(path))
+    for candidate in ("ReadMe", "README", "readme"):
+        p = os.path.join(folder, candidate)
+        if os.path.isfile(p):
+            return p
+    return None
 
 
 def _first_hdf5_table(path) -> str:
@@ -78,34 +123,52 @@ def _first_hdf5_table(path) -> str:
         if isinstance(obj, h5py.Dataset) and obj.dtype.names:
             found.append(key)
 
-    with h5py.File(path, "r") as f:
-        f.visititems(visit)
+    try:
+        with h5py.File(path, "r") as f:
+            f.visititems(visit)
+    except (OSError, ValueError) as exc:
+        raise NnstudioError(f"Could not read {os.path.basename(path)} as an HDF5 file: "
+                            f"{first_line(exc, path)}") from None
     if not found:
         raise NnstudioError(f"{os.path.basename(path)} holds no table (no compound HDF5 dataset).")
     return found[0]
 
 
-def check_delimited_rows(path, delimiter: str = ",") -> None:
-    """Refuse ragged rows: astropy silently masks the missing trailing values of short rows."""
+def check_delimited_rows(path, delimiter: str = ",") -> list[tuple[int, int]]:
+    """Refuse rows longer than the header; return (line, missing values) of the short rows.
+
+    astropy, like pandas, reads a short row's missing trailing values as missing; a longer row
+    has values with no column, which nothing can place.
+    """
     name = os.path.basename(path)
-    with open(path, "rb") as f:
-        data = f.read()
+    data = compression.read_plain(path)
     if not data.strip():
         raise NnstudioError(f"{name} is empty.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    sep = delimiter
-    rows = _field_counts(text, sep)
+    rows = _field_counts(text, delimiter)
     if not rows:
         raise NnstudioError(f"{name} is empty.")
     header_line, n_header = rows[0]
+    short = []
     for line_no, n in rows[1:]:
-        if n != n_header:
+        if n > n_header:
             raise NnstudioError(
-                f"{name} has ragged rows: line {line_no} has {n} field{'s' * (n != 1)} but the "
-                f"header (line {header_line}) has {n_header}.")
+                f"{name} has a row longer than its header: line {line_no} has {n} fields but "
+                f"the header (line {header_line}) has {n_header}.")
+        if n < n_header:
+            short.append((line_no, n_header - n))
+    return short
+
+
+def _short_rows_note(name: str, short: list[tuple[int, int]]) -> str:
+    n_values = sum(k for _, k in short)
+    lines = ", ".join(str(line) for line, _ in short[:5]) + (", …" if len(short) > 5 else "")
+    rows, their = ("1 row is", "its") if len(short) == 1 else (f"{len(short)} rows are", "their")
+    return (f"{name}: {rows} shorter than the header (line{'s' * (len(short) > 1)} {lines}); "
+            f"{their} {n_values} missing value{'s' * (n_values != 1)} read as missing.")
 
 
 def _field_counts(text: str, sep: str) -> list[tuple[int, int]]:

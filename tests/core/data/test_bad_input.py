@@ -47,11 +47,18 @@ def test_header_only_csv(write_csv):
         read(write_csv("h.csv", "a,b\n"))
 
 
-def test_ragged_csv_short_and_long_rows(write_csv):
-    with pytest.raises(NnstudioError, match=r"ragged rows: line 3 has 2 fields but the header "
-                                            r"\(line 1\) has 3"):
-        read(write_csv("r.csv", "a,b,c\n1,2,3\n4,5\n6,7,8\n"))
-    with pytest.raises(NnstudioError, match="line 2 has 4 fields"):
+def test_short_rows_read_as_missing_long_rows_refused(write_csv):
+    # like astropy and pandas: a short row's missing trailing values are missing values
+    ds = read(write_csv("r.csv", "a,b,c,name\n1,2,3,x\n4,5\n6,7,8,y\n9\n"))
+    assert ds.columns["a"].tolist() == [1, 4, 6, 9]
+    assert np.isnan(ds.columns["c"][[1, 3]]).all() and ds.columns["c"][[0, 2]].tolist() == [3, 8]
+    assert ds.columns["name"].tolist() == ["x", "", "y", ""]
+    assert any("2 rows are shorter than the header (lines 3, 5); their 5 missing values read "
+               "as missing" in n for n in ds.notes)
+    tsv = write_csv("r.tsv", "a\tb\n1\t2\n3\n")
+    assert np.isnan(read(tsv).columns["b"][1])
+    with pytest.raises(NnstudioError, match=r"a row longer than its header: line 2 has 4 fields "
+                                            r"but the header \(line 1\) has 3"):
         read(write_csv("r2.csv", "a,b,c\n1,2,3,4\n"))
     # quoted fields holding the separator are not ragged
     ds = read(write_csv("q.csv", 'a,b\n"x,y",1\n"z",2\n'))
@@ -133,14 +140,42 @@ def test_truncated_fits(tmp_path):
     raw = p.read_bytes()
     cut = tmp_path / "cut.fits"
     cut.write_bytes(raw[: 2880 + 5000])
-    with pytest.raises(NnstudioError, match="cut.fits is truncated: HDU 0 needs 16,000 bytes"):
+    with pytest.raises(NnstudioError, match=r"cut.fits is truncated: it ends inside the data of "
+                                            r"HDU 0 \(PRIMARY\), after 5,000 of its 16,000 bytes"):
         read(cut)
     header_only = tmp_path / "hdr.fits"
     header_only.write_bytes(raw[:1000])
-    with pytest.raises(NnstudioError, match="corrupt or truncated FITS"):
-        read(header_only)
-    with pytest.raises(NnstudioError, match="corrupt or truncated"):
-        list_hdus(header_only)
+    for call in (read, list_hdus, inspect_file):
+        with pytest.raises(NnstudioError, match="hdr.fits is truncated: it ends inside the "
+                                                "header of HDU 0"):
+            call(header_only)
+
+
+def test_multi_extension_file_cut_in_a_later_header(tmp_path):
+    """The extensions after the cut are not silently lost: the file is refused, naming HDU 2."""
+    cube = fits.ImageHDU(np.ones((4, 8, 8), dtype=np.float32), name="SCI")
+    cat = fits.BinTableHDU.from_columns([fits.Column(name="id", format="J", array=range(4))])
+    p = tmp_path / "m.fits"
+    fits.HDUList([fits.PrimaryHDU(), cube, cat]).writeto(p)
+    raw = p.read_bytes()
+    start_of_hdu2 = 2880 * 2 + 4 * 8 * 8 * 4 + (2880 - 4 * 8 * 8 * 4 % 2880) % 2880
+    assert raw[start_of_hdu2:start_of_hdu2 + 8] == b"XTENSION"
+    cases = {start_of_hdu2 + 100: "the header of HDU 2", start_of_hdu2 + 1: "the header of HDU 2",
+             start_of_hdu2 + 2880: "the data of HDU 2, after 0 of its 16 bytes"}
+    for n, where in cases.items():
+        cut = tmp_path / f"cut{n}.fits"
+        cut.write_bytes(raw[:n])
+        for call in (read, list_hdus, inspect_file):
+            with pytest.raises(NnstudioError, match=rf"cut{n}.fits is truncated: it ends inside "
+                                                    rf"{where}"):
+                call(cut)
+    # cut in the padding of HDU 1: its data is whole, the note says HDUs may be missing
+    cut = tmp_path / "pad.fits"
+    cut.write_bytes(raw[:start_of_hdu2 - 10])
+    ds = read(cut)
+    assert ds.images.shape == (4, 8, 8, 1)
+    assert any("ends 10 bytes short of a whole FITS block after HDU 1" in n for n in ds.notes)
+    assert any("short of a whole FITS block" in n for n in inspect_file(cut)["notes"])
 
 
 def test_truncated_gzipped_fits(tmp_path):

@@ -53,7 +53,10 @@ def test_inspect_fits_multi_extension(tmp_path):
                              {"name": "name", "dtype": "str", "n_nan": 0}]
     text = format_inspection(d)
     assert "HDU 0 PRIMARY: image, 3×4×5, float32, 2 NaN" in text
-    assert "HDU 1 CAT: table, 3 rows, 2 columns" in text
+    assert "HDU 1 CAT: binary table, 3 rows, 2 columns" in text
+    assert (h0["type"], h0["usable"], h0["reason"], h1["type"], h1["usable"]) == \
+        ("primary", True, "", "binary table", True)
+    assert d["default"] == 0 and "← read by default" in text.splitlines()[1]
 
 
 def test_inspect_csv(write_csv):
