@@ -85,3 +85,17 @@ class ThemedPlot(pg.PlotWidget):
         if e.type() in (QEvent.PaletteChange, QEvent.ApplicationPaletteChange) and "_placeholder" in self.__dict__:
             self.apply_colours()
         super().changeEvent(e)
+
+
+def clicked_bin(plot: ThemedPlot, ev, edges) -> int | None:
+    """The histogram bin under a left click on ``plot`` (``edges`` as ``np.histogram`` gives
+    them), or None when the click is not a left click on a bin."""
+    import numpy as np
+
+    if ev.button() != Qt.LeftButton:
+        return None
+    vb = plot.plot_item.getViewBox()
+    if not vb.sceneBoundingRect().contains(ev.scenePos()):
+        return None
+    i = int(np.searchsorted(edges, vb.mapSceneToView(ev.scenePos()).x(), side="right")) - 1
+    return i if 0 <= i < len(edges) - 1 else None

@@ -717,14 +717,12 @@ class DiagnosticsPanel(Panel):
         self._browse_regression(idx, f"Residuals from {fmt_number(lo)} to {fmt_number(hi)}")
 
     def _hist_clicked(self, ev) -> None:
-        if self.diag is None or self.result.problem != "regression" or ev.button() != Qt.LeftButton:
+        from nnstudio.gui.widgets.themed_plot import clicked_bin
+
+        if self.diag is None or self.result.problem != "regression":
             return
-        vb = self.hist_plot.plot_item.getViewBox()
-        if not vb.sceneBoundingRect().contains(ev.scenePos()):
-            return
-        x = vb.mapSceneToView(ev.scenePos()).x()
-        i = int(np.searchsorted(self.diag.hist_edges, x, side="right")) - 1
-        if 0 <= i < len(self.diag.hist_counts):
+        i = clicked_bin(self.hist_plot, ev, self.diag.hist_edges)
+        if i is not None:
             self.show_bin(i)
 
     # -- regression ------------------------------------------------------------------------------------

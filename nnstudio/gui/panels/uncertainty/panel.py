@@ -737,18 +737,16 @@ class UncertaintyPanel(Panel):
 
     def _hist_clicked(self, ev, plot: ThemedPlot, name: str) -> None:
         from nnstudio.core.evaluation import bin_members
+        from nnstudio.gui.widgets.themed_plot import clicked_bin
 
-        if self.result is None or name not in self.result.uncertainty.histograms or ev.button() != Qt.LeftButton:
-            return
-        vb = plot.plot_item.getViewBox()
-        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+        if self.result is None or name not in self.result.uncertainty.histograms:
             return
         counts, edges = self.result.uncertainty.histograms[name]
-        x = vb.mapSceneToView(ev.scenePos()).x()
-        i = int(np.searchsorted(edges, x, side="right")) - 1
-        if 0 <= i < len(counts):
+        i = clicked_bin(plot, ev, edges)
+        if i is not None:
             idx = bin_members(self.result.uncertainty.arrays[name], edges, i)
-            self.browse(idx, f"{name.replace('_', ' ').capitalize()} from {edges[i]:.3g} to {edges[i + 1]:.3g}")
+            label = name.replace("_", " ").capitalize()
+            self.browse(idx, f"{label} from {fmt_number(edges[i], 3)} to {fmt_number(edges[i + 1], 3)}")
 
 
 if __name__ == "__main__":
