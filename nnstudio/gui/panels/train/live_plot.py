@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from nnstudio.gui.widgets.plot_theme import plot_colours
+from nnstudio.gui.theme import plot_colours
 
 REDRAW_MS = 100
 SMOOTHING = 0.6            # weight of the past in the batch-loss moving average (reports come ~10/s)
