@@ -12,14 +12,18 @@ def toy_regression(n: int = 240, seed: int = 0) -> PreparedData:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 3)).astype("float32")
     y = (x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n)).astype("float32")
+    return _in_order(x, y, task="regression", feature_names=["a", "b", "c"], target_name="y",
+                     target_scaler={"mean": 0.0, "std": 1.0})
+
+
+def _in_order(x: np.ndarray, y: np.ndarray, **fields) -> PreparedData:
+    """Rows split 60/15/10/15 in order."""
+    n = len(x)
     idx = np.arange(n)
     cut = [0, int(0.6 * n), int(0.75 * n), int(0.85 * n), n]
-    return PreparedData(kind="table", task="regression",
-                        x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
-                        y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
-                        index={s: idx[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
-                        feature_names=["a", "b", "c"], target_name="y",
-                        target_scaler={"mean": 0.0, "std": 1.0})
+    part = {s: slice(cut[i], cut[i + 1]) for i, s in enumerate(SPLITS)}
+    return PreparedData(kind="table", x={s: x[v] for s, v in part.items()}, y={s: y[v] for s, v in part.items()},
+                        index={s: idx[v] for s, v in part.items()}, **fields)
 
 
 def toy_classification(n: int = 3000, seed: int = 0,
@@ -30,14 +34,8 @@ def toy_classification(n: int = 3000, seed: int = 0,
     x = rng.normal(size=(n, len(class_names))).astype("float32")
     p = _softmax(2.0 * x)
     y = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1).astype("int64")
-    idx = np.arange(n)
-    cut = [0, int(0.6 * n), int(0.75 * n), int(0.85 * n), n]
-    return PreparedData(kind="table", task="classification",
-                        x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
-                        y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
-                        index={s: idx[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
-                        feature_names=[f"x{i}" for i in range(len(class_names))],
-                        class_names=list(class_names), target_name="class")
+    return _in_order(x, y, task="classification", feature_names=[f"x{i}" for i in range(len(class_names))],
+                     class_names=list(class_names), target_name="class")
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
