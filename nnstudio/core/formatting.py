@@ -31,6 +31,12 @@ def fmt_number(v, digits: int = 4, blank: str = DASH) -> str:
     return blank if f is None else f"{f:.{digits}g}"
 
 
+def fmt_count(n, blank: str = DASH) -> str:
+    """A whole count with thousands separators: 285569 -> "285,569"; ``blank`` when missing."""
+    f = _finite(n)
+    return blank if f is None else f"{round(f):,}"
+
+
 def fmt_percent(v, digits: int = 1, blank: str = DASH) -> str:
     """A fraction as a percentage: 0.847 -> "84.7%"."""
     f = _finite(v)
@@ -67,4 +73,5 @@ def fmt_when(iso: str | None) -> str:
     return iso.replace("T", " ")[:16] if iso else DASH
 
 
-__all__ = ["DASH", "fmt_interval", "fmt_level", "fmt_number", "fmt_percent", "fmt_seconds", "fmt_when"]
+__all__ = ["DASH", "fmt_count", "fmt_interval", "fmt_level", "fmt_number", "fmt_percent", "fmt_seconds",
+           "fmt_when"]

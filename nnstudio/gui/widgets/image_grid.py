@@ -13,6 +13,7 @@ from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListView, QListWidget,
                                QListWidgetItem, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
+from nnstudio.core.formatting import fmt_number
 from nnstudio.gui.theme import apply_plot_theme
 
 STRETCHES = ("linear", "sqrt", "log", "asinh")
@@ -68,7 +69,7 @@ def to_qimage(u8: np.ndarray) -> QImage:
 
 def caption_value(v) -> str:
     if isinstance(v, (float, np.floating)):
-        return str(int(v)) if float(v).is_integer() else format(float(v), ".3g")
+        return str(int(v)) if float(v).is_integer() else fmt_number(float(v), digits=3)
     return str(v)
 
 
@@ -303,7 +304,7 @@ class ImageZoom(QWidget):
         h, w = u8.shape
         self.plot.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
         finite = self.data[np.isfinite(self.data)]
-        rng = (f"; values {finite.min():.4g} to {finite.max():.4g}" if finite.size
+        rng = (f"; values {fmt_number(finite.min())} to {fmt_number(finite.max())}" if finite.size
                else "; no finite values")
         self.title.setText(f"<b>{title}</b><br>{w}×{h} pixels{rng}")
         self.readout.setText("Point at a pixel for its value; drag to pan, wheel to zoom.")
@@ -320,7 +321,7 @@ class ImageZoom(QWidget):
         x, y = int(np.floor(p.x())), int(np.floor(p.y()))
         h, w = self.data.shape[:2]
         if 0 <= x < w and 0 <= y < h:
-            self.readout.setText(f"x {x}, y {y}: {self.data[y, x]:.6g}")
+            self.readout.setText(f"x {x}, y {y}: {fmt_number(self.data[y, x], digits=6)}")
 
     def changeEvent(self, e):
         super().changeEvent(e)

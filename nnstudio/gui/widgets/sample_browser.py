@@ -6,8 +6,6 @@ a confusion-matrix cell of 50 000 samples lists and sorts at once.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.formatting import fmt_number
 from nnstudio.gui.widgets.image_grid import display_image
 from nnstudio.gui.widgets.image_grid import to_qimage as grey_qimage
 
@@ -37,11 +36,8 @@ def _fmt(v) -> str:
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else ""
     if isinstance(v, (float, np.floating)):
-        v = float(v)
-        if not math.isfinite(v):
-            return "—"
-        a = abs(v)
-        return f"{v:.3g}" if a and (a < 1e-3 or a >= 1e5) else f"{v:.4g}"
+        a = abs(float(v))     # tiny and huge values in exponent form, one digit shorter
+        return fmt_number(float(v), digits=3 if a and (a < 1e-3 or a >= 1e5) else 4)
     if isinstance(v, (np.integer,)):
         return str(int(v))
     if isinstance(v, bytes):

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QSpinBox
 
+from nnstudio.core.formatting import fmt_number
+
 Check = Callable[[object], "str | None"]
 
 # text that may still become a number while it is typed ("", "-", "1e", "0.")
@@ -82,7 +84,7 @@ class FloatSpin(QDoubleSpinBox):
         self.setKeyboardTracking(False)
 
     def textFromValue(self, value: float) -> str:
-        return f"{value:.6g}"
+        return fmt_number(value, digits=6)
 
     def valueFromText(self, text: str) -> float:
         try:

@@ -5,11 +5,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from nnstudio.core.formatting import fmt_number
+
 HEADERS = ("Column", "Min", "Max", "Mean", "Std", "Missing")
-
-
-def _num(v) -> str:
-    return "" if v is None else format(v, ".4g")
 
 
 class ColumnTable(QTableWidget):
@@ -58,8 +56,8 @@ class ColumnTable(QTableWidget):
             if s.get("min") is None and dtype in ("str", "object"):
                 values = (dtype, "", "", "", str(missing))  # no statistics: say why
             else:
-                values = (_num(s.get("min")), _num(s.get("max")), _num(s.get("mean")),
-                          _num(s.get("std")), str(missing))
+                values = (*(fmt_number(s.get(k), blank="") for k in ("min", "max", "mean", "std")),
+                          str(missing))
             for c, text in enumerate(values, start=1):
                 cell = QTableWidgetItem(text)
                 cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
+from nnstudio.core.formatting import fmt_percent
 from nnstudio.core.workflow.data import load_job
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
@@ -873,7 +874,7 @@ class DataPanel(Panel):
             n_split = sum(balance[split].values())
             for r, name in enumerate(rows):
                 n = balance[split][name]
-                text = f"{n}" if len(rows) == 1 or not n_split else f"{n} ({100 * n / n_split:.0f}%)"
+                text = f"{n}" if len(rows) == 1 or not n_split else f"{n} ({fmt_percent(n / n_split, 0)})"
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 t.setItem(r, c, item)

@@ -9,18 +9,21 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
+from nnstudio.core.formatting import fmt_number
+
 VECTOR_SHOWN = 3   # elements of a vector cell written out before "…"
 _ROOT = QModelIndex()
 
 
 def format_value(v) -> str:
-    """One cell as text: floats to 6 significant digits, vectors summarised."""
+    """One cell as text: floats to 6 significant digits, vectors summarised. A raw cell shows
+    what the file holds, so a missing value reads "NaN" and an infinity "inf"."""
     if isinstance(v, np.ndarray):
         return _format_vector(v)
     if isinstance(v, (float, np.floating)):
-        if np.isnan(v):
-            return "NaN"
-        return format(float(v), ".6g")
+        if not np.isfinite(v):
+            return "NaN" if np.isnan(v) else str(float(v))
+        return fmt_number(float(v), digits=6)
     if isinstance(v, (bool, np.bool_)):
         return "true" if v else "false"
     if isinstance(v, (int, np.integer)):

@@ -9,6 +9,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPointF, QRec
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from nnstudio.core.formatting import fmt_number
 from nnstudio.core.model import ACTIVATIONS, ALPHA_DEFAULTS
 
 X_RANGE = (-4.0, 4.0)
@@ -68,10 +69,11 @@ def curve_pixmap(name: str, alpha: float | None = None, width: int = 170, height
     p.setPen(labels)
     for xv in (x0, x1):
         pt = to_px(xv, 0)
-        p.drawText(QRectF(pt.x() - 12, plot.bottom() + 2, 24, 12), Qt.AlignCenter, f"{xv:g}")
+        p.drawText(QRectF(pt.x() - 12, plot.bottom() + 2, 24, 12), Qt.AlignCenter, fmt_number(xv, digits=6))
     for yv in (0.0, 1.0):
         pt = to_px(0, yv)
-        p.drawText(QRectF(0, pt.y() - 6, left - 3, 12), Qt.AlignRight | Qt.AlignVCenter, f"{yv:g}")
+        p.drawText(QRectF(0, pt.y() - 6, left - 3, 12), Qt.AlignRight | Qt.AlignVCenter,
+                   fmt_number(yv, digits=6))
     path = QPainterPath(to_px(x[0], y[0]))
     for xv, yv in zip(x[1:], y[1:]):
         path.lineTo(to_px(xv, yv))
@@ -101,7 +103,7 @@ def _curve_uri(name: str, alpha: float | None) -> str:
 def alpha_text(name: str, alpha: float | None) -> str:
     if name not in ALPHA_DEFAULTS:
         return ""
-    return f"α = {ALPHA_DEFAULTS[name] if alpha is None else alpha:g}"
+    return f"α = {fmt_number(ALPHA_DEFAULTS[name] if alpha is None else alpha, digits=6)}"
 
 
 def activation_tooltip(name: str, alpha: float | None = None) -> str:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from nnstudio.core.formatting import fmt_count
 from nnstudio.core.model import LAYER_TYPES
 from nnstudio.core.model.diagram import DiagramBox, box_title
 from nnstudio.errors import NnstudioError
@@ -82,7 +83,7 @@ def _params_text(box: DiagramBox) -> str:
         return box.shape
     if box.shape == "?":
         return "output ?"
-    p = f"{box.params:,} param{'s' if box.params != 1 else ''}" if box.params else "no parameters"
+    p = f"{fmt_count(box.params)} param{'s' if box.params != 1 else ''}" if box.params else "no parameters"
     return f"→ {box.shape}   ·   {p}"
 
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit,
                                QVBoxLayout, QWidget)
 
+from nnstudio.core.formatting import fmt_count, fmt_number
 from nnstudio.core.model import ACTIVATIONS, ALPHA_DEFAULTS, LAYER_TYPES, shape_text
 from nnstudio.core.model.layers import Field, check_field
 from nnstudio.gui.panels.model.activation_plot import ActivationBox, activation_tooltip
@@ -57,7 +58,7 @@ def format_value(f: Field, v) -> str:
     if isinstance(v, (list, tuple)):
         return ", ".join(str(x) for x in v)
     if isinstance(v, float):
-        return f"{v:g}"
+        return fmt_number(v, digits=6)
     return str(v)
 
 
@@ -143,9 +144,9 @@ class LayerForm(QWidget):
         if info is not None:
             parts = [f"Output {shape_text(info.output_shape)}"]
             if info.output_shape is not None:
-                parts.append(f"{info.trainable_params:,} trainable")
+                parts.append(f"{fmt_count(info.trainable_params)} trainable")
                 if info.non_trainable_params:
-                    parts.append(f"{info.non_trainable_params:,} non-trainable")
+                    parts.append(f"{fmt_count(info.non_trainable_params)} non-trainable")
                 parts[-1] += " parameters"
             self.summary.setText(" · ".join(parts))
             self.summary.setVisible(True)

@@ -12,6 +12,8 @@ from PySide6.QtCore import QAbstractTableModel, QByteArray, QMimeData, QModelInd
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+from nnstudio.core.formatting import fmt_count
+
 MIME = "application/x-nnstudio-layer-row"
 ERROR_BG = QColor(220, 53, 69, 55)
 ERROR_FG = QColor(220, 53, 69)
@@ -72,7 +74,7 @@ class LayerTableModel(QAbstractTableModel):
     def _row_cells(self, row: Row) -> dict[int, list]:
         """Every role's value per column, worked out once: views ask data() thousands of times."""
         def num(v):
-            return "?" if v is None else f"{v:,}"
+            return fmt_count(v, blank="?")
 
         n = len(COLUMNS)
         cells: dict[int, list] = {

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGridLayout, Q
                                QHBoxLayout, QLabel, QMenu, QPushButton, QScrollArea, QSplitter,
                                QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
+from nnstudio.core.formatting import fmt_count
 from nnstudio.core.model import (LAYER_TYPES, LOSSES, METRICS, OPTIMIZERS, TEMPLATES,
                                  LayerSpec, ModelSpec, default_template, diagram_data, infer,
                                  make_template, metric_applies, output_kind, shape_text,
@@ -645,8 +646,8 @@ class ModelPanel(Panel):
         state = ("<span style='color:#2e9d4a'>✔ ready to train</span>" if inf.ok
                  else "<span style='color:#dc3545'>✖ not ready (see above)</span>")
         self.totals.setText(
-            f"<b>{inf.total_params:,}</b> parameters: {inf.trainable_params:,} trainable, "
-            f"{inf.non_trainable_params:,} non-trainable · output "
+            f"<b>{fmt_count(inf.total_params)}</b> parameters: {fmt_count(inf.trainable_params)} "
+            f"trainable, {fmt_count(inf.non_trainable_params)} non-trainable · output "
             f"<b>{shape_text(inf.output_shape)}</b> · {state}{note}")
 
     def _render_messages(self, inf) -> None:
