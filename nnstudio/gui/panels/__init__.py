@@ -1,4 +1,8 @@
-"""The five workflow panels, in order. Each module can be run on its own for a preview."""
+"""The five workflow panels, in order: ``PANELS`` is what the window builds its sidebar from.
+
+Each panel is a folder: ``panel.py`` (run it with ``python -m`` for a preview, ``--dark`` for the
+dark theme) beside the views only that panel shows. Views shared by panels are in ``gui.widgets``.
+"""
 
 PANELS = [
     # key, title, module, class, one-line description for the sidebar tooltip
