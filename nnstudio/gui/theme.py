@@ -28,6 +28,7 @@ QCheckBox::indicator, QGroupBox::indicator, QAbstractItemView::indicator {
 QCheckBox::indicator:checked, QGroupBox::indicator:checked, QAbstractItemView::indicator:checked {
     background: #2a82da; border-color: #6cb0f0; image: none; }
 QCheckBox::indicator:disabled { border-color: #5a5a5a; background: #2a2a2a; }
+QCheckBox::indicator:checked:disabled { border-color: #5a7a99; background: #35597d; }
 """
 
 _pg_configured = False
