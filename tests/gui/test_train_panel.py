@@ -174,7 +174,7 @@ def test_earlier_runs_overlay_and_selection_shows_their_curves(train_window, qtb
     assert panel.run_row("run-0001") == ["run-0001", "completed", "3", "1.5", "1:05"]
     # the active (newest) run is shown; selecting another shows its curves
     assert list(panel.plots.plot_item("loss").getData()[1]) == [3.0, 1.5]
-    panel.run_list.setCurrentItem(panel.run_list.topLevelItem(1))
+    panel.run_table.table.selectRow(1)   # a click on the second run
     assert list(panel.plots.plot_item("loss").getData()[1]) == [4.0, 2.0, 1.0]
     # ticking a run overlays it faintly
     panel.set_overlay("run-0002", True)
@@ -197,6 +197,66 @@ def test_hidden_panel_catches_up_when_shown(train_window):
     w.show_panel("train")
     assert panel.run_ids() == ["run-0001"]   # … until the panel is shown
     assert panel.run_row("run-0001")[:4] == ["run-0001", "completed", "2", "1 (train)"]
+
+
+def test_one_run_list_under_the_curves_with_one_best_val_loss(train_window, qtbot):
+    from PySide6.QtWidgets import QTreeWidget
+
+    from nnstudio.core.training.config import RunRecord
+
+    w, panel = train_window()
+    project = w.session.project
+    # run-0001 was best at its second epoch (kept by early stopping), not at its last; run-0002
+    # had no validation split
+    project.add_run(RunRecord(id="run-0001", started="2025-01-01T00:00:00", settings={}, model={},
+                              status="completed", epochs_run=3,
+                              history={"loss": [3.0, 2.0, 1.0], "val_loss": [3.0, 1.25, 2.0]}, best_epoch=1,
+                              final={"loss": 2.0, "val_loss": 1.25}))
+    project.add_run(RunRecord(id="run-0002", started="2025-01-02T00:00:00", settings={}, model={},
+                              status="stopped", epochs_run=2, history={"loss": [2.0, 0.5]}, best_epoch=1,
+                              message="Stopped by request after 2 epochs; the weights are kept."))
+    panel.refresh()
+    # one list of runs, in the tab with the curves
+    assert [panel.tabs.tabText(i) for i in range(panel.tabs.count())] == ["Curves and runs", "Repeat", "Sweep"]
+    assert panel.tabs.widget(0).isAncestorOf(panel.run_table) and not panel.findChildren(QTreeWidget)
+    # "Best val loss": the validation loss at the best epoch, whose weights the run kept
+    table = panel.run_table
+    assert table.row_texts("run-0001")["Best val loss"] == "1.25"
+    assert table.row_texts("run-0002")["Best val loss"] == "0.5 (train)"
+    assert panel.run_row("run-0001") == ["run-0001", "completed", "3", "1.25", "0:00"]
+    head = table.table.horizontalHeaderItem(table.headers().index("Best val loss")).toolTip()
+    assert "best epoch" in head and head == table.cell("run-0001", "Best val loss").toolTip()
+    assert "Stopped by request" in table.cell("run-0002", "Status").toolTip()
+    # the newest run is selected and shown; a click on another shows its curves
+    assert table.selected_ids() == ["run-0002"]
+    assert list(panel.plots.plot_item("loss").getData()[1]) == [2.0, 0.5]
+    table.table.selectRow(table.row_ids().index("run-0001"))
+    assert list(panel.plots.plot_item("val_loss").getData()[1]) == [3.0, 1.25, 2.0]
+    # a tick overlays; selection and ticks survive a refresh (an edit of a name)
+    table.cell("run-0002", "Run").setCheckState(Qt.Checked)
+    assert panel.plots.overlay_ids == ["run-0002"] and panel.checked_runs() == ["run-0002"]
+    table.cell("run-0001", "Name").setText("early best")
+    assert project.run("run-0001").name == "early best"
+    assert table.selected_ids() == ["run-0001"] and panel.checked_runs() == ["run-0002"]
+    assert panel.plots.overlay_ids == ["run-0002"]
+    assert list(panel.plots.plot_item("val_loss").getData()[1]) == [3.0, 1.25, 2.0]
+
+
+def test_the_run_in_training_is_listed_as_running(train_window, qtbot):
+    w, panel = train_window(epochs=5000, early_stopping=False)
+    assert panel.start()
+    run_id = panel.live.state["run_id"]
+    assert panel.run_ids() == [run_id]
+    assert panel.run_row(run_id)[:2] == [run_id, "running…"]
+    assert not panel.run_table.cell(run_id, "Run").flags() & Qt.ItemIsUserCheckable
+    panel.run_table.select([run_id])   # nothing to hide or delete yet
+    assert not panel.run_table.hide_button.isEnabled() and not panel.run_table.delete_button.isEnabled()
+    with qtbot.waitSignal(panel.job.partial, timeout=60_000):
+        pass
+    with qtbot.waitSignal(w.session.run_finished, timeout=60_000):
+        panel.stop()
+    assert panel.run_row(run_id)[:2] == [run_id, "stopped"]
+    assert panel.run_table.cell(run_id, "Run").flags() & Qt.ItemIsUserCheckable
 
 
 def test_live_plot_throttles_and_log_scale(qtbot):

@@ -10,27 +10,14 @@ from __future__ import annotations
 import json
 import time
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QSizePolicy,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog
 
-from nnstudio.core.formatting import fmt_number, fmt_seconds
+from nnstudio.core.formatting import fmt_number
 from nnstudio.gui.panels.train.group_view import RepeatView
-from nnstudio.gui.panels.train.live import STATUS_TEXT, best_value
-from nnstudio.gui.panels.train.run_table import RunTable
+from nnstudio.gui.panels.train.run_table import BEST_HEADER, RunTable
 from nnstudio.gui.panels.train.sweep_view import SweepView
 
-RUN_COLUMNS = ("Run", "Status", "Epochs", "Best val loss", "Duration")
 SWEEP_FORM_KEY = "train/sweep_form"     # the last sweep's form, so the same sweep can be resumed
 
 
@@ -47,8 +34,19 @@ def _latest_sweep(project, task=None):
         raise
 
 
+def _plain_rows(project) -> list:
+    """The project's runs as table rows without the experiments file (when it cannot be read):
+    no settings diff, test figures, groups or hidden marks, but every run to select and overlay."""
+    from nnstudio.core.experiments.runs import RunRow
+
+    return [RunRow(id=r.id, name=r.name, note=r.note, started=r.started, status=r.status, changes="",
+                   changes_full=[], epochs=r.epochs_run, best_val_loss=None, final=dict(r.final), test={},
+                   duration_s=r.duration_s, device=r.device, seed=(r.settings or {}).get("seed"),
+                   group=None, hidden=False, history=r.history) for r in project.runs]
+
+
 class Experiments(QObject):
-    """The run list (:attr:`runs_box`), the run table, the repeat view and the sweep view."""
+    """The run table (the panel's one list of runs), the repeat view and the sweep view."""
 
     def __init__(self, panel, live):
         super().__init__(panel)
@@ -62,7 +60,6 @@ class Experiments(QObject):
         self._sweep_form_restored = False
         self._pending_delete: list[str] = []
 
-        self.runs_box = self._build_runs()
         self.run_table = RunTable()
         self.repeat_view = RepeatView()
         self.sweep_view = SweepView()
@@ -74,43 +71,16 @@ class Experiments(QObject):
     def sweeping(self) -> bool:
         return self.sweep is not None
 
-    # -- layout ---------------------------------------------------------------------------------
-    def _build_runs(self) -> QWidget:
-        w = QWidget()
-        lay = QVBoxLayout(w)
-        lay.setContentsMargins(0, 4, 0, 0)
-        head = QHBoxLayout()
-        head.addWidget(QLabel("<b>Runs</b>"))
-        hint = QLabel("select a run to show its curves · tick runs to overlay them")
-        hint.setEnabled(False)
-        head.addWidget(hint)
-        head.addStretch(1)
-        lay.addLayout(head)
-        self.run_list = QTreeWidget()
-        self.run_list.setColumnCount(len(RUN_COLUMNS))
-        self.run_list.setHeaderLabels(list(RUN_COLUMNS))
-        self.run_list.setRootIsDecorated(False)
-        self.run_list.setUniformRowHeights(True)
-        self.run_list.setAlternatingRowColors(True)
-        self.run_list.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.run_list.header().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.run_list.header().setStretchLastSection(False)
-        self.run_list.setMinimumHeight(90)
-        self.run_list.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
-        self.run_list.itemSelectionChanged.connect(self._on_run_selected)
-        self.run_list.itemChanged.connect(self._on_run_checked)
-        lay.addWidget(self.run_list)
-        return w
-
     def _connect(self) -> None:
         t = self.run_table
-        t.overlay_toggled.connect(self.set_overlay)
+        t.current_changed.connect(self._on_run_selected)
+        t.overlay_toggled.connect(lambda _id, _on: self._apply_overlays())
         t.renamed.connect(self.rename_run)
         t.annotated.connect(self.annotate_run)
         t.hide_requested.connect(self.hide_runs)
         t.delete_requested.connect(self.delete_runs)
         t.export_requested.connect(lambda: self.export_csv())
-        t.show_hidden_changed.connect(lambda _on: self.refresh_run_table())
+        t.show_hidden_changed.connect(lambda _on: self.refresh_runs())
         r = self.repeat_view
         r.repeat_requested.connect(lambda n: self.start_repeat(n))
         r.cancel_requested.connect(self.live.stop)
@@ -128,134 +98,59 @@ class Experiments(QObject):
         self.sweep_view.set_running(self.sweep is not None, can_start=can)
         self.run_table.set_actions_enabled(not busy)
 
-    # -- the run list under the curves ------------------------------------------------------------
-    def _hidden_ids(self) -> set[str]:
-        from nnstudio.core.experiments.runs import load_store
+    # -- the runs (under the curves) --------------------------------------------------------------
+    def refresh_runs(self) -> None:
+        """Fill the run table from the project; the run shown (the last one shown, else the active
+        run or the newest) is selected and its curves drawn, unless a job owns them."""
+        from nnstudio.core.experiments.runs import run_rows
         from nnstudio.errors import NnstudioError
 
-        try:
-            store = load_store(self.session.project)
-        except NnstudioError:
-            return set()
-        return {rid for rid, meta in store["runs"].items() if meta.get("hidden")}
-
-    def refresh_runs(self, select: str | None = None) -> None:
         project = self.session.project
-        checked = set(self.checked_runs())
-        current = select or self.live.shown_run
-        hidden = self._hidden_ids()
-        runs = [r for r in project.runs if r.id not in hidden]
+        checked = self.checked_runs()
+        try:
+            rows = run_rows(project, include_hidden=self.run_table.show_hidden_check.isChecked())
+        except NnstudioError as exc:   # a damaged experiments.json: the runs themselves are fine
+            self.messages.error("runs", exc.message)
+            rows = _plain_rows(project)
         live = self.live.state
         live_id = live["run_id"] if live is not None and live["run_id"] not in live["finished"] else None
-        self.run_list.blockSignals(True)
-        try:
-            self.run_list.clear()
-            for r in reversed(runs):   # newest first
-                item = self._run_item(r, r.id in checked)
-                if r.id == live_id:    # a resumed run trains again under its own id
-                    item.setText(1, STATUS_TEXT["running"])
-                    self._italic(item)
-                self.run_list.addTopLevelItem(item)
-            if live_id is not None and live_id not in {r.id for r in runs}:
-                item = QTreeWidgetItem([live_id, STATUS_TEXT["running"], "", "", ""])
-                item.setData(0, Qt.UserRole, live_id)
-                self._italic(item)
-                self.run_list.insertTopLevelItem(0, item)
-        finally:
-            self.run_list.blockSignals(False)
-        ids = [r.id for r in runs]
-        if current not in ids:
-            current = project.active_run if project.active_run in ids else (ids[-1] if ids else None)
+        self.run_table.set_rows(rows, records={r.id: r for r in project.runs}, overlaid=checked, live=live_id)
         if live is None:
-            self._select_run(current)
+            ids = [r.id for r in rows if not r.hidden]
+            current = self.live.shown_run
+            if current not in ids:
+                current = project.active_run if project.active_run in ids else (ids[-1] if ids else None)
+            self.run_table.set_current(current)
+            self.live.show_run(current)
         self._apply_overlays()
 
-    @staticmethod
-    def _italic(item: QTreeWidgetItem) -> None:
-        font = item.font(0)
-        font.setItalic(True)
-        for col in range(2):
-            item.setFont(col, font)
-
-    def _run_item(self, r, checked: bool) -> QTreeWidgetItem:
-        key, best = best_value(r)
-        best_text = "—" if best is None else fmt_number(best) + ("" if key == "val_loss" else " (train)")
-        item = QTreeWidgetItem([r.id, STATUS_TEXT.get(r.status, r.status), str(r.epochs_run), best_text,
-                                fmt_seconds(r.duration_s)])
-        item.setData(0, Qt.UserRole, r.id)
-        item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-        item.setCheckState(0, Qt.Checked if checked else Qt.Unchecked)
-        tip = [f"started {r.started} on {r.device}"]
-        if r.name:
-            tip.insert(0, r.name)
-        if r.note:
-            tip.append(r.note)
-        if r.message:
-            tip.append(r.message)
-        s = r.settings or {}
-        tip.append(f"epochs {s.get('epochs')}, batch size {s.get('batch_size')}, seed {s.get('seed')}")
-        item.setToolTip(0, "\n".join(tip))
-        item.setToolTip(1, r.message or item.text(1))
-        for col in (2, 3, 4):
-            item.setTextAlignment(col, Qt.AlignRight | Qt.AlignVCenter)
-        return item
-
     def run_ids(self) -> list[str]:
-        return [self.run_list.topLevelItem(i).data(0, Qt.UserRole) for i in range(self.run_list.topLevelItemCount())]
+        return self.run_table.row_ids()
 
     def run_row(self, run_id: str) -> list[str] | None:
-        for i in range(self.run_list.topLevelItemCount()):
-            item = self.run_list.topLevelItem(i)
-            if item.data(0, Qt.UserRole) == run_id:
-                return [item.text(c) for c in range(len(RUN_COLUMNS))]
-        return None
+        """The run's Run, Status, Epochs, best validation loss and Time, as shown."""
+        texts = self.run_table.row_texts(run_id)
+        return None if texts is None else [texts[h] for h in ("Run", "Status", "Epochs", BEST_HEADER, "Time")]
 
     def checked_runs(self) -> list[str]:
-        out = []
-        for i in range(self.run_list.topLevelItemCount()):
-            item = self.run_list.topLevelItem(i)
-            if item.flags() & Qt.ItemIsUserCheckable and item.checkState(0) == Qt.Checked:
-                out.append(item.data(0, Qt.UserRole))
-        return out
+        return self.run_table.checked_ids()
 
     def set_overlay(self, run_id: str, on: bool) -> None:
-        for i in range(self.run_list.topLevelItemCount()):
-            item = self.run_list.topLevelItem(i)
-            if item.data(0, Qt.UserRole) == run_id and item.flags() & Qt.ItemIsUserCheckable:
-                item.setCheckState(0, Qt.Checked if on else Qt.Unchecked)
+        self.run_table.set_checked(run_id, on)
+        self._apply_overlays()
 
-    def _select_run(self, run_id: str | None) -> None:
-        for i in range(self.run_list.topLevelItemCount()):
-            item = self.run_list.topLevelItem(i)
-            if item.data(0, Qt.UserRole) == run_id:
-                self.run_list.blockSignals(True)
-                self.run_list.setCurrentItem(item)
-                self.run_list.blockSignals(False)
-                self.live.show_run(run_id)
-                return
-        self.live.show_run(None)
-
-    def _on_run_selected(self) -> None:
-        if self.live.running:
-            return   # the live run owns the curves while training
-        items = self.run_list.selectedItems()
-        if items:
-            self.live.show_run(items[0].data(0, Qt.UserRole))
-
-    def _on_run_checked(self, item, column) -> None:
-        if column == 0:
-            self._apply_overlays()
+    def _on_run_selected(self, run_id: str) -> None:
+        if not self.live.running:   # the live run owns the curves while training
+            self.live.show_run(run_id)
 
     def _apply_overlays(self) -> None:
         project = self.session.project
         wanted = {}
-        checked = self.checked_runs()
-        for run_id in checked:
+        for run_id in self.checked_runs():
             r = project.run(run_id)
             if r is not None and r.id == run_id and r.history:
                 wanted[run_id] = r.history
         self.live.plots.set_overlays(wanted)
-        self.run_table.set_overlaid(checked)
 
     # -- the views beside the curves --------------------------------------------------------------
     def refresh(self) -> None:
@@ -268,7 +163,7 @@ class Experiments(QObject):
                 self.sweep_view.begin([])
                 self.sweep_view.set_state("")
                 self.sweep_view.progress.setFormat("—")
-        self.refresh_run_table()
+        self.refresh_runs()
         self.refresh_groups()
         self.live.refresh_resumable()
         self.sweep_view.set_model(project.model)
@@ -285,18 +180,6 @@ class Experiments(QObject):
     def _settings(self):
         w = self.panel.window()
         return getattr(w, "settings", None) if w is not self.panel else None
-
-    # run table
-    def refresh_run_table(self) -> None:
-        from nnstudio.core.experiments.runs import run_rows
-        from nnstudio.errors import NnstudioError
-
-        try:
-            rows = run_rows(self.session.project, include_hidden=self.run_table.show_hidden_check.isChecked())
-        except NnstudioError as exc:
-            self.messages.error("runs", exc.message)
-            rows = []
-        self.run_table.set_rows(rows, overlaid=self.checked_runs())
 
     def rename_run(self, run_id: str, name: str) -> None:
         from nnstudio.core.experiments.runs import rename_run
@@ -320,7 +203,6 @@ class Experiments(QObject):
                 self.set_overlay(rid, False)
             self._run_action(hide_run, rid, hidden)
         self.refresh_runs()
-        self.refresh_run_table()
 
     def _run_action(self, fn, *args) -> bool:
         from nnstudio.errors import NnstudioError
@@ -367,7 +249,6 @@ class Experiments(QObject):
         if deleted:
             self.panel.save_project(project, "The runs were deleted")   # the project file must not name runs whose files are gone
             self.messages.info("runs", f"Deleted {', '.join(deleted)}.")
-        self.refresh_runs()
         self.refresh()
         return deleted
 
@@ -442,7 +323,6 @@ class Experiments(QObject):
             live["group"] = gid
             self._show_new_group(gid, live.get("group_a"))
         self.refresh_runs()
-        self.refresh_run_table()
 
     def _show_new_group(self, gid: str, a_before: str | None) -> None:
         """A new group is shown as A, or as B beside the group that was shown before."""

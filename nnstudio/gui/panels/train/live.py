@@ -28,23 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.formatting import fmt_number, fmt_percent, fmt_seconds
+from nnstudio.core.formatting import fmt_count, fmt_number, fmt_percent, fmt_seconds
 from nnstudio.gui.panels.train.live_plot import LivePlots
+from nnstudio.gui.panels.train.run_table import STATUS_TEXT, best_loss
 
 PROGRESS_MS = 100           # progress widgets refresh at most ten times a second
-STATUS_TEXT = {"running": "running…", "completed": "completed", "stopped": "stopped",
-               "nan": "NaN loss", "failed": "failed"}
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("gpu", "GPU"))
-
-
-def best_value(record) -> tuple[str, float | None]:
-    """The monitored loss at the run's best epoch ("val_loss", or "loss" without validation)."""
-    key = "val_loss" if record.history.get("val_loss") else "loss"
-    vals = record.history.get(key) or []
-    i = record.best_epoch
-    if i is None or not (0 <= i < len(vals)):
-        return key, None
-    return key, vals[i]
 
 
 class _FormScroll(QScrollArea):
@@ -588,7 +577,7 @@ class LiveTraining(QObject):
         eta = elapsed * (1 - frac) / gained if gained > 0 else None
         self.eta_label.setText(f"{fmt_seconds(eta)} (elapsed {fmt_seconds(elapsed)})")
         if live["rate"]:
-            self.speed_label.setText(f"{live['rate']:,.0f} samples/s")
+            self.speed_label.setText(f"{fmt_count(live['rate'])} samples/s")
         if live["lr"] is not None:
             self.lr_label.setText(fmt_number(live["lr"], 3))
         if paused:
@@ -617,7 +606,7 @@ class LiveTraining(QObject):
         where = f"{record.id}: {record.epochs_run} epochs in {fmt_seconds(record.duration_s)}"
         if resumed:
             where += " (resumed)"
-        key, best = best_value(record)
+        key, best = best_loss(record)
         best_text = "" if best is None else f", best {key} {fmt_number(best)} (epoch {record.best_epoch + 1})"
         if record.status == "nan":
             self.messages.warning("run", f"{record.message} ({where}.)")

@@ -29,7 +29,7 @@ LIVE_WIDGETS = ("settings_box", "epochs_spin", "batch_spin", "lr_edit", "early_c
                 "restore_check", "reduce_check", "reduce_patience_spin", "reduce_factor_spin", "seed_spin",
                 "device_combo", "mixed_check", "tensorboard_check", "start_button", "pause_button",
                 "stop_button", "resume_row", "resume_button", "state_label", "device_label", "plots")
-EXPERIMENT_WIDGETS = ("run_list", "run_table", "repeat_view", "sweep_view")
+EXPERIMENT_WIDGETS = ("run_table", "repeat_view", "sweep_view")
 
 
 class TrainPanel(Panel):
@@ -53,25 +53,24 @@ class TrainPanel(Panel):
         root.setChildrenCollapsible(False)
         root.addWidget(self.live.column)
 
-        # right: plots over the run list
-        right = QSplitter(Qt.Vertical)
-        right.setChildrenCollapsible(False)
-        right.addWidget(self.live.curves)
-        right.addWidget(self.experiments.runs_box)
-        right.setStretchFactor(0, 4)
-        right.setStretchFactor(1, 1)
-
-        # right: live curves, the run table, repeats over seeds, sweeps
+        # right: the curves over the one list of runs, then repeats over seeds and sweeps
+        runs = QSplitter(Qt.Vertical)
+        runs.setChildrenCollapsible(False)
+        runs.addWidget(self.live.curves)
+        runs.addWidget(self.run_table)
+        runs.setStretchFactor(0, 3)
+        runs.setStretchFactor(1, 2)
+        runs.setSizes([460, 300])   # room for the plots and about ten runs
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(right, "Curves")
-        self.tabs.addTab(self.run_table, "Runs")
+        self.tabs.addTab(runs, "Curves and runs")
         self.tabs.addTab(self.repeat_view, "Repeat")
         self.tabs.addTab(self.sweep_view, "Sweep")
-        self.tabs.setTabToolTip(1, "Every run: what changed, results; rename, annotate, hide, delete, export")
-        self.tabs.setTabToolTip(2, "Train the same settings with several seeds: mean ± spread, and compare "
+        self.tabs.setTabToolTip(0, "Live curves while a run trains; every run below: select one to see its "
+                                   "curves, tick runs to overlay them; rename, annotate, hide, delete, export")
+        self.tabs.setTabToolTip(1, "Train the same settings with several seeds: mean ± spread, and compare "
                                    "two groups")
-        self.tabs.setTabToolTip(3, "Search learning rate, batch size, layer sizes… by the validation loss")
+        self.tabs.setTabToolTip(2, "Search learning rate, batch size, layer sizes… by the validation loss")
         self.tabs.currentChanged.connect(lambda _i: self.experiments.on_tab_changed())
         root.addWidget(self.tabs)
         root.setStretchFactor(0, 0)
@@ -181,7 +180,6 @@ class TrainPanel(Panel):
             return
         self._stale = False
         self.live.load_settings()
-        self.experiments.refresh_runs()
         self.experiments.refresh()
 
     # -- what a person (or a script) can do -------------------------------------------------------
