@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.formatting import fmt_number, fmt_percent
 from nnstudio.gui.panels.train.live_plot import NOT_PLOTTED
 from nnstudio.gui.widgets.themed_plot import ThemedPlot
 
@@ -64,6 +65,12 @@ def metric_order(names) -> list[str]:
         group = 0 if k == "val_loss" else 1 if k.startswith("val_") else 3 if k.startswith("test_") else 2
         return group, k
     return sorted(names, key=key)
+
+
+def _signed(v) -> str:
+    """A difference with its sign: "+0.01", "-0.5"."""
+    text = fmt_number(v, 3)
+    return text if text.startswith(("-", "—")) else "+" + text
 
 
 def short_verdict(c) -> str:
@@ -372,7 +379,8 @@ class RepeatView(QWidget):
             c = self._comparisons.get(k)
             diff = ""
             if c is not None:
-                diff = f"{c.difference:+.3g}" + (f" ± {c.standard_error:.2g}" if c.standard_error is not None else "")
+                diff = _signed(c.difference) + (f" ± {fmt_number(c.standard_error, 2)}"
+                                                if c.standard_error is not None else "")
             for col, text in enumerate((k, sa.text() if sa else "—", sb.text() if sb else "—", diff,
                                         short_verdict(c) if c is not None else "")):
                 it = QTableWidgetItem(text)
@@ -434,7 +442,7 @@ class RepeatView(QWidget):
     def set_progress(self, done: float, total, text: str) -> None:
         frac = done / total if total else 0.0
         self.progress.setValue(int(1000 * min(max(frac, 0.0), 1.0)))
-        self.progress.setFormat(f"{100 * frac:.0f}%")
+        self.progress.setFormat(fmt_percent(frac, 0))
         self.state_label.setText(text)
 
     def reset_progress(self, text: str = "—") -> None:

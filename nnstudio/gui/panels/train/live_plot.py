@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from nnstudio.core.formatting import fmt_number
 from nnstudio.gui.theme import plot_colours
 
 REDRAW_MS = 100
@@ -78,12 +79,6 @@ class Series:
 
 def _values(history_list) -> np.ndarray:
     return np.array([np.nan if v is None else float(v) for v in history_list], dtype=float)
-
-
-def _fmt(v: float) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    return f"{v:.4g}"
 
 
 class LivePlots(QWidget):
@@ -341,8 +336,8 @@ class LivePlots(QWidget):
         self.batch_line.setPos(bx)
         self.batch_line.setVisible(True)
         smooth = self._batch_smooth.y[min(i, self._batch_smooth.n - 1)] if self._batch_smooth.n else None
-        self.readout.setText(f"epoch {bx:.2f} · batch loss {_fmt(self._batch_raw.y[i])}"
-                             f" · smoothed {_fmt(smooth)}")
+        self.readout.setText(f"epoch {bx:.2f} · batch loss {fmt_number(self._batch_raw.y[i])}"
+                             f" · smoothed {fmt_number(smooth)}")
 
     def show_readout(self, epoch: int) -> str:
         """Mark ``epoch`` (1-based) in every plot and list the values there; returns the text."""
@@ -351,12 +346,12 @@ class LivePlots(QWidget):
             s = self._live[key]
             hit = np.nonzero(s.x == epoch)[0]
             if hit.size:
-                parts.append(f"{key} {_fmt(s.y[hit[0]])}")
+                parts.append(f"{key} {fmt_number(s.y[hit[0]])}")
         for run_id, items in self._overlay_data.items():
             v = items.get("val_loss") or items.get("loss") or []
             if 0 < epoch <= len(v):
                 parts.append(f"{run_id} {'val_loss' if 'val_loss' in items else 'loss'} "
-                             f"{_fmt(v[epoch - 1] if v[epoch - 1] is not None else float('nan'))}")
+                             f"{fmt_number(v[epoch - 1])}")
         if not parts:
             for line in self._lines.values():
                 line.setVisible(False)

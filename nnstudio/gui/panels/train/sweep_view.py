@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.formatting import fmt_number, fmt_percent
 from nnstudio.gui.widgets.themed_plot import ThemedPlot
 
 SAMPLER_TEXT = (("tpe", "Model-based (TPE)"), ("random", "Random"), ("grid", "Grid (every combination)"))
@@ -51,14 +52,6 @@ def trial_sort_key(t: dict):
     """Completed trials by the validation metric, then pruned, running and failed ones."""
     v = t.get("value")
     return STATE_ORDER.get(t.get("state"), 5), v if v is not None else math.inf, t.get("number", 0)
-
-
-def fmt_value(v) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
 
 
 def wants_log_axis(values) -> bool:
@@ -485,7 +478,7 @@ class SweepView(QWidget):
     def set_progress(self, done: float, total, text: str) -> None:
         frac = done / total if total else 0.0
         self.progress.setValue(int(1000 * min(max(frac, 0.0), 1.0)))
-        self.progress.setFormat(f"{100 * frac:.0f}%" if total else "…")
+        self.progress.setFormat(fmt_percent(frac, 0) if total else "…")
         self.state_label.setText(text)
 
     def set_state(self, text: str) -> None:
@@ -554,14 +547,14 @@ class SweepView(QWidget):
                                     "No trial has completed yet, so there is no best setting.")
             self.test_label.setText(note)
         else:
-            ps = ", ".join(f"{k}={fmt_value(v)}" for k, v in best["params"].items())
+            ps = ", ".join(f"{k}={fmt_number(v)}" for k, v in best["params"].items())
             where = "Best" if self._result is not None else "Best so far"
             self.best_label.setText(f"<b>{where}: trial {best['number']}</b> — validation loss "
-                                    f"{best['value']:.4g} · {ps}")
+                                    f"{fmt_number(best['value'])} · {ps}")
             test = best.get("test") if self._result is not None else None
             lines = []
             if test:
-                figures = " · ".join(f"{k} {v:.4g}" for k, v in test.items())
+                figures = " · ".join(f"{k} {fmt_number(v)}" for k, v in test.items())
                 lines.append(f"Test figures of this trial, {SELECTED_BY} (the test split played no part in "
                              f"the choice): {figures}")
             elif self._result is not None:
@@ -581,12 +574,12 @@ class SweepView(QWidget):
         for i, tr in enumerate(trials):
             value = tr.get("value")
             if value is None and tr["state"] == "pruned" and tr.get("last_value") is not None:
-                vtext = f"({tr['last_value']:.4g} when pruned)"
+                vtext = f"({fmt_number(tr['last_value'])} when pruned)"
             else:
-                vtext = fmt_value(value)
+                vtext = fmt_number(value)
             dur = tr.get("duration_s")
             cells = [str(tr["number"]), STATE_TEXT.get(tr["state"], tr["state"]), vtext,
-                     *(fmt_value(tr["params"].get(k)) for k in self._names),
+                     *(fmt_number(tr["params"].get(k)) for k in self._names),
                      "" if tr.get("epochs") is None else str(tr["epochs"]),
                      "" if dur is None else f"{dur:.1f} s"]
             for col, text in enumerate(cells):
