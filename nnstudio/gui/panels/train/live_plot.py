@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from nnstudio.core.formatting import fmt_number
-from nnstudio.gui.theme import plot_colours
+from nnstudio.gui.theme import apply_plot_theme, plot_colours
 
 REDRAW_MS = 100
 SMOOTHING = 0.6            # weight of the past in the batch-loss moving average (reports come ~10/s)
@@ -165,7 +165,7 @@ class LivePlots(QWidget):
             plot.addItem(line, ignoreBounds=True)
             self._plots[base] = plot
             self._lines[base] = line
-            self._apply_colours_to(plot)
+            apply_plot_theme(plot)
         return plot
 
     def ensure_series(self, keys) -> None:
@@ -372,19 +372,7 @@ class LivePlots(QWidget):
 
     def _apply_colours(self) -> None:
         bg, _fg = plot_colours()
-        self.epoch_view.setBackground(bg)
-        self.batch_view.setBackground(bg)
-        for plot in [*self._plots.values(), self.batch_plot]:
-            self._apply_colours_to(plot)
-
-    def _apply_colours_to(self, plot: pg.PlotItem) -> None:
-        _bg, fg = plot_colours()
-        for name in ("left", "bottom"):
-            ax = plot.getAxis(name)
-            ax.setPen(fg)
-            ax.setTextPen(fg)
-        plot.titleLabel.setText(plot.titleLabel.text, color=fg)
-        if plot.legend is not None:
-            plot.legend.setLabelTextColor(fg)
-            for _sample, label in plot.legend.items:   # setAttr alone does not re-render
-                label.setText(label.text)
+        self.epoch_view.setBackground(bg)      # the layout owns the epoch plots' background
+        apply_plot_theme(self.batch_view)
+        for plot in self._plots.values():
+            apply_plot_theme(plot)
