@@ -260,8 +260,8 @@ def test_the_run_in_training_is_listed_as_running(train_window, qtbot):
 
 
 def test_live_plot_throttles_and_log_scale(qtbot):
-    from nnstudio.gui.theme import configure_pyqtgraph
     from nnstudio.gui.panels.train.live_plot import SMOOTHING, LivePlots
+    from nnstudio.gui.theme import configure_pyqtgraph
 
     configure_pyqtgraph()
     plots = LivePlots()

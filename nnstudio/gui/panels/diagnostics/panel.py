@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.core.formatting import fmt_number
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.panels.diagnostics.heatmap import ConfusionHeatmap
-from nnstudio.core.formatting import fmt_number
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
     dataset_columns,

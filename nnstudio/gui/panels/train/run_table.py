@@ -86,7 +86,7 @@ class RunTable(QWidget):
     # what a glance needs first; the settings and notes after the figures
     FIXED = ("Run", "Name", "Status", "Epochs", BEST_HEADER)
     TAIL = ("Time", "Changes vs previous run", "When", "Device", "Seed", "Note")
-    RIGHT = {"Epochs", BEST_HEADER, "Time", "Seed"}
+    RIGHT = frozenset({"Epochs", BEST_HEADER, "Time", "Seed"})
 
     def __init__(self, parent=None):
         super().__init__(parent)
