@@ -17,13 +17,30 @@ LOW_FRACTION = 0.5         # flat curves below this fraction of the baseline los
 MIN_EPOCHS = 4
 
 
-def baseline_loss(loss: str, n_classes: int | None = None) -> float | None:
-    """Loss of predicting the prior (chance) for a standard Keras loss name, or None if unknown.
+def baseline_loss(loss: str, n_classes: int | None = None, y_train=None) -> float | None:
+    """Loss of predicting the prior for a standard Keras loss name, or None if unknown.
 
-    Cross-entropy: log K for K balanced classes. Squared / absolute error: 1 and sqrt(2/pi) for
-    a target standardised to unit variance (nnstudio scales regression targets that way).
+    Given the training targets ``y_train`` (class indices, or the target in the units the model
+    is trained on), the prior is theirs: cross-entropy is the entropy of the training class
+    frequencies (0.199 nats for a 95/5 split, not log 2); squared error is the variance of the
+    target; absolute error its mean absolute deviation from the median. Without them: K balanced
+    classes, and a target standardised to unit variance.
     """
     name = loss.lower().replace("_", "")
+    entropy = name in ("binarycrossentropy", "binarycrossentropywithlogits", "categoricalcrossentropy",
+                       "sparsecategoricalcrossentropy")
+    if y_train is not None and len(y_train):
+        y = np.asarray(y_train)
+        if entropy:
+            p = np.bincount(y.astype(np.int64).ravel()) / y.size
+            p = p[p > 0]
+            return float(-(p * np.log(p)).sum())
+        y = y.astype(np.float64).ravel()
+        if name in ("mse", "meansquarederror"):
+            return float(np.var(y))
+        if name in ("mae", "meanabsoluteerror"):
+            return float(np.mean(np.abs(y - np.median(y))))
+        return None
     if name in ("binarycrossentropy", "binarycrossentropywithlogits"):
         return math.log(2.0)
     if name in ("categoricalcrossentropy", "sparsecategoricalcrossentropy"):

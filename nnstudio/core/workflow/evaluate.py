@@ -102,8 +102,8 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
         from nnstudio.core import evaluation as ev
 
         loss_name = (run.model or {}).get("loss") or (project.model.loss if project.model else "mse")
-        result.hint = ev.learning_curve_hint(run.history,
-                                             baseline=ev.baseline_loss(loss_name, prepared.n_classes or None))
+        baseline = ev.baseline_loss(loss_name, prepared.n_classes or None, y_train=prepared.y.get("train"))
+        result.hint = ev.learning_curve_hint(run.history, baseline=baseline)
     task.report_progress(100, 100, "done")
     return result
 

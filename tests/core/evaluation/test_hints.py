@@ -55,3 +55,21 @@ def test_baseline_spares_models_that_learned_in_the_first_epoch():
     assert learning_curve_hint(stuck, baseline=math.log(2)).startswith("Under-fitting")
     assert baseline_loss("sparse_categorical_crossentropy", 4) == math.log(4)
     assert baseline_loss("mse") == 1.0 and baseline_loss("gaussian_nll") is None
+
+
+def test_a_model_stuck_at_the_prior_of_a_rare_class_is_underfitting():
+    """95/5 classes: predicting the prior costs 0.199 nats, far below log 2. A model whose loss
+    stays there has learned nothing, and must be told so."""
+    import math
+
+    from nnstudio.core.evaluation.hints import baseline_loss
+
+    y = np.array([0] * 950 + [1] * 50)
+    prior = baseline_loss("binary_crossentropy", 2, y_train=y)
+    assert prior == -(0.95 * math.log(0.95) + 0.05 * math.log(0.05))
+    stuck = {"loss": [0.200, 0.199, 0.199, 0.199, 0.198], "val_loss": [0.201, 0.2, 0.2, 0.2, 0.2]}
+    assert learning_curve_hint(stuck, baseline=baseline_loss("binary_crossentropy")) is None  # log 2: missed
+    assert learning_curve_hint(stuck, baseline=prior).startswith("Under-fitting")
+    t = np.array([3.0, 5.0, 7.0, 9.0])
+    assert baseline_loss("mse", y_train=t) == np.var(t)
+    assert baseline_loss("mae", y_train=t) == 2.0
