@@ -5,6 +5,10 @@ Importing this package is cheap: scikit-learn and Keras are imported inside the 
 need them.
 """
 from nnstudio.core.evaluation._common import bin_members
+from nnstudio.core.evaluation.bootstrap import (
+    CLASSIFICATION_METRICS, REGRESSION_METRICS, coverage_interval, coverage_resamples, ece_interval,
+    ece_resamples, metric_intervals, metric_resamples,
+)
 from nnstudio.core.evaluation.calibration import (
     ReliabilityDiagram, apply_temperature, classification_nll, expected_calibration_error,
     fit_temperature, reliability_diagram,
@@ -32,16 +36,19 @@ from nnstudio.core.evaluation.verdicts import (
     classification_verdict, coverage_tolerance, ece_noise, regression_verdict,
 )
 
-__all__ = ["ClassCurves", "ClassificationDiagnostics", "CoverageCurve", "LEVEL_68", "LEVEL_95",
-           "RegressionDiagnostics", "ReliabilityDiagram", "apply_temperature", "baseline_loss",
+__all__ = ["CLASSIFICATION_METRICS", "ClassCurves", "ClassificationDiagnostics", "CoverageCurve",
+           "LEVEL_68", "LEVEL_95", "REGRESSION_METRICS", "RegressionDiagnostics",
+           "ReliabilityDiagram", "apply_temperature", "baseline_loss",
            "bin_members", "cell_indices", "class_curves", "classification_diagnostics",
            "classification_nll", "classification_verdict", "combine_gaussian_samples",
            "confident_mistakes", "conformal_intervals", "conformal_quantile",
            "conformal_regression_quantile", "conformal_threshold", "confusion_at",
-           "coverage_curve", "coverage_tolerance", "diagnostics_at", "dropout_layers", "ece_noise",
+           "coverage_curve", "coverage_interval", "coverage_resamples", "coverage_tolerance",
+           "diagnostics_at", "dropout_layers", "ece_interval", "ece_noise", "ece_resamples",
            "error_vs_sigma", "expected_calibration_error", "fit_temperature",
            "flag_out_of_distribution", "gaussian_coverage", "gaussian_nll", "html_report",
            "interval_coverage", "learning_curve_hint", "mc_dropout_predict", "mean_set_size",
+           "metric_intervals", "metric_resamples",
            "metrics_from_confusion", "minimum_calibration_size", "mutual_information", "nmad",
            "normalise_rows", "ood_threshold", "operating_point", "pit_histogram", "pit_values",
            "predicted_labels", "prediction_sets", "predictive_entropy", "regression_diagnostics",
