@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("inspect", help="describe what is in a data file")
     s.add_argument("file")
+    _add_part_options(s, "describe only")
     s.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = sub.add_parser("example", help="write a bundled example data set and a ready project")
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("new-project", help="make a project from a data file")
     s.add_argument("--data", required=True, help="FITS file, table, or folder of cutouts")
+    _add_part_options(s, "train on")
     s.add_argument("--labels", help="label table for images")
     s.add_argument("--target", help="target column")
     s.add_argument("--task", choices=["classification", "regression"])
@@ -114,12 +116,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_part_options(s, verb: str) -> None:
+    """--hdu / --table: which HDU of a FITS file or table of a VOTable (one field underneath)."""
+    part = s.add_mutually_exclusive_group()
+    part.add_argument("--hdu", metavar="N|NAME",
+                      help=f"FITS: {verb} this HDU (default: the first usable image, then table)")
+    part.add_argument("--table", metavar="N|ID",
+                      help=f"VOTable: {verb} this table (default: the first with rows)")
+
+
+def _part(args):
+    return args.hdu if args.hdu is not None else args.table
+
+
 # -- commands ----------------------------------------------------------------------------------
 def _print_json(obj) -> None:
     from nnstudio.core.files import jsonable
 
     sys.stdout.write(json.dumps(jsonable(obj), allow_nan=False) + "\n")
 
+
+
+def _units(project) -> str | None:
+    """How a regression project's figures read: the loss is on the standardised target."""
+    if project.data is not None and project.data.task == "regression":
+        return ("figures in the target's units; the loss (and best_val_loss) on the standardised target "
+                "the network was trained on")
+    return None
 
 
 def _quiet_tf() -> None:
@@ -140,7 +163,7 @@ def cmd_inspect(args) -> int:
     elif suffix == ".keras":
         info, text = _inspect_keras(args.file)
     else:
-        info = inspect_file(args.file)
+        info = inspect_file(args.file, part=_part(args))
         text = format_inspection(info)
     if args.json:
         _print_json(info)
@@ -187,7 +210,7 @@ def cmd_new_project(args) -> int:
     from nnstudio.core.workflow.projects import new_project
 
     project = new_project(data=args.data, out=args.out, labels=args.labels, target=args.target,
-                          task=args.task, template=args.template, seed=args.seed)
+                          task=args.task, template=args.template, seed=args.seed, hdu=_part(args))
     print(project.path)
     return EXIT_OK
 
@@ -221,7 +244,8 @@ def cmd_train(args) -> int:
     if args.json:
         _print_json({"run": record.id, "status": record.status, "history": record.history,
                      "final": record.final, "epochs": record.epochs_run, "duration_s": record.duration_s,
-                     "device": record.device, "model": str(project.model_path(record))})
+                     "device": record.device, "model": str(project.model_path(record)),
+                     "units": _units(project)})
     else:
         finals = ", ".join(f"{k} {v:.4g}" for k, v in record.final.items() if v is not None)
         print(f"{record.id}: {record.status} after {record.epochs_run} epochs in {record.duration_s:.1f} s"
@@ -298,9 +322,11 @@ def cmd_runs(args) -> int:
     if args.csv:
         export_runs_csv(project, args.csv, include_hidden=args.all)
     if args.json:
-        _print_json({"runs": [r.to_dict() for r in rows]})
+        _print_json({"runs": [r.to_dict() for r in rows], "units": _units(project)})
     else:
         print(format_rows(rows))
+        if rows and _units(project):
+            print(f"({_units(project)})")
     return EXIT_OK
 
 

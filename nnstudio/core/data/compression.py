@@ -1,13 +1,16 @@
 """Compressed data files (gzip, bzip2, xz, LZW): what a file is wrapped in and its plain bytes.
 
-Decompression goes through astropy's own file opener, so nnstudio reads exactly the compressed
-files astropy reads. LZW (``.Z``) needs astropy's optional ``uncompresspy``; without it such a
+These are the whole-file compressions astropy's readers open themselves; nnstudio looks inside
+them only to sniff a format, measure the plain size and find where a FITS file ends. LZW (``.Z``) needs astropy's optional ``uncompresspy``; without it such a
 file is refused with a line that says so.
 """
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
 import importlib.util
+import lzma
 import os
 
 from nnstudio.core.data.messages import first_line
@@ -15,6 +18,7 @@ from nnstudio.errors import NnstudioError
 
 _MAGIC = (("gzip", b"\x1f\x8b"), ("bzip2", b"BZh"), ("xz", b"\xfd7zXZ\x00"), ("lzw", b"\x1f\x9d"))
 SUFFIXES = (".gz", ".bz2", ".xz", ".Z")
+_OPENERS = {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}
 
 
 def compression(path) -> str | None:
@@ -54,9 +58,18 @@ def check_readable(path) -> None:
 
 @contextlib.contextmanager
 def open_plain(path):
-    """A binary file object of the file's decompressed bytes (the file itself when plain)."""
-    if compression(path) is None:
+    """A binary file object of the file's decompressed bytes (the file itself when plain).
+
+    gzip, bzip2 and xz through the standard library (which closes the file when the stream is
+    broken); LZW through astropy.
+    """
+    kind = compression(path)
+    if kind is None:
         with open(path, "rb") as f:
+            yield f
+        return
+    if kind in _OPENERS:
+        with _OPENERS[kind](path, "rb") as f:
             yield f
         return
     from astropy.utils.data import get_readable_fileobj

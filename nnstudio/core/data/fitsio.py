@@ -92,6 +92,7 @@ def open_fits(path, scaled: bool = False):
                              lazy_load_hdus=False)
         except Exception as exc:  # noqa: BLE001 - astropy raises many types for broken files
             raise explain_open_failure(path, size, exc, memmap) from None
+        _parse_headers(hdul)
     try:
         check_complete(hdul, path, size)
         hdul.nnstudio_notes = completeness_notes(hdul, path, size)
@@ -106,6 +107,21 @@ def open_fits(path, scaled: bool = False):
     finally:
         with contextlib.suppress(Exception):
             hdul.close()
+
+
+def _parse_headers(hdul) -> None:
+    """Parse every card value and column definition now, while astropy's warnings are muted.
+
+    astropy parses them on first use and warns about odd ones then; later uses are cached, so
+    nothing it says about a damaged header reaches the terminal. A card that cannot be parsed
+    stays as astropy keeps it.
+    """
+    for hdu in hdul:
+        for card in hdu.header.cards:
+            with contextlib.suppress(Exception):
+                card.value  # noqa: B018 - parsed for its side effect
+        with contextlib.suppress(Exception):   # images have none: AttributeError
+            hdu.columns  # noqa: B018
 
 
 # -- describing HDUs ------------------------------------------------------------------------
@@ -401,7 +417,8 @@ def _store(out, i, j, vals, channels_first):
 
 def _read_via_astropy(path, index, out, start, stop, channels_first, compressed, name, task):
     # Scaled access: astropy applies BSCALE/BZERO/BLANK itself here.
-    with open_fits(path, scaled=True) as hdul:
+    with open_fits(path, scaled=True) as hdul, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         hdu = hdul[index]
         data = None
         multi = len(hdu.shape) > 2

@@ -108,16 +108,14 @@ def _inspect_fits(p: Path, part) -> dict:
             hdus.append(out)
         notes = fitsio.file_notes(hdul)
     out = {"path": str(p.resolve()), "format": "fits", "hdus": hdus,
-           "default": _default(hdus, part)}
+           "default": _default(hdus if part is None else described)}
     if notes:
         out["notes"] = notes
     return out
 
 
-def _default(parts: list[dict], part) -> int | None:
+def _default(parts: list[dict]) -> int | None:
     """The part read when none is chosen: the first usable image, then the first usable table."""
-    if part is not None:
-        return parts[0]["index"] if parts else None
     for kind in ("image", "table"):
         for h in parts:
             if h["kind"] == kind and h["usable"]:
@@ -145,7 +143,7 @@ def _inspect_votable(p: Path, part) -> dict:
                 _unusable(out, exc)
         parts.append(out)
     return {"path": str(p.resolve()), "format": "votable", "tables": parts,
-            "default": _default(parts, part)}
+            "default": _default(parts if part is None else described)}
 
 
 def _image_nan_count(p, hdul, index) -> int:
@@ -179,14 +177,14 @@ def _describe_part(h: dict, label: str, default) -> list[str]:
     shape = "×".join(str(s) for s in h["shape"]) or "-"
     what = "image" if h["type"] in ("primary", "image") and h["kind"] == "image" else h["type"]
     head = f"  {label} {h['index']} {h['name'] or '(no name)'}: "
-    if h["type"] == "VOTable table":
-        what = "table"
     if h["kind"] == "image":
         line = f"{head}{what}, {shape}, {h['dtype']}"
         line += f", {h['n_nan']} NaN" if h["usable"] else ""
     elif h["kind"] == "table":
-        n_cols = len(h["columns"])
-        line = f"{head}{what}, {shape} rows, {n_cols} column{'s' * (n_cols != 1)}"
+        n_rows, n_cols = h["shape"][0], len(h["columns"])
+        rows = f"{n_rows} row{'s' * (n_rows != 1)}, {n_cols} column{'s' * (n_cols != 1)}"
+        # a VOTable holds only tables: no type to tell apart
+        line = f"{head}{rows}" if h["type"] == "VOTable table" else f"{head}{what}, {rows}"
     else:
         line = f"{head}{h['type']}, no data"
     if not h["usable"] and h["kind"] != "empty":
