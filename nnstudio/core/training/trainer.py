@@ -47,7 +47,31 @@ def finite_or_none(v):
     return float(v) if v is not None and math.isfinite(float(v)) else None
 
 
-def make_reporter(task: Task, epochs: int, steps: int, batch_size: int):
+#: metrics of a standardised regression target, and the power of its scale that restores the units
+_SCALED_METRICS = {"mae": 1, "mean_absolute_error": 1, "rmse": 1, "root_mean_squared_error": 1,
+                   "mse": 2, "mean_squared_error": 2}
+
+
+def target_units(prepared):
+    """A function putting a run's epoch logs into the target's units: a regression target is
+    standardised for training, so its error metrics (mae, rmse, mse and their val_ forms) are
+    multiplied back by its scale. The loss stays as trained (standardised), and is labelled so."""
+    std = (prepared.target_scaler or {}).get("std") if prepared.task == "regression" else None
+    if not std or std == 1.0:
+        return dict
+
+    def convert(logs: dict) -> dict:
+        out = dict(logs)
+        for k, v in logs.items():
+            power = _SCALED_METRICS.get(k[4:] if k.startswith("val_") else k)
+            if power and v is not None:
+                out[k] = float(v) * std ** power
+        return out
+
+    return convert
+
+
+def make_reporter(task: Task, epochs: int, steps: int, batch_size: int, convert=dict):
     """The one reporting callback (a class defined here so Keras is imported only when training)."""
     import keras
 
@@ -104,7 +128,7 @@ def make_reporter(task: Task, epochs: int, steps: int, batch_size: int):
                 self.model.stop_training = True
             lr = self.model.optimizer.learning_rate
             logs["learning_rate"] = float(np.asarray(lr.value if hasattr(lr, "value") else lr))
-            task.report_partial({"epoch": epoch, "logs": logs})
+            task.report_partial({"epoch": epoch, "logs": convert(logs)})
             task.report_progress((epoch + 1) * steps, epochs * steps, f"epoch {epoch + 1}/{epochs} done")
 
         def on_train_end(self, logs=None):
@@ -120,7 +144,7 @@ CHECKPOINT_INTERVAL = 5.0  # seconds between checkpoint writes while training
 def make_epoch_checkpoint(run_dir: Path, record: RunRecord, reporter, prior_history: dict | None,
                           prior_duration: float, monitor: str, resumable: bool = True,
                           save_best: bool = True, best_value: float | None = None,
-                          interval: float | None = None):
+                          interval: float | None = None, convert=dict):
     """Checkpoints of a run: ``last.keras`` (weights and optimizer state) with ``run.json`` (epoch
     counter and history so far, status "running") for resuming, and ``best.keras`` (the best epoch
     by ``monitor``).
@@ -146,7 +170,7 @@ def make_epoch_checkpoint(run_dir: Path, record: RunRecord, reporter, prior_hist
 
         def on_epoch_end(self, epoch, logs=None):
             n_before = len(self.history.get("loss", []))
-            for k, v in (logs or {}).items():
+            for k, v in convert(logs or {}).items():
                 self.history.setdefault(k, [None] * n_before).append(finite_or_none(v))
             for v in self.history.values():  # a key this epoch lacks keeps its place
                 v.extend([None] * (n_before + 1 - len(v)))
@@ -284,7 +308,8 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     prior_history = prior.history if prior is not None else {}
     prior_best = best_index(prior_history.get(monitor, []))
 
-    reporter = make_reporter(task, config.epochs, steps, config.batch_size)
+    convert = target_units(prepared)
+    reporter = make_reporter(task, config.epochs, steps, config.batch_size, convert)
     cbs = []
     early = reduce_lr = None
     if config.early_stopping:
@@ -313,7 +338,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
         # after the reporter, which flags a NaN epoch before the checkpoint would save it
         cbs.append(make_epoch_checkpoint(
             run_dir, record, reporter, prior_history, prior_duration, monitor, resumable=resumable,
-            save_best=save_best,
+            save_best=save_best, convert=convert,
             best_value=prior_history[monitor][prior_best] if prior_best is not None else None))
     t0 = time.perf_counter()
     try:
@@ -331,8 +356,10 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
             "Try a smaller batch size or a smaller model.") from None
 
     record.duration_s = round(prior_duration + time.perf_counter() - t0, 3)
-    history = _join_history(prior_history,
-                            {k: [finite_or_none(v) for v in vals] for k, vals in hist.history.items()})
+    per_epoch = [convert({k: vals[i] for k, vals in hist.history.items() if i < len(vals)})
+                 for i in range(len(hist.history.get("loss", [])))]
+    history = _join_history(prior_history, {k: [finite_or_none(e.get(k)) for e in per_epoch]
+                                            for k in hist.history})
     record.history = history
     record.epochs_run = len(history.get("loss", []))
     record.best_epoch = best_index(history.get(monitor, []))

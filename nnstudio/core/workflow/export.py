@@ -383,13 +383,55 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
                                 callbacks=callbacks, verbose=2, shuffle=False)
             model.save(os.path.join(args.out, "model.keras"))
             x_test, y_test = data["test"]
-            results = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
-            summary = {{"history": {{k: [float(v) for v in vs] for k, vs in history.history.items()}},
-                       "test": {{k: float(v) for k, v in results.items()}}}}
+            test, test_ci = test_figures(model, x_test, y_test)
+            summary = {{"history": {{k: [float(v) for v in vs] for k, vs in target_units(history.history).items()}},
+                       "test": test, "test_ci": test_ci,
+                       "units": "metrics in the target's units; the loss as trained (standardised target)"}}
             with open(os.path.join(args.out, "history.json"), "w") as fh:
                 json.dump(summary, fh, indent=1)
-            print(json.dumps({{"first_epoch_loss": summary["history"]["loss"][0], "test": summary["test"]}}))
+            print(json.dumps({{"first_epoch_loss": summary["history"]["loss"][0], "test": test, "test_ci": test_ci}}))
             return summary
+
+
+        # -- figures in the target's units, each with its 95% bootstrap interval ---------------------
+        _SCALED = {{"mae": 1, "mean_absolute_error": 1, "rmse": 1, "root_mean_squared_error": 1, "mse": 2,
+                   "mean_squared_error": 2}}
+
+
+        def target_units(history):
+            """Error metrics of a standardised target back in its units (the loss stays as trained)."""
+            std = TARGET_SCALER["std"] if TARGET_SCALER else 1.0
+            return {{k: [v * std ** _SCALED.get(k[4:] if k.startswith("val_") else k, 0) for v in vs]
+                    for k, vs in history.items()}}
+
+
+        def test_figures(model, x, y, resamples=1000, seed=0):
+            """Test metrics in the target's units and their 95% intervals (bootstrap over samples)."""
+            out = np.asarray(model.predict(x, verbose=0), dtype=np.float64)
+            loss = float(model.evaluate(x, y, verbose=0, return_dict=True)["loss"])
+            idx = np.random.default_rng(seed).integers(0, len(y), size=(resamples, len(y)))
+            if TARGET_SCALER:
+                mean, std = TARGET_SCALER["mean"], TARGET_SCALER["std"]
+                truth = np.asarray(y, dtype=np.float64) * std + mean
+                pred = (out[:, 0] if out.ndim == 2 else out) * std + mean
+
+                def figures(t, p):
+                    r = p - t
+                    ss = ((t - t.mean(axis=-1, keepdims=True)) ** 2).sum(axis=-1)
+                    return {{"rmse": np.sqrt((r ** 2).mean(axis=-1)), "mae": np.abs(r).mean(axis=-1),
+                            "r2": 1.0 - (r ** 2).sum(axis=-1) / ss, "bias": r.mean(axis=-1)}}
+            else:
+                truth = np.asarray(y).astype(np.int64)
+                p = out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+                pred = (p >= 0.5).astype(np.int64) if p.ndim == 1 else p.argmax(axis=1)
+
+                def figures(t, p):
+                    return {{"accuracy": (t == p).mean(axis=-1)}}
+            point = {{k: float(v) for k, v in figures(truth, pred).items()}}
+            spread = figures(truth[idx], pred[idx])
+            ci = {{k: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))] for k, v in spread.items()}}
+            point["loss (standardised target)" if TARGET_SCALER else "loss"] = loss
+            return point, ci
 
 
         if __name__ == "__main__":
