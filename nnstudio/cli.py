@@ -137,6 +137,14 @@ def _print_json(obj) -> None:
 
 
 
+def _units(project) -> str | None:
+    """How a regression project's figures read: the loss is on the standardised target."""
+    if project.data is not None and project.data.task == "regression":
+        return ("figures in the target's units; the loss (and best_val_loss) on the standardised target "
+                "the network was trained on")
+    return None
+
+
 def _quiet_tf() -> None:
     """Import TensorFlow with its start-up chatter on fd 2 captured (the CLI discards it)."""
     from nnstudio.core.training.tf_runtime import import_tensorflow
@@ -236,7 +244,8 @@ def cmd_train(args) -> int:
     if args.json:
         _print_json({"run": record.id, "status": record.status, "history": record.history,
                      "final": record.final, "epochs": record.epochs_run, "duration_s": record.duration_s,
-                     "device": record.device, "model": str(project.model_path(record))})
+                     "device": record.device, "model": str(project.model_path(record)),
+                     "units": _units(project)})
     else:
         finals = ", ".join(f"{k} {v:.4g}" for k, v in record.final.items() if v is not None)
         print(f"{record.id}: {record.status} after {record.epochs_run} epochs in {record.duration_s:.1f} s"
@@ -313,9 +322,11 @@ def cmd_runs(args) -> int:
     if args.csv:
         export_runs_csv(project, args.csv, include_hidden=args.all)
     if args.json:
-        _print_json({"runs": [r.to_dict() for r in rows]})
+        _print_json({"runs": [r.to_dict() for r in rows], "units": _units(project)})
     else:
         print(format_rows(rows))
+        if rows and _units(project):
+            print(f"({_units(project)})")
     return EXIT_OK
 
 
