@@ -125,8 +125,10 @@ def _add_part_options(s, verb: str) -> None:
                       help=f"VOTable: {verb} this table (default: the first with rows)")
 
 
-def _part(args):
-    return args.hdu if args.hdu is not None else args.table
+def _part(args) -> int | str | None:
+    """The chosen HDU or table: a number as an index, anything else as a name or ID."""
+    value = args.hdu if args.hdu is not None else args.table
+    return int(value) if value is not None and value.strip().isdigit() else value
 
 
 # -- commands ----------------------------------------------------------------------------------
