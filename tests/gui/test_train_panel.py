@@ -294,3 +294,14 @@ def test_shutdown_stops_training_cleanly(train_window, qtbot, tmp_path):
     assert QThreadPool.globalInstance().activeThreadCount() == 0
     on_disk = json.loads((tmp_path / "toy.nnproj").read_text())
     assert [r["status"] for r in on_disk["runs"]] == ["stopped"]
+
+
+def test_a_regression_loss_is_labelled_as_on_the_standardised_target(train_window, qtbot):
+    from nnstudio.core.examples.synthetic import toy_classification
+
+    w, panel = train_window(epochs=1)
+    assert "Loss (on the standardised target)" in panel.plots.plot_titles()
+    w.session.set_prepared(toy_classification(300))
+    panel.refresh()
+    assert "Loss" in panel.plots.plot_titles()
+    assert "Loss (on the standardised target)" not in panel.plots.plot_titles()

@@ -151,6 +151,14 @@ class LivePlots(QWidget):
         self.ensure_series(["loss", "val_loss"])
         self._apply_colours()
 
+    def set_standardised_loss(self, on: bool) -> None:
+        """Say on the loss plot when the loss is on a standardised regression target (the error
+        metrics beside it are in the target's units)."""
+        title = "Loss (on the standardised target)" if on else pretty("loss")
+        plot = self._plot_for("loss")
+        if plot.titleLabel.text != title:
+            plot.setTitle(title, color=plot_colours()[1])
+
     # -- plot items (created once) ------------------------------------------------------------
     def _plot_for(self, base: str) -> pg.PlotItem:
         plot = self._plots.get(base)

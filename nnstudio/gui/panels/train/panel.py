@@ -180,6 +180,8 @@ class TrainPanel(Panel):
             return
         self._stale = False
         self.live.load_settings()
+        prepared = self.session.prepared
+        self.live.plots.set_standardised_loss(prepared is not None and prepared.task == "regression")
         self.experiments.refresh()
 
     # -- what a person (or a script) can do -------------------------------------------------------
