@@ -54,6 +54,8 @@ REGRESSION_METRICS = ("rmse", "mae", "r2", "bias", "scatter")
 
 # draws per block of resamples (a few arrays of this size live at once, ~8 MB each)
 _BLOCK_ENTRIES = 1 << 20
+# up to this many samples the regression features stay in cache for one dot product per resample
+_ROW_DOT_MAX = 1 << 14
 
 
 # -- public API ----------------------------------------------------------------------------------
@@ -427,18 +429,26 @@ def _regression_resamples(y_true, scores, n_resamples, seed, return_indices):
     draw_rows = max(1, min(n_resamples, (_BLOCK_ENTRIES >> 2) // n))
     mad_rows = min(n_resamples, draw_rows * max(1, (_BLOCK_ENTRIES << 1) // n // draw_rows))
     prefix = np.zeros((mad_rows, n + 1), dtype=np.int64)
+    # the sums: one dot product per row while the features stay in cache, else one matrix
+    # product per block that reads them once
+    per_row = n <= _ROW_DOT_MAX
+    counts = np.empty((1 if per_row else mad_rows, n))
     sums = np.empty((n_resamples, len(feats)))
     scatter = np.empty(n_resamples)
-    c_float = np.empty(n)
     row = filled = 0
     for (draws,) in _draw_blocks([n], n_resamples, seed, draw_rows):
         for d in draws:                # row by row: the counts stay in cache for both uses
             c = np.bincount(d, minlength=n)
             c.cumsum(out=prefix[filled, 1:])
-            c_float[:] = c
-            np.dot(feats, c_float, out=sums[row])
+            if per_row:
+                counts[0] = c
+                np.dot(feats, counts[0], out=sums[row])
+            else:
+                counts[filled] = c
             row, filled = row + 1, filled + 1
             if filled == len(prefix) or row == n_resamples:
+                if not per_row:
+                    sums[row - filled:row] = counts[:filled] @ feats.T
                 scatter[row - filled:row] = NMAD_FACTOR * _mad(r, prefix[:filled], run_start,
                                                                run_end, mad)
                 filled = 0

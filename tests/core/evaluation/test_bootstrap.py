@@ -89,13 +89,16 @@ def test_regression_resamples_equal_sklearn(n, ties):
         assert values["scatter"][b] == ref["scatter"]         # order statistics: exactly
 
 
-def test_values_follow_the_indices_across_blocks(monkeypatch):
+@pytest.mark.parametrize("row_dot_max", [0, 1 << 14])
+def test_values_follow_the_indices_across_blocks(monkeypatch, row_dot_max):
     """Many small blocks (as for a large N) give values that match their own index rows."""
     monkeypatch.setattr(bootstrap, "_BLOCK_ENTRIES", 256)
+    monkeypatch.setattr(bootstrap, "_ROW_DOT_MAX", row_dot_max)
     t, pred = regressor(101, seed=4)
     values, idx = metric_resamples("regression", t, pred, n_resamples=12, seed=2, return_indices=True)
     for b, rows in enumerate(idx):
         assert values["rmse"][b] == pytest.approx(skm.root_mean_squared_error(t[rows], pred[rows]))
+        assert values["r2"][b] == pytest.approx(skm.r2_score(t[rows], pred[rows]))
         assert values["scatter"][b] == nmad(pred[rows] - t[rows])
     y, p = classifier(150, 2, seed=5)
     values, idx = metric_resamples("classification", y, p[:, 1], n_resamples=12, seed=2,
@@ -108,7 +111,8 @@ def test_scatter_is_exact_for_awkward_residuals():
     """Huge offsets, tiny values and heavy ties: the median absolute deviation matches numpy's
     bit for bit, also when the search window guessed from the whole sample is far off."""
     rng = np.random.default_rng(9)
-    cases = [rng.standard_cauchy(400) * 1e6 + 1e9, np.r_[rng.normal(size=60), 1e-300 * rng.normal(size=60)],
+    cases = [rng.standard_cauchy(400) * 1e6 + 1e9,
+             np.r_[rng.normal(size=60), 1e-300 * rng.normal(size=60)],
              rng.integers(0, 3, 300).astype(float), np.array([2.5]), np.array([1.0, 4.0])]
     for r in cases:
         t = np.zeros(len(r))
