@@ -14,7 +14,12 @@ import numpy as np
 from nnstudio.core.data.dataset import Dataset, is_numeric
 from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.data.spec import SPLITS, DataSelection, PreparationSpec
-from nnstudio.core.data.splits import DROPPED, assign_splits, group_by_split
+from nnstudio.core.data.splits import (
+    DROPPED,
+    assign_splits,
+    class_reach_notes,
+    group_by_split,
+)
 from nnstudio.core.data.tables import numeric_text_problem
 from nnstudio.core.tasks import Task
 from nnstudio.errors import NnstudioError
@@ -275,6 +280,8 @@ def prepare(dataset: Dataset, selection: DataSelection, spec: PreparationSpec,
         prepared.inputs = list(inputs)
     prepared.feature_names = feature_names
     prepared.target_name = target
+    if task_name == "classification":
+        prepared.notes += class_reach_notes(prepared.y, class_names, spec.stratify)
     return prepared
 
 

@@ -106,7 +106,8 @@ def _split_source() -> str:
     from nnstudio.core.data import splits
 
     parts = [inspect.getsource(f) for f in (splits.split_counts, splits.assign_splits,
-                                             splits.group_by_split, splits._swap)]
+                                             splits._reach_every_split, splits.group_by_split,
+                                             splits._swap)]
     return "\n\n".join(parts)
 
 
