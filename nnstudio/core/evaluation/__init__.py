@@ -27,7 +27,7 @@ from nnstudio.core.evaluation.hints import baseline_loss, learning_curve_hint
 from nnstudio.core.evaluation.regression import RegressionDiagnostics, nmad, regression_diagnostics
 from nnstudio.core.evaluation.report import html_report, write_html_report
 from nnstudio.core.evaluation.uncertainty import (
-    LEVEL_68, LEVEL_95, CoverageCurve, combine_gaussian_samples, coverage_curve, dropout_layers,
+    LEVEL_68, LEVEL_95, CoverageCurve, combine_gaussian_samples, coverage_curve, distance_scores, dropout_layers,
     error_vs_sigma, flag_out_of_distribution, gaussian_coverage, gaussian_nll, mc_dropout_predict,
     mutual_information, ood_threshold, pit_histogram, pit_values, predictive_entropy, sharpness,
     split_mean_sigma, summarise_classification_uncertainty, summarise_regression_uncertainty,
@@ -44,7 +44,7 @@ __all__ = ["CLASSIFICATION_METRICS", "ClassCurves", "ClassificationDiagnostics",
            "confident_mistakes", "conformal_intervals", "conformal_quantile",
            "conformal_regression_quantile", "conformal_threshold", "confusion_at",
            "coverage_curve", "coverage_interval", "coverage_resamples", "coverage_tolerance",
-           "diagnostics_at", "dropout_layers", "ece_interval", "ece_noise", "ece_resamples",
+           "diagnostics_at", "distance_scores", "dropout_layers", "ece_interval", "ece_noise", "ece_resamples",
            "error_vs_sigma", "expected_calibration_error", "fit_temperature",
            "flag_out_of_distribution", "gaussian_coverage", "gaussian_nll", "html_report",
            "interval_coverage", "learning_curve_hint", "mc_dropout_predict", "mean_set_size",

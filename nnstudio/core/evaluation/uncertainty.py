@@ -197,8 +197,26 @@ def ood_threshold(reference_scores, quantile: float = 0.99) -> float:
 
 def flag_out_of_distribution(scores, reference_scores, quantile: float = 0.99) -> np.ndarray:
     """True where a score (e.g. mutual information or sigma_epistemic) exceeds the ``quantile`` of
-    the same score on reference data (the training split): far above what the model saw."""
+    the same score on held-out reference data (the calibration split: the model never fitted it,
+    so about 1 - ``quantile`` of ordinary samples are flagged)."""
     return np.asarray(scores, dtype=np.float64) > ood_threshold(reference_scores, quantile)
+
+
+def distance_scores(train_features, features, k: int = 5) -> np.ndarray:
+    """How far each row of ``features`` lies from the training data: the mean Euclidean distance
+    to its ``k`` nearest training rows, after standardising every feature by the training data's
+    mean and spread. Large for inputs unlike anything the network was trained on."""
+    from sklearn.neighbors import NearestNeighbors
+
+    ref = np.asarray(train_features, dtype=np.float64).reshape(len(train_features), -1)
+    x = np.asarray(features, dtype=np.float64).reshape(len(features), -1)
+    if len(ref) == 0:
+        raise NnstudioError("No training samples to measure distances from.")
+    mean, std = ref.mean(axis=0), ref.std(axis=0)
+    std[std == 0] = 1.0
+    nn = NearestNeighbors(n_neighbors=min(k, len(ref))).fit((ref - mean) / std)
+    dist, _ = nn.kneighbors((x - mean) / std)
+    return dist.mean(axis=1)
 
 
 # -- MC dropout -----------------------------------------------------------------------------------------

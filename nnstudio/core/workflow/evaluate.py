@@ -16,8 +16,8 @@ from nnstudio.core.workflow.ensembles import MIN_MEMBERS, NO_ENSEMBLE, ensemble_
 from nnstudio.core.workflow.results import METHODS, SPLIT_LABELS, EvaluationResult
 from nnstudio.core.workflow.train import load_run_model, predict
 from nnstudio.core.workflow.uncertainty import (REFERENCE_SIZE, check_mc_model, classification_uncertainty,
-                                                ensemble_point, ensemble_samples, of_class,
-                                                regression_uncertainty)
+                                                ensemble_point, ensemble_samples, feature_ood, of_class,
+                                                reference_split, regression_uncertainty)
 from nnstudio.errors import NnstudioError
 
 
@@ -97,6 +97,7 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
         uncertainty = regression_uncertainty(*args)
     uncertainty.arrays["index"] = np.asarray(prepared.index[split])
     uncertainty.ensemble = ens_meta
+    _add_ood(uncertainty, model, prepared, split, method, reference_size, seed, task)
     result = _point_result(prepared, raw[split], split, run.id if run is not None else None, uncertainty)
     if run is not None and run.history:
         from nnstudio.core import evaluation as ev
@@ -106,6 +107,24 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
         result.hint = ev.learning_curve_hint(run.history, baseline=baseline)
     task.report_progress(100, 100, "done")
     return result
+
+
+def _add_ood(uncertainty, model, prepared, split, method, reference_size, seed, task) -> None:
+    """The out-of-distribution score of every model (distance to the training data in its last
+    hidden features), and the measured rate of flags on this split beside the flag."""
+    a, summary = uncertainty.arrays, uncertainty.summary
+    task.report_progress(97, 100, "distance to the training data")
+    found = feature_ood(model, prepared, split, reference_size, seed) if model is not None else None
+    if found is not None:
+        a["ood_score"] = found["ood_score"]
+        if "ood" not in a:          # MC dropout and ensembles flag by their own epistemic spread
+            a.update(ood=found["ood"], ood_threshold=found["ood_threshold"])
+    ref = reference_split(prepared, split)
+    if "ood" in a and ref is not None:
+        summary["ood_reference"] = SPLIT_LABELS.get(ref, "calibration")
+        summary["ood_by"] = ("epistemic spread" if method in ("mc_dropout", "ensemble")
+                             else "distance to the training data in the last hidden features")
+        summary["ood_flag_rate"] = float(np.mean(a["ood"]))
 
 
 def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, uncertainty) -> EvaluationResult:

@@ -16,7 +16,7 @@ from nnstudio.core.workflow.ensembles import STORE_KEY, ensemble_outputs
 from nnstudio.core.workflow.results import SPLIT_LABELS, UncertaintyResult
 from nnstudio.errors import NnstudioError
 
-REFERENCE_SIZE = 2000       # training samples whose epistemic spread is the "normal" reference
+REFERENCE_SIZE = 2000       # held-out samples whose scores are the "normal" reference (at most)
 OOD_QUANTILE = 0.99
 MAX_ERROR_BARS = 2000       # error bars drawn on predicted-vs-true
 HIST_BINS = 30              # entropy and mutual-information histograms
@@ -43,13 +43,50 @@ def reference_rows(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
+def reference_split(prepared, split: str) -> str | None:
+    """The held-out split whose scores are "normal" for the out-of-distribution flags: the
+    calibration split, else the validation split (never the training split: the network fitted
+    those samples, so their scores are smaller and the flags would fire far more than 1%)."""
+    for s in ("cal", "val"):
+        if s != split and prepared.count(s) > 0:
+            return s
+    return None
+
+
+def hidden_features(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """The network's last hidden features: the input of its output layer."""
+    import keras
+
+    head = keras.Model(model.inputs, model.layers[-1].input)
+    return np.asarray(head.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+
+
+def feature_ood(model, prepared, split: str, reference_size: int, seed: int) -> dict | None:
+    """Every model's out-of-distribution score: the distance of each sample's last hidden features
+    to the training data's (:func:`distance_scores`), flagged above the 99th percentile of the
+    reference split's distances. None without a held-out reference split."""
+    from nnstudio.core import evaluation as ev
+
+    ref = reference_split(prepared, split)
+    if ref is None or prepared.count("train") == 0 or not getattr(model, "layers", None):
+        return None             # no held-out reference, or not a Keras model (a stand-in predictor)
+    rows = reference_rows(prepared.count("train"), reference_size, seed)
+    train = hidden_features(model, prepared.x["train"][rows])
+    ref_rows = reference_rows(prepared.count(ref), reference_size, seed)
+    ref_scores = ev.distance_scores(train, hidden_features(model, prepared.x[ref][ref_rows]))
+    scores = ev.distance_scores(train, hidden_features(model, prepared.x[split]))
+    threshold = ev.ood_threshold(ref_scores, OOD_QUANTILE)
+    return {"ood_score": scores, "ood_threshold": threshold, "ood": scores > threshold, "reference": ref}
+
+
 def ensemble_samples(project: Project, members, prepared, splits, reference_size: int, seed: int,
                      task: Task) -> tuple[dict, dict]:
-    """Every member's raw outputs on ``splits`` and on the training reference rows (key
-    "reference"): name -> (K, N, ...); and ``{"group", "members"}``."""
+    """Every member's raw outputs on ``splits`` and on the held-out reference rows (key
+    "reference", see :func:`reference_split`): name -> (K, N, ...); and ``{"group", "members"}``."""
     inputs = {s: prepared.x[s] for s in splits}
-    if prepared.count("train") > 0:
-        inputs["reference"] = prepared.x["train"][reference_rows(prepared.count("train"), reference_size, seed)]
+    ref = reference_split(prepared, splits[-1])
+    if ref is not None:
+        inputs["reference"] = prepared.x[ref][reference_rows(prepared.count(ref), reference_size, seed)]
     k = len(members)
     out = ensemble_outputs(project, inputs, task=ChildTask(task, 5, 85, 100, text=f"deep ensemble ({k} members)"),
                            members=members)
@@ -99,15 +136,14 @@ def regression_uncertainty(prepared, model, raw, method, split, n_passes, level,
         sigma = prepared.inverse_sigma(raw[split][:, 1]).astype(np.float64)
         label = "mean-and-variance head"
     elif method == "residual":
-        cal = "cal" if "cal" in raw else ("val" if "val" in raw else None)
-        if cal is None:
-            raise NnstudioError("Uncertainty needs a calibration or validation split; give one a "
-                                "non-zero fraction in the Data panel.")
-        resid = prepared.inverse_y(prepared.y[cal]) - mean_of(raw[cal])
-        sigma = np.full_like(mu, max(float(np.std(resid)), 1e-12))
-        label = f"constant σ from the {SPLIT_LABELS.get(cal, 'calibration')} split's residuals"
-        notes.append("This model predicts no σ of its own: every sample gets the same σ (the spread "
-                     "of the held-out residuals). Use MC dropout or a mean-and-variance head for "
+        if "cal" not in raw:
+            return _without_calibration(prepared, raw, split, level, mean_of)
+        resid = prepared.inverse_y(prepared.y["cal"]) - mean_of(raw["cal"])
+        # RMS, not the standard deviation: a biased model's errors are larger than their spread
+        sigma = np.full_like(mu, max(float(np.sqrt(np.mean(resid ** 2))), 1e-12))
+        label = "constant σ from the calibration split's residuals (RMS)"
+        notes.append("This model predicts no σ of its own: every sample gets the same σ (the RMS of "
+                     "the calibration split's residuals). Use MC dropout or a mean-and-variance head for "
                      "per-sample error bars.")
     elif method == "ensemble":
         k = len(ens[split])
@@ -138,13 +174,15 @@ def regression_uncertainty(prepared, model, raw, method, split, n_passes, level,
         mu = prepared.inverse_y(comb["mu"]).astype(np.float64)
         sigma = prepared.inverse_sigma(comb["sigma"]).astype(np.float64)
         epi = prepared.inverse_sigma(comb["sigma_epistemic"]).astype(np.float64)
-        rows = reference_rows(prepared.count("train"), reference_size, seed)
-        ref_samples = _mc(model, prepared.x["train"][rows], n_passes, task, 70, 25,
-                          "MC dropout on training data (reference)")
-        ref = prepared.inverse_sigma(ev.combine_gaussian_samples(ref_samples)["sigma_epistemic"])
-        arrays.update(sigma_epistemic=epi,
-                      ood=ev.flag_out_of_distribution(epi, ref, OOD_QUANTILE),
-                      ood_threshold=ev.ood_threshold(ref, OOD_QUANTILE))
+        arrays["sigma_epistemic"] = epi
+        ref_split = reference_split(prepared, split)
+        if ref_split is not None:
+            rows = reference_rows(prepared.count(ref_split), reference_size, seed)
+            ref_samples = _mc(model, prepared.x[ref_split][rows], n_passes, task, 70, 25,
+                              f"MC dropout on the {SPLIT_LABELS.get(ref_split, 'calibration')} split (reference)")
+            ref = prepared.inverse_sigma(ev.combine_gaussian_samples(ref_samples)["sigma_epistemic"])
+            arrays.update(ood=ev.flag_out_of_distribution(epi, ref, OOD_QUANTILE),
+                          ood_threshold=ev.ood_threshold(ref, OOD_QUANTILE))
         label = f"MC dropout, T = {n_passes}" + (" (with the mean-and-variance head)" if has_sigma else "")
         if np.any(sigma <= 0):
             raise NnstudioError("Some MC dropout σ are zero: the dropout passes agree exactly. Use a "
@@ -170,8 +208,32 @@ def regression_uncertainty(prepared, model, raw, method, split, n_passes, level,
     arrays.update(y_true=y, mean=mu, sigma=sigma, z=z, pit=ev.pit_values(y, mu, sigma),
                   plot_index=downsample_indices(len(y), MAX_ERROR_BARS, priority=np.abs(z), seed=seed))
     return UncertaintyResult(method=method, method_label=label, summary=summary, conformal=conformal,
-                             verdict=regression_verdict(summary, SPLIT_LABELS[split], conformal), level=level,
+                             verdict=in_sample_note(regression_verdict(summary, SPLIT_LABELS[split], conformal), split),
+                             level=level,
                              notes=notes, n_passes=n_passes if method == "mc_dropout" else None, arrays=arrays)
+
+
+NO_CALIBRATION = ("No calibration split, so no constant σ and no conformal intervals: they need held-out "
+                  "samples that neither training nor early stopping has seen (the validation split chose "
+                  "the epoch). Give the calibration split a non-zero fraction in the Data panel.")
+
+
+def _without_calibration(prepared, raw, split, level, mean_of) -> UncertaintyResult:
+    """A model with no σ of its own and no calibration split: no error bars to judge."""
+    y = prepared.inverse_y(prepared.y[split]).astype(np.float64)
+    return UncertaintyResult(method="residual", method_label="none (no calibration split)", summary={},
+                             conformal=None, verdict={"level": "warn", "text": NO_CALIBRATION}, level=level,
+                             notes=[NO_CALIBRATION], arrays={"y_true": y, "mean": mean_of(raw[split])})
+
+
+def in_sample_note(verdict: dict, split: str) -> dict:
+    """The validation split chose the epoch (and fitted the temperature): judged on it, the
+    uncertainty is in-sample and looks better than it is. Say so, as the Diagnostics panel does."""
+    if split != "val":
+        return verdict
+    return {**verdict, "text": verdict["text"] + " These figures come from the validation split, which "
+            "chose the best epoch and fitted the temperature: they are in-sample and optimistic; the test "
+            "split gives the honest ones."}
 
 
 def classification_uncertainty(prepared, model, raw, method, split, n_passes, level, reference_size, seed,
@@ -209,12 +271,16 @@ def classification_uncertainty(prepared, model, raw, method, split, n_passes, le
         if "val" in raw:
             val_proba = squeeze(_mc(model, prepared.x["val"], n_passes, task, 50, 25,
                                     "MC dropout on the validation split")).mean(axis=0)
-        rows = reference_rows(prepared.count("train"), reference_size, seed)
-        ref = ev.mutual_information(squeeze(_mc(model, prepared.x["train"][rows], n_passes, task, 75, 20,
-                                                "MC dropout on training data (reference)")))
         mi = ev.mutual_information(samples)
-        arrays.update(mutual_information=mi, ood=ev.flag_out_of_distribution(mi, ref, OOD_QUANTILE),
-                      ood_threshold=ev.ood_threshold(ref, OOD_QUANTILE))
+        arrays["mutual_information"] = mi
+        ref_split = reference_split(prepared, split)
+        if ref_split is not None:
+            rows = reference_rows(prepared.count(ref_split), reference_size, seed)
+            ref = ev.mutual_information(squeeze(_mc(
+                model, prepared.x[ref_split][rows], n_passes, task, 75, 20,
+                f"MC dropout on the {SPLIT_LABELS.get(ref_split, 'calibration')} split (reference)")))
+            arrays.update(ood=ev.flag_out_of_distribution(mi, ref, OOD_QUANTILE),
+                          ood_threshold=ev.ood_threshold(ref, OOD_QUANTILE))
         label = f"MC dropout, T = {n_passes}"
     else:
         method = "softmax"
@@ -252,11 +318,11 @@ def classification_uncertainty(prepared, model, raw, method, split, n_passes, le
         mi = arrays["mutual_information"]
         histograms["mutual_information"] = np.histogram(mi, bins=HIST_BINS, range=(0.0, max(float(mi.max()), 1e-6)))
     return UncertaintyResult(method=method, method_label=label, summary=summary, conformal=conformal,
-                             verdict=classification_verdict(summary, SPLIT_LABELS[split], conformal),
+                             verdict=in_sample_note(classification_verdict(summary, SPLIT_LABELS[split], conformal), split),
                              level=level, notes=notes, n_passes=n_passes if method == "mc_dropout" else None,
                              temperature=temperature, histograms=histograms, arrays=arrays)
 
 
-__all__ = ["HIST_BINS", "MAX_ERROR_BARS", "OOD_QUANTILE", "REFERENCE_SIZE", "check_mc_model",
+__all__ = ["NO_CALIBRATION", "feature_ood", "hidden_features", "in_sample_note", "reference_split", "HIST_BINS", "MAX_ERROR_BARS", "OOD_QUANTILE", "REFERENCE_SIZE", "check_mc_model",
            "classification_uncertainty", "ensemble_point", "ensemble_samples", "of_class",
            "reference_rows", "regression_uncertainty"]

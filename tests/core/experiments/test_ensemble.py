@@ -193,8 +193,11 @@ def test_classification_ensemble_entropy_and_mutual_information(tmp_path, tensor
     assert np.all(h >= mi - 1e-12)                      # the epistemic part is part of the entropy
     np.testing.assert_allclose(mi, ev.mutual_information(samples))
     np.testing.assert_allclose(h, ev.predictive_entropy(samples.mean(axis=0)))
-    ref = ev.mutual_information(ensemble_outputs(project, {"r": prepared.x["train"]})["r"])
+    # the reference is the held-out calibration split, never the (fitted) training split
+    ref = ev.mutual_information(ensemble_outputs(project, {"r": prepared.x["cal"]})["r"])
     assert a["ood_threshold"] == pytest.approx(float(np.quantile(ref, 0.99)))
+    assert u.uncertainty.summary["ood_reference"] == "calibration"
+    assert u.uncertainty.summary["ood_flag_rate"] == pytest.approx(a["ood"].mean())
     np.testing.assert_array_equal(a["ood"], mi > a["ood_threshold"])
     assert u.uncertainty.summary["mean_mutual_information"] == pytest.approx(mi.mean())
     assert u.uncertainty.histograms["mutual_information"][0].sum() == prepared.count("test")

@@ -172,7 +172,9 @@ def test_regression_without_sigma_gets_a_constant_sigma_and_says_so(trained):
     u = evaluate(prepared=prepared, model=MeanOnly())
     assert u.uncertainty.method == "residual"
     resid = prepared.y["cal"] - predict(model, prepared.x["cal"])[:, 0]
-    np.testing.assert_allclose(u.uncertainty.arrays["sigma"], np.std(resid))
+    # the RMS of the calibration residuals, not their spread: a bias widens the error bars
+    np.testing.assert_allclose(u.uncertainty.arrays["sigma"], np.sqrt(np.mean(resid ** 2)))
+    assert np.sqrt(np.mean(resid ** 2)) > np.std(resid)
     assert "same σ" in u.uncertainty.notes[0]
     with pytest.raises(NnstudioError, match="predicts no σ"):
         evaluate(prepared=prepared, model=MeanOnly(), method="heteroscedastic")
@@ -268,3 +270,51 @@ def test_ensemble_method_progress_and_cancel(tmp_path, tensorflow):
     stop.stop.set()
     with pytest.raises(Cancelled):
         evaluate(project, method="ensemble", prepared=prepared, task=stop)
+
+
+# -- honest uncertainty: held-out references only -------------------------------------------------------
+
+def test_without_a_calibration_split_there_is_no_constant_sigma_and_no_conformal(trained):
+    from dataclasses import replace
+
+    prepared, model = trained["regression"]
+
+    class MeanOnly:
+        output_shape = (None, 1)
+
+        def predict(self, x, batch_size=256, verbose=0):
+            return model.predict(x, batch_size=batch_size, verbose=0)[:, :1]
+
+    empty = {**prepared.x, "cal": prepared.x["cal"][:0]}
+    no_cal = replace(prepared, x=empty, y={**prepared.y, "cal": prepared.y["cal"][:0]},
+                     index={**prepared.index, "cal": prepared.index["cal"][:0]})
+    r = evaluate(prepared=no_cal, model=MeanOnly())
+    assert r.metrics["rmse"] > 0                                # the metrics are still there
+    js = r.to_dict()["uncertainty"]
+    assert js["conformal"] is None and "coverage_95" not in js and "sigma" not in r.uncertainty.arrays
+    assert "No calibration split" in r.uncertainty.verdict["text"] and "validation" in r.uncertainty.verdict["text"]
+    # a σ head still gives error bars, but no conformal intervals (validation is never borrowed)
+    head = evaluate(prepared=no_cal, model=model)
+    assert head.uncertainty.conformal is None and "coverage_95" in head.uncertainty.summary
+
+
+def test_every_model_gets_an_ood_score_from_a_held_out_reference(trained):
+    from dataclasses import replace
+
+    prepared, model = trained["classification"]
+    r = evaluate(prepared=prepared, model=model)
+    u = r.uncertainty
+    n = prepared.count("test")
+    assert u.arrays["ood_score"].shape == (n,) and u.summary["ood_reference"] == "calibration"
+    assert "hidden features" in u.summary["ood_by"]
+    assert u.summary["ood_flag_rate"] == pytest.approx(u.arrays["ood"].mean())
+    assert u.summary["ood_flag_rate"] <= 0.06              # ordinary test samples: about 1% flagged
+    far = replace(prepared, x={**prepared.x, "test": prepared.x["test"] * 25.0})
+    assert evaluate(prepared=far, model=model).uncertainty.summary["ood_flag_rate"] > 0.9
+
+
+def test_validation_split_verdicts_say_they_are_in_sample(trained):
+    prepared, model = trained["classification"]
+    v = evaluate(prepared=prepared, model=model, split="val").uncertainty.verdict["text"]
+    assert "in-sample" in v and "validation split" in v
+    assert "in-sample" not in evaluate(prepared=prepared, model=model).uncertainty.verdict["text"]
