@@ -39,40 +39,38 @@ def test_infer_task(values, task):
     assert infer_task(values) == task
 
 
-# -- defaults and write-back -----------------------------------------------------------------------
+# -- defaults, returned with the result (the arguments are left as they were) -----------------------------------------------------------------------
 
 def test_defaults_pick_target_and_numeric_inputs_without_ids():
     ds = table()
     ds.columns["name"] = np.array([f"g{i}" for i in range(200)])
     sel = DataSelection()
-    p = prepare(ds, sel, PreparationSpec())
-    assert p.target_name == "target" and sel.target == "target"
-    assert p.feature_names == ["a", "b"] and sel.inputs == ["a", "b"]
-    assert p.task == "regression" and sel.task == "regression"
-    assert sel.class_names is None
+    spec = PreparationSpec()
+    p = prepare(ds, sel, spec)
+    assert p.target_name == "target" and p.inputs == ["a", "b"]
+    assert p.feature_names == ["a", "b"] and p.task == "regression" and p.class_names is None
+    assert sel == DataSelection() and spec.fitted is None      # what it chose is in the result only
 
 
 def test_default_target_prefers_label_names_then_is_prefix_then_last():
     n = 50
     base = {"x": np.arange(n, dtype=float), "is_lens": np.arange(n) % 2,
             "z": np.linspace(0, 1, n)}
-    sel = DataSelection()
-    prepare(Dataset("table", dict(base)), sel, PreparationSpec())
-    assert sel.target == "is_lens"
-    sel = DataSelection()
-    prepare(Dataset("table", dict(base, Class=np.array(["a", "b"] * 25))), sel,
-            PreparationSpec())
-    assert sel.target == "Class"
+    p = prepare(Dataset("table", dict(base)), DataSelection(), PreparationSpec())
+    assert p.target_name == "is_lens"
+    p = prepare(Dataset("table", dict(base, Class=np.array(["a", "b"] * 25))), DataSelection(),
+                PreparationSpec())
+    assert p.target_name == "Class"
 
 
-def test_class_names_are_sorted_strings_and_written_back():
+def test_class_names_are_sorted_strings_and_returned():
     n = 90
     kind = np.array(["star", "galaxy", "qso"] * 30)
     ds = Dataset("table", {"x": np.arange(n, dtype=float), "class": kind})
     sel = DataSelection()
     p = prepare(ds, sel, PreparationSpec())
-    assert p.class_names == ["galaxy", "qso", "star"] == sel.class_names
-    assert sel.task == "classification" and p.n_classes == 3
+    assert p.class_names == ["galaxy", "qso", "star"] and sel.class_names is None
+    assert p.task == "classification" and p.n_classes == 3
     for s in SPLITS:
         assert p.y[s].dtype == np.int64
         np.testing.assert_array_equal(np.array(p.class_names)[p.y[s]], kind[p.index[s]])
@@ -188,8 +186,8 @@ def test_standard_scaler_fitted_on_train_only():
     assert p.scaler["mean"][0] != pytest.approx(raw_a.mean(), rel=1e-6)
     assert p.x["train"][:, 0].mean() == pytest.approx(0.0, abs=1e-5)
     assert p.x["train"][:, 0].std() == pytest.approx(1.0, abs=1e-5)
-    assert spec.fitted["input"] is p.scaler
-    np.testing.assert_allclose(apply_scaler(spec.fitted, np.c_[raw_a, ds.columns["b"]]
+    assert p.fitted["input"] is p.scaler
+    np.testing.assert_allclose(apply_scaler(p.fitted, np.c_[raw_a, ds.columns["b"]]
                                             [p.index["test"]]), p.x["test"], atol=1e-5)
 
 
@@ -266,11 +264,11 @@ def test_transform_dataset_rebuilds_table_inputs():
     spec = PreparationSpec()
     p = prepare(ds, DataSelection(inputs=["b", "a"]), spec)
     new = table(80)
-    x = transform_dataset(new, spec.fitted)
+    x = transform_dataset(new, p.fitted)
     np.testing.assert_allclose(x[p.index["cal"]], p.x["cal"], atol=1e-5)
     del new.columns["b"]
     with pytest.raises(NnstudioError, match="lacks the input column"):
-        transform_dataset(new, spec.fitted)
+        transform_dataset(new, p.fitted)
 
 
 # -- missing values ----------------------------------------------------------------------------------
