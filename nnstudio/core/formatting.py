@@ -57,6 +57,14 @@ def fmt_interval(low, high, digits: int = 3) -> str:
     return f"[{lo:.{digits}g}, {hi:.{digits}g}]"
 
 
+def fmt_p(p, blank: str = DASH) -> str:
+    """A p-value: "0.032", "0.5", "< 0.001" (below that the digits say nothing more)."""
+    f = _finite(p)
+    if f is None:
+        return blank
+    return "< 0.001" if f < 0.001 else f"{f:.2g}"
+
+
 def fmt_seconds(s, blank: str = DASH) -> str:
     """A duration: "0:42", "12:05", "1:02:03"."""
     f = _finite(s)
@@ -73,5 +81,5 @@ def fmt_when(iso: str | None) -> str:
     return iso.replace("T", " ")[:16] if iso else DASH
 
 
-__all__ = ["DASH", "fmt_count", "fmt_interval", "fmt_level", "fmt_number", "fmt_percent", "fmt_seconds",
-           "fmt_when"]
+__all__ = ["DASH", "fmt_count", "fmt_interval", "fmt_level", "fmt_number", "fmt_p", "fmt_percent",
+           "fmt_seconds", "fmt_when"]

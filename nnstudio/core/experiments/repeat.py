@@ -1,207 +1,26 @@
-"""Repeat the same settings with several seeds, summarise the group as mean ± spread, and compare
-two groups in plain words.
+"""Repeat the same settings with several seeds (and, if asked, several data splits), summarise the
+group as mean ± spread, and compare two groups in plain words.
 
-Spreads are sample standard deviations (n − 1 in the denominator). Two groups are compared by the
-difference of their means and its Welch standard error, sqrt(s_a²/n_a + s_b²/n_b); the difference
-counts as real when it exceeds the two-sided 95 % Student-t value for Welch's degrees of freedom
-times that error, and otherwise it is "within the seed-to-seed scatter".
+The statistics live in :mod:`~nnstudio.core.experiments.groups` (summaries) and
+:mod:`~nnstudio.core.experiments.compare` (one verdict on a primary metric, Holm-corrected
+p-values for the others); this module trains the runs and keeps the groups.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
-
+from nnstudio.core.experiments.compare import (ALPHA, DEFAULT_PRIMARY, Comparison, GroupComparison, compare,
+                                               compare_groups, holm, welch)
+from nnstudio.core.experiments.groups import (SPREADS, Band, GroupSummary, Stat, group_summary,
+                                              summarize_values)
 from nnstudio.core.project import Project
 from nnstudio.core.tasks import ChildTask, Task
 from nnstudio.core.training.config import RunRecord
 from nnstudio.errors import NnstudioError
 
-# direction of "better" by metric name (test metrics and val_/final ones alike)
-LOWER_IS_BETTER = {"loss", "mae", "mse", "rmse", "nll", "scatter", "outlier_fraction", "brier", "ece",
-                   "log_loss", "crps"}
-HIGHER_IS_BETTER = {"accuracy", "auc", "precision", "recall", "r2", "f1", "balanced_accuracy"}
-
-
-# -- statistics -----------------------------------------------------------------------------------
-@dataclass
-class Stat:
-    mean: float | None
-    std: float | None          # sample standard deviation; None with fewer than 2 values
-    n: int
-    min: float | None
-    max: float | None
-    values: list[float] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def text(self, digits: int = 4) -> str:
-        if self.mean is None:
-            return "-"
-        if self.std is None:
-            return f"{self.mean:.{digits}g} (1 run)"
-        return f"{self.mean:.{digits}g} ± {self.std:.2g}"
-
-
-def summarize_values(values) -> Stat:
-    """Mean, sample std, min and max of the finite values (None entries are skipped)."""
-    vals = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    if not vals:
-        return Stat(None, None, 0, None, None, [])
-    a = np.asarray(vals)
-    std = float(a.std(ddof=1)) if len(a) >= 2 else None
-    return Stat(float(a.mean()), std, len(a), float(a.min()), float(a.max()), vals)
-
-
-@dataclass
-class Band:
-    """A curve over epochs: per epoch the mean and spread of the runs that reached it."""
-
-    mean: list[float | None]
-    std: list[float | None]
-    min: list[float | None]
-    max: list[float | None]
-    n: list[int]
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def _band(curves: list[list]) -> Band:
-    length = max((len(c) for c in curves), default=0)
-    stats = [summarize_values([c[i] for c in curves if i < len(c)]) for i in range(length)]
-    return Band(mean=[s.mean for s in stats], std=[s.std for s in stats], min=[s.min for s in stats],
-                max=[s.max for s in stats], n=[s.n for s in stats])
-
-
-@dataclass
-class GroupSummary:
-    runs: list[str]
-    curves: dict[str, Band]          # history key -> band
-    metrics: dict[str, Stat]         # final metrics by name; test ones as "test_<name>"
-
-    @property
-    def n(self) -> int:
-        return len(self.runs)
-
-    def to_dict(self, curves: bool = True) -> dict:
-        d = {"runs": list(self.runs), "n": self.n,
-             "metrics": {k: v.to_dict() for k, v in self.metrics.items()}}
-        if curves:
-            d["curves"] = {k: v.to_dict() for k, v in self.curves.items()}
-        return d
-
-    def format(self) -> str:
-        return "\n".join(f"  {k:<24} {s.text()}" for k, s in self.metrics.items())
-
-
-def group_summary(records: list[RunRecord], test_metrics: dict[str, dict] | None = None) -> GroupSummary:
-    """Mean ± spread curves and metrics of a group of runs (e.g. one setting with N seeds)."""
-    records = list(records)
-    keys = []
-    for r in records:
-        keys += [k for k in (r.history or {}) if k not in keys]
-    curves = {k: _band([list((r.history or {}).get(k, [])) for r in records]) for k in keys}
-    metrics: dict[str, Stat] = {}
-    finals = []
-    for r in records:
-        finals += [k for k in r.final if k not in finals]
-    for k in finals:
-        metrics[k] = summarize_values([r.final.get(k) for r in records])
-    test_metrics = test_metrics or {}
-    tests = []
-    for r in records:
-        tests += [k for k in test_metrics.get(r.id, {}) if k not in tests]
-    for k in tests:
-        metrics[f"test_{k}"] = summarize_values([test_metrics.get(r.id, {}).get(k) for r in records])
-    return GroupSummary(runs=[r.id for r in records], curves=curves, metrics=metrics)
-
-
-def _direction(metric: str) -> bool | None:
-    """True if higher is better, False if lower is, None if the name does not say."""
-    base = metric
-    for prefix in ("test_", "val_", "final_"):
-        base = base.removeprefix(prefix)
-    if base in HIGHER_IS_BETTER:
-        return True
-    if base in LOWER_IS_BETTER or base.endswith("loss"):
-        return False
-    return None
-
-
-@dataclass
-class Comparison:
-    metric: str
-    mean_a: float
-    mean_b: float
-    difference: float                # mean_b − mean_a
-    std_a: float | None
-    std_b: float | None
-    standard_error: float | None     # Welch: sqrt(s_a²/n_a + s_b²/n_b)
-    dof: float | None                # Welch–Satterthwaite degrees of freedom
-    t: float | None                  # difference / standard_error
-    threshold: float | None          # 95 % two-sided Student-t value for dof
-    n_a: int
-    n_b: int
-    real: bool | None                # None: cannot tell (a group has fewer than 2 runs)
-    better: str | None               # "A", "B" or None
-    verdict: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def compare_groups(a: GroupSummary, b: GroupSummary, metric: str = "val_loss",
-                   higher_is_better: bool | None = None) -> Comparison:
-    """Is B's ``metric`` really different from A's, or within the seed-to-seed scatter?"""
-    if metric not in a.metrics or metric not in b.metrics:
-        common = sorted(set(a.metrics) & set(b.metrics))
-        raise NnstudioError(f"Both groups need the metric {metric!r} to compare them; they share: "
-                            f"{', '.join(common) or 'none'}.")
-    sa, sb = a.metrics[metric], b.metrics[metric]
-    if sa.mean is None or sb.mean is None:
-        raise NnstudioError(f"A group has no finite value of {metric!r} to compare.")
-    diff = sb.mean - sa.mean
-    hib = higher_is_better if higher_is_better is not None else _direction(metric)
-    base = dict(metric=metric, mean_a=sa.mean, mean_b=sb.mean, difference=diff, std_a=sa.std, std_b=sb.std,
-                n_a=sa.n, n_b=sb.n)
-    if sa.std is None or sb.std is None:
-        return Comparison(**base, standard_error=None, dof=None, t=None, threshold=None, real=None, better=None,
-                          verdict=(f"Cannot tell: each group needs at least 2 runs to measure the seed-to-seed "
-                                   f"scatter (A has {sa.n}, B has {sb.n}). Repeat each setting with more seeds."))
-    va, vb = sa.std ** 2 / sa.n, sb.std ** 2 / sb.n
-    se = math.sqrt(va + vb)
-    if se == 0.0:
-        dof, t, thr = None, (math.inf if diff else 0.0), 0.0
-        real = diff != 0.0
-    else:
-        dof = (va + vb) ** 2 / ((va ** 2 / (sa.n - 1) if va else 0.0) + (vb ** 2 / (sb.n - 1) if vb else 0.0))
-        from scipy import stats
-
-        thr = float(stats.t.ppf(0.975, dof))
-        t = diff / se
-        real = abs(t) > thr
-    runs = f"{sa.n} and {sb.n} runs" if sa.n != sb.n else f"{sa.n} runs each"
-    err = f"{se:.2g}"
-    if not real:
-        verdict = (f"The difference in {metric} (B − A = {diff:+.3g} ± {err}) is within the seed-to-seed "
-                   f"scatter ({runs}): these runs cannot tell A and B apart.")
-        better = None
-    else:
-        better = None if hib is None else ("B" if (diff > 0) == hib else "A")
-        size = f"{abs(diff):.3g} ± {err}"
-        if better is None:
-            verdict = (f"B's {metric} is {'higher' if diff > 0 else 'lower'} by {size} ({runs}); the difference "
-                       "is larger than the seed-to-seed scatter explains.")
-        else:
-            verdict = (f"{better} is better by {size} in {metric} ({runs}); the difference is larger than the "
-                       "seed-to-seed scatter explains.")
-    return Comparison(**base, standard_error=se, dof=dof, t=t, threshold=thr, real=real, better=better,
-                      verdict=verdict)
+TEST_RESAMPLES = 1000      # bootstrap resamples behind each run's test-figure intervals
 
 
 # -- repeating a run ------------------------------------------------------------------------------
@@ -216,29 +35,88 @@ def _next_group_id(store: dict) -> str:
 class RepeatResult:
     group: str
     runs: list[RunRecord]
-    summary: GroupSummary          # over the completed runs
+    summary: GroupSummary          # mean ± std over the completed runs; the others counted
     cancelled: bool = False
+    split_seeds: list[int] | None = None   # one per run when each run prepared its own split
 
     def to_dict(self, curves: bool = False) -> dict:
-        return {"group": self.group, "cancelled": self.cancelled,
-                "runs": [{"id": r.id, "seed": r.settings.get("seed"), "status": r.status, "epochs": r.epochs_run,
-                          "final": r.final, "duration_s": r.duration_s, "device": r.device} for r in self.runs],
+        seeds = self.split_seeds or []
+        return {"group": self.group, "cancelled": self.cancelled, "spread": self.summary.spread,
+                "spread_text": self.summary.spread_text, "counts": self.summary.counts_text(),
+                "runs": [{"id": r.id, "seed": r.settings.get("seed"),
+                          "split_seed": seeds[i] if i < len(seeds) else None, "status": r.status,
+                          "message": r.message, "epochs": r.epochs_run, "final": r.final,
+                          "duration_s": r.duration_s, "device": r.device} for i, r in enumerate(self.runs)],
                 "summary": self.summary.to_dict(curves=curves)}
+
+
+def split_twin(project: Project, seed: int) -> Project:
+    """A stand-in for ``project`` whose data split is drawn with ``seed`` (scalers fitted afresh):
+    what preparation chooses is kept on the stand-in, never on the project."""
+    from nnstudio.core.data.spec import DataSelection, PreparationSpec
+
+    twin = Project(name=project.name, path=project.path)
+    twin.data = DataSelection.from_dict(project.data.to_dict()) if project.data is not None else None
+    twin.preparation = PreparationSpec.from_dict({**project.preparation.to_dict(), "seed": int(seed),
+                                                  "fitted": None})
+    return twin
+
+
+def run_test_figures(project: Project, run_id: str, prepared, model) -> tuple[dict, dict]:
+    """A run's figures on the test split (the one evaluation core, in the target's units) and
+    each one's 95 % bootstrap interval."""
+    from nnstudio.core.workflow.evaluate import evaluate
+
+    result = evaluate(project, split="test", run_id=run_id, prepared=prepared, model=model)
+    figures = {k: float(v) for k, v in result.metrics.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return figures, bootstrap_intervals(result)
+
+
+def bootstrap_intervals(result) -> dict:
+    """{metric: [low, high]} of an evaluation's figures, or {} when the intervals cannot be had."""
+    try:
+        from nnstudio.core.evaluation.bootstrap import metric_intervals
+    except ImportError:   # an installation without the bootstrap module: figures without intervals
+        return {}
+    arrays = result.arrays
+    scores = arrays.get("proba") if result.problem == "classification" else arrays.get("mean")
+    if scores is None or "y_true" not in arrays:
+        return {}
+    kwargs = {}
+    diag = result.diagnostics
+    if result.problem == "classification" and getattr(diag, "n_classes", 0) == 2:
+        kwargs = {"positive": int(diag.positive), "threshold": float(diag.threshold)}
+    try:
+        cis = metric_intervals(result.problem, arrays["y_true"], scores, n_resamples=TEST_RESAMPLES, **kwargs)
+    except NnstudioError:
+        return {}
+    return {k: [float(lo), float(hi)] for k, (lo, hi) in cis.items()}
 
 
 def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: list[int] | None = None,
                    task: Task | None = None, prepared=None, evaluate: bool = False,
-                   label: str = "run") -> RepeatResult:
+                   label: str = "run", resample_splits: bool = False) -> RepeatResult:
     """Train the project's settings ``n`` times with seeds ``seed, seed+1, …`` (or ``seeds``).
 
-    Every run is a normal run of the project, tagged with a group. A stop request ends the current
-    run (kept, marked stopped) and starts no more; the summary covers the completed runs. With
-    ``evaluate`` each run's test figures are computed and kept for the run table. Progress reads
-    "``label`` i/n · …". Not saved here.
+    Every run is a normal run of the project, tagged with a group. With ``resample_splits`` each
+    run also draws its own data split (split seeds ``split seed, +1, …`` of the project's
+    preparation; the data file is read once), so the group's spread covers the validation and
+    test samples too ("spread over seeds and splits"); those runs do not become the project's
+    active run, since the project's own split is not theirs. A run that ends in NaN or fails is
+    kept, counted and named in the summary, not silently dropped. A stop request ends the current
+    run (kept, marked stopped) and starts no more. With ``evaluate`` each run's test figures and
+    their bootstrap intervals are kept for the run table. Progress reads "``label`` i/n · …".
+    Not saved here.
     """
-    from nnstudio.core.experiments.runs import load_store, record_test_metrics, run_meta, save_store
+    from nnstudio.core.experiments.runs import (
+        load_store,
+        record_test_metrics,
+        run_meta,
+        save_store,
+    )
     from nnstudio.core.training.trainer import train
-    from nnstudio.core.workflow.data import prepare_project
+    from nnstudio.core.workflow.data import load_dataset, prepare_project
 
     task = task or Task()
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -257,56 +135,85 @@ def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: l
     seeds = list(seeds) if seeds is not None else [config.seed + i for i in range(n)]
     if len(set(seeds)) != len(seeds):
         raise NnstudioError("Each run of a repeat needs its own seed.")
-    prepared = prepared if prepared is not None else prepare_project(project, task=task)
+    split_seeds = dataset = None
+    if resample_splits:
+        split_seeds = [project.preparation.seed + i for i in range(n)]
+        dataset = load_dataset(project, task=task)
+    else:
+        prepared = prepared if prepared is not None else prepare_project(project, task=task)
+    spread = "seeds_and_splits" if resample_splits else "seeds"
 
     store = load_store(project)
     group = _next_group_id(store)
-    store["groups"][group] = {"kind": "repeat", "runs": [], "seeds": seeds,
+    store["groups"][group] = {"kind": "repeat", "runs": [], "seeds": seeds, "spread": spread,
                               "created": _dt.datetime.now().isoformat(timespec="seconds")}
+    if split_seeds:
+        store["groups"][group]["split_seeds"] = split_seeds
     save_store(project, store)
-    records, tests = [], {}
+    records, tests, intervals = [], {}, {}
     for i, seed in enumerate(seeds):
         if task.stop.is_set():
             break
         run_id = project.allocate_run_id()
         sub = ChildTask(task, start=i, span=1, total=n, prefix=f"{label} {i + 1}/{n} · ",
                         tags={"run": i, "run_id": run_id}, message_prefix=f"{run_id}: ")
-        record, model = train(prepared, project.model, dataclasses.replace(config, seed=seed),
-                              project.run_dir(run_id), task=sub, run_id=run_id)
-        record.name = f"{group} · seed {seed}"
+        run_config = dataclasses.replace(config, seed=seed)
+        active = project.active_run
+        model = None
+        try:
+            if split_seeds:
+                prepared = prepare_project(split_twin(project, split_seeds[i]), dataset=dataset)
+            record, model = train(prepared, project.model, run_config, project.run_dir(run_id), task=sub,
+                                  run_id=run_id)
+        except NnstudioError as exc:   # kept as a failed run and counted; the next seed may do better
+            record = RunRecord(id=run_id, started=_dt.datetime.now().isoformat(timespec="seconds"),
+                               settings=run_config.to_dict(), model=project.model.to_dict(), status="failed",
+                               message=exc.message)
+            sub.report_message(f"failed: {exc.message}")
+        record.name = f"{group} · seed {seed}" + (f" · split {split_seeds[i]}" if split_seeds else "")
         project.add_run(record)
+        if split_seeds:
+            project.active_run = active
         records.append(record)
         store = load_store(project)
         store["groups"][group]["runs"].append(run_id)
-        run_meta(store, run_id)["group"] = group
+        meta = run_meta(store, run_id)
+        meta["group"] = group
+        if split_seeds:
+            meta["split_seed"] = split_seeds[i]
         save_store(project, store)
-        if evaluate and record.status == "completed":
-            from nnstudio.core.workflow.evaluate import evaluate
-
-            result = evaluate(project, split="test", run_id=run_id, prepared=prepared, model=model)
-            tests[run_id] = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
+        if evaluate and record.status == "completed" and prepared.count("test") > 0:
+            tests[run_id], intervals[run_id] = run_test_figures(project, run_id, prepared, model)
             record_test_metrics(project, run_id, tests[run_id])
+            if intervals[run_id]:
+                store = load_store(project)
+                run_meta(store, run_id)["test_ci"] = intervals[run_id]
+                save_store(project, store)
         task.report_partial({"run_done": run_id, "index": i, "record": record})
-    done = [r for r in records if r.status == "completed"]
+    summary = group_summary(records, tests, intervals, spread=spread)
     cancelled = task.stop.is_set()
     if cancelled:
         task.report_message(f"Stopped after {len(records)} of {n} runs; the summary covers the "
-                            f"{len(done)} completed ones.")
-    return RepeatResult(group=group, runs=records, summary=group_summary(done, tests), cancelled=cancelled)
+                            f"{summary.n} completed ones.")
+    return RepeatResult(group=group, runs=records, summary=summary, cancelled=cancelled, split_seeds=split_seeds)
 
 
 def load_group(project: Project, group: str) -> GroupSummary:
-    """The summary of a stored group (runs deleted since are left out)."""
+    """The summary of a stored group: its completed runs as mean ± std, the others counted (runs
+    deleted since are left out)."""
     from nnstudio.core.experiments.runs import load_store
 
     store = load_store(project)
     if group not in store["groups"]:
         raise NnstudioError(f"No group {group!r} in this project (groups: {', '.join(store['groups']) or 'none'}).")
-    ids = store["groups"][group]["runs"]
-    records = [r for r in project.runs if r.id in ids and r.status == "completed"]
-    tests = {rid: store["runs"].get(rid, {}).get("test") or {} for rid in ids}
-    return group_summary(records, tests)
+    g = store["groups"][group]
+    ids = g["runs"]
+    records = [r for r in project.runs if r.id in ids]
+    meta = {rid: store["runs"].get(rid, {}) for rid in ids}
+    return group_summary(records, {rid: m.get("test") or {} for rid, m in meta.items()},
+                         {rid: m.get("test_ci") or {} for rid, m in meta.items()}, spread=g.get("spread", "seeds"))
 
 
-__all__ = ["Stat", "Band", "GroupSummary", "Comparison", "RepeatResult", "summarize_values", "group_summary",
-           "compare_groups", "repeat_project", "load_group"]
+__all__ = ["ALPHA", "DEFAULT_PRIMARY", "SPREADS", "Band", "Comparison", "bootstrap_intervals", "GroupComparison", "GroupSummary",
+           "RepeatResult", "Stat", "compare", "compare_groups", "group_summary", "holm", "load_group",
+           "repeat_project", "run_test_figures", "split_twin", "summarize_values", "welch"]
