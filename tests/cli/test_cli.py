@@ -74,6 +74,9 @@ def test_example_train_evaluate_export(run_cli, tmp_path, tensorflow):
         assert isinstance(res["metrics"][key], float)
     for key in ("coverage_68", "coverage_95", "nll"):
         assert key in res["uncertainty"]
+    for key in ("rmse", "mae", "r2", "bias", "scatter"):
+        low, high = res["metrics_ci"][key]
+        assert low <= res["metrics"][key] <= high
     assert res["uncertainty"]["method"] == "residual" and res["uncertainty"]["verdict"]["level"] in ("good", "warn", "bad")
 
     # the HTML report the Diagnostics panel exports, headless, from the same evaluation
@@ -81,7 +84,7 @@ def test_example_train_evaluate_export(run_cli, tmp_path, tensorflow):
     assert code == 0, err
     html = (tmp_path / "report.html").read_text()
     assert out.strip() == str(tmp_path / "report.html") and html.startswith("<!DOCTYPE html>")
-    assert f"{res['metrics']['rmse']:.4g}" in html and res["uncertainty"]["verdict"]["text"][:40] in html
+    assert f"{res['metrics']['rmse']:.4g}  (95%: [" in html and res["uncertainty"]["verdict"]["text"][:40] in html
     code, _, err = run_cli("report", proj, "--out", tmp_path / "report.txt")
     assert code == 1 and ".html" in err
 

@@ -72,7 +72,7 @@ def test_binary_threshold_slider_cells_and_mistakes(make_window, qtbot, binary_p
     rows = panel.metrics_rows()
     assert rows["lens"][:3] == [f"{expected.metrics['precision']:.3f}", f"{expected.metrics['recall']:.3f}",
                                 f"{expected.metrics['f1']:.3f}"]
-    assert f"ROC AUC {expected.metrics['roc_auc']:.3f}" in panel.summary_label.text()
+    assert f"ROC AUC {expected.metrics['roc_auc']:.3f} [" in panel.summary_label.text()
     assert panel.heatmap.texts() == [[str(v) for v in row] for row in expected.metrics["confusion_matrix"]]
     assert w.session.evaluation.metrics["accuracy"] == expected.metrics["accuracy"]
 
@@ -191,6 +191,10 @@ def test_regression_example_views_and_validation_split(make_window, qtbot, tmp_p
     assert rows["scatter (NMAD)"][1] == f"{expected.metrics['scatter']:.4g}"
     assert rows["bias (mean residual)"][1] == f"{expected.metrics['bias']:.4g}"
     assert rows["samples"][1] == "750"
+    from nnstudio.core.formatting import fmt_interval
+
+    assert rows["RMSE"][2] == fmt_interval(*result.metrics_ci["rmse"])   # each figure with its 95% interval
+    assert rows["R²"][2] == fmt_interval(*result.metrics_ci["r2"])
     assert panel.hint_label.isVisible() and panel.hint_label.text().startswith("Learning curves:")
     x, _y = panel.scatter_points.getData()
     assert len(x) == 750

@@ -99,6 +99,8 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
     uncertainty.ensemble = ens_meta
     _add_ood(uncertainty, model, prepared, split, method, reference_size, seed, task)
     result = _point_result(prepared, raw[split], split, run.id if run is not None else None, uncertainty)
+    task.report_progress(98, 100, "95% intervals (bootstrap)")
+    result.metrics_ci = _intervals(result, seed)
     if run is not None and run.history:
         from nnstudio.core import evaluation as ev
 
@@ -127,6 +129,34 @@ def _add_ood(uncertainty, model, prepared, split, method, reference_size, seed, 
         summary["ood_flag_rate"] = float(np.mean(a["ood"]))
 
 
+def _intervals(result: EvaluationResult, seed: int) -> dict:
+    """The 95% interval of every scalar figure of ``result`` (bootstrap over the split's samples,
+    stratified by class): its metrics, and the ECE or interval coverages of its uncertainty."""
+    from nnstudio.core import evaluation as ev
+    from nnstudio.core.evaluation.uncertainty import LEVEL_68, z_for_level
+
+    a, u = result.arrays, result.uncertainty
+    scores = a["proba"] if result.problem == "classification" else a["mean"]
+    ci = {k: v for k, v in ev.metric_intervals(result.problem, a["y_true"], scores, seed=seed).items()
+          if k in result.metrics}
+    if result.problem == "regression":
+        # |r| > threshold is an outlier: the complement of the coverage of [mean - t, mean + t]
+        thr = result.metrics["outlier_threshold"]
+        lo, hi = ev.coverage_interval(a["y_true"], a["mean"] - thr, a["mean"] + thr, seed=seed)
+        ci["outlier_fraction"] = (1.0 - hi, 1.0 - lo)
+    ua = u.arrays
+    if result.problem == "classification" and "ece" in u.summary:
+        ci["ece"] = ev.ece_interval(ua["proba"], ua["y_true"], seed=seed)
+    if "sigma" in ua:
+        for name, lv in (("coverage_68", LEVEL_68), ("coverage_95", 0.95)):
+            half = z_for_level(lv) * ua["sigma"]
+            ci[name] = ev.coverage_interval(ua["y_true"], ua["mean"] - half, ua["mean"] + half, seed=seed)
+    if "conformal_low" in ua:
+        ci["conformal_coverage"] = ev.coverage_interval(ua["y_true"], ua["conformal_low"], ua["conformal_high"],
+                                                        seed=seed)
+    return {k: (float(lo), float(hi)) for k, (lo, hi) in ci.items()}
+
+
 def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, uncertainty) -> EvaluationResult:
     """Diagnostics of the point predictions (probabilities, or the mean in the target's units)."""
     from nnstudio.core import evaluation as ev
@@ -138,6 +168,7 @@ def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, unc
         proba = raw[:, 0] if raw.ndim == 2 and raw.shape[1] == 1 else raw
         diag = ev.classification_diagnostics(y, proba, prepared.class_names)
         metrics = jsonable(diag.summary())
+        metrics["balanced_accuracy"] = float(np.mean(diag.recall[diag.support > 0]))
         arrays.update(y_true=y, proba=proba, y_pred=diag.y_pred, confidence=of_class(proba, diag.y_pred),
                       entropy=ev.predictive_entropy(proba))
     else:
@@ -155,12 +186,13 @@ def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, unc
 
 def format_evaluation(result: EvaluationResult) -> str:
     """The evaluation as the CLI prints it."""
-    from nnstudio.core.formatting import fmt_number
+    from nnstudio.core.formatting import fmt_interval, fmt_number
 
     lines = [f"{result.problem} · {result.split} split · {result.n} samples · {result.run}"]
     for k, v in result.metrics.items():
         if isinstance(v, float):
-            lines.append(f"  {k:<22} {fmt_number(v)}")
+            ci = result.metrics_ci.get(k)
+            lines.append(f"  {k:<22} {fmt_number(v)}" + (f"  95% {fmt_interval(*ci)}" if ci else ""))
         elif isinstance(v, list) and k == "confusion_matrix":
             lines.append(f"  {k:<22} " + " | ".join(" ".join(str(c) for c in row) for row in v))
     unc = result.uncertainty

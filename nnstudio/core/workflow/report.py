@@ -29,8 +29,7 @@ def report_context(project: Project, result: EvaluationResult, prepared=None, di
         data.update({f"{s} samples": prepared.count(s) for s in ("train", "val", "cal", "test")})
     ctx = {"title": f"{project.name} — {result.run or 'model'} on the {split} split",
            "created": "Written by nnstudio on " + datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-           "data": data, "hint": result.hint,
-           "metrics": {k: v for k, v in figures.items() if not isinstance(v, (dict, list))}}
+           "data": data, "hint": result.hint, "metrics": _with_intervals(figures, result, d)}
     if run is not None:
         ctx["history"] = run.history
         ctx["model_summary"] = spec_summary(run.model, prepared.input_shape if prepared is not None else None)
@@ -44,6 +43,22 @@ def report_context(project: Project, result: EvaluationResult, prepared=None, di
         notes.append("Figures from the validation split, which chose the best epoch: slightly optimistic.")
     ctx["notes"] = notes
     return ctx
+
+
+def _with_intervals(figures: dict, result: EvaluationResult, d) -> dict:
+    """Scalar figures, each with its 95% interval where it has one (a classifier's intervals
+    belong to the evaluated decision; the areas under its curves to any threshold)."""
+    from nnstudio.core.formatting import fmt_interval, fmt_number
+
+    same = d is result.diagnostics or (getattr(d, "threshold", None) == result.diagnostics.threshold
+                                       and getattr(d, "positive", None) == result.diagnostics.positive)
+    out = {}
+    for k, v in figures.items():
+        if isinstance(v, (dict, list)):
+            continue
+        ci = result.metrics_ci.get(k) if (same or k in ("roc_auc", "average_precision")) else None
+        out[k] = f"{fmt_number(v)}  (95%: {fmt_interval(*ci)})" if ci and isinstance(v, float) else v
+    return out
 
 
 def write_report(project: Project, result: EvaluationResult, out: str | Path, prepared=None,

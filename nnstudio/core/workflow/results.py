@@ -71,6 +71,7 @@ class EvaluationResult:
     target: str
     metrics: dict
     uncertainty: UncertaintyResult
+    metrics_ci: dict = field(default_factory=dict)   # name -> (low, high): 95%, bootstrap over samples
     diagnostics: Any = None
     class_names: list[str] | None = None
     hint: str | None = None
@@ -82,7 +83,8 @@ class EvaluationResult:
 
     def to_dict(self) -> dict:
         out = {"problem": self.problem, "task": self.problem, "split": self.split, "run": self.run,
-               "n": self.n, "target": self.target, "metrics": self.metrics}
+               "n": self.n, "target": self.target, "metrics": self.metrics,
+               "metrics_ci": {k: [lo, hi] for k, (lo, hi) in self.metrics_ci.items()}}
         if self.class_names is not None:
             out["class_names"] = list(self.class_names)
         out["uncertainty"] = self.uncertainty.to_dict()

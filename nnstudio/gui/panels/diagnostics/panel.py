@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.formatting import fmt_number
+from nnstudio.core.formatting import fmt_interval, fmt_number
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.panels.diagnostics.heatmap import ConfusionHeatmap
@@ -310,10 +310,14 @@ class DiagnosticsPanel(Panel):
         page = QWidget()
         lay = QVBoxLayout(page)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.reg_table = QTableWidget(0, 2)
-        self.reg_table.setHorizontalHeaderLabels(["metric", "value"])
+        self.reg_table = QTableWidget(0, 3)
+        self.reg_table.setHorizontalHeaderLabels(["metric", "value", "95% interval"])
+        self.reg_table.horizontalHeaderItem(2).setToolTip(
+            "From resampling the evaluated samples (bootstrap, 1,000 resamples): how much the figure "
+            "would move on another draw of the same size.")
         self.reg_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.reg_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        self.reg_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeToContents)
         self.reg_table.verticalHeader().setVisible(False)
         self.reg_table.verticalHeader().setDefaultSectionSize(22)
         self.reg_table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -538,9 +542,16 @@ class DiagnosticsPanel(Panel):
         self._draw_confusion()
         self._fill_metrics_table()
         m = self._metrics
-        self.summary_label.setText(f"Accuracy {_f(m['accuracy'])} · ROC AUC {_f(d.roc_auc)}"
-                                   + (" (macro)" if d.n_classes > 2 else "")
-                                   + f" · average precision {_f(d.average_precision)}")
+        ci = self.result.metrics_ci
+        # the intervals are of the evaluated decision; the curves' areas do not depend on it
+        default = (thr == d.threshold and self.positive == d.positive) or (thr is None and d.n_classes > 2)
+        self.summary_label.setText(
+            f"Accuracy {_f(m['accuracy'])}{self._ci('accuracy') if default else ''} · ROC AUC {_f(d.roc_auc)}"
+            + (" (macro)" if d.n_classes > 2 else "") + (self._ci("roc_auc") if self.positive == d.positive else "")
+            + f" · average precision {_f(d.average_precision)}"
+            + (self._ci("average_precision") if self.positive == d.positive else ""))
+        self.summary_label.setToolTip("In brackets: 95% intervals from resampling the evaluated samples "
+                                      "(bootstrap, 1,000 resamples, stratified by class)." if ci else "")
         if thr is None:
             for mk in (self.roc_marker, self.pr_marker):
                 mk.setData([], [])
@@ -579,6 +590,10 @@ class DiagnosticsPanel(Panel):
         else:
             texts = [[str(int(v)) for v in row] for row in cm]
         self.heatmap.set_matrix(frac, texts, self.diag.class_names)
+
+    def _ci(self, key: str) -> str:
+        lo_hi = self.result.metrics_ci.get(key) if self.result is not None else None
+        return f" {fmt_interval(*lo_hi)}" if lo_hi else ""
 
     def _fill_metrics_table(self) -> None:
         d, m = self.diag, self._metrics
@@ -752,18 +767,27 @@ class DiagnosticsPanel(Panel):
         self.hist_selected.setVisible(False)
         for p in (self.scatter_plot, self.residual_plot, self.hist_plot):
             p.plot_item.enableAutoRange()
-        rows = [("RMSE", fmt_number(d.rmse)), ("MAE", fmt_number(d.mae)), ("R²", fmt_number(d.r2)),
-                ("bias (mean residual)", fmt_number(d.bias)), ("scatter (NMAD)", fmt_number(d.scatter)),
+        ci = self.result.metrics_ci
+
+        def interval(key, scale=1.0):
+            lo_hi = ci.get(key)
+            return fmt_interval(lo_hi[0] * scale, lo_hi[1] * scale) if lo_hi else ""
+
+        rows = [("RMSE", fmt_number(d.rmse), interval("rmse")), ("MAE", fmt_number(d.mae), interval("mae")),
+                ("R²", fmt_number(d.r2), interval("r2")),
+                ("bias (mean residual)", fmt_number(d.bias), interval("bias")),
+                ("scatter (NMAD)", fmt_number(d.scatter), interval("scatter")),
                 (f"outlier fraction ({d.outlier_rule} = {fmt_number(d.outlier_threshold)})",
-                 f"{100 * d.outlier_fraction:.2f}%"),
-                ("samples", str(d.n_samples))]
+                 f"{100 * d.outlier_fraction:.2f}%", interval("outlier_fraction", 100.0)),
+                ("samples", str(d.n_samples), "")]
         t = self.reg_table
         t.setRowCount(len(rows))
-        for i, (name, value) in enumerate(rows):
+        for i, (name, value, band) in enumerate(rows):
             t.setItem(i, 0, QTableWidgetItem(name))
-            item = QTableWidgetItem(value)
-            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-            t.setItem(i, 1, item)
+            for col, text in ((1, value), (2, band)):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                t.setItem(i, col, item)
 
     # -- export -------------------------------------------------------------------------------------
     def plots(self) -> dict:
