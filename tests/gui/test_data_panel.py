@@ -200,9 +200,10 @@ def test_multi_extension_fits_lists_hdus_and_loads_the_chosen_one(make_window, q
     picker = panel.hdu_picker
     assert not picker.isHidden()
     rows = [[picker.topLevelItem(k).text(c) for c in range(3)] for k in range(3)]
-    assert rows == [["0  PRIMARY", "empty", "no data"],
+    assert rows == [["0  PRIMARY", "primary", "no data"],
                     ["1  CUBE", "image", "12×8×8 float32"],
-                    ["2  CAT", "table", "12 rows × 2 columns"]]
+                    ["2  CAT", "binary table", "12 rows × 2 columns"]]
+    assert panel.hdu_title.text().startswith("HDUs in this file")
     assert picker.currentItem() is picker.topLevelItem(1)
     # the cube was read, labelled by the table HDU with as many rows
     assert w.session.dataset.kind == "images" and w.session.dataset.hdu == 1
@@ -215,6 +216,50 @@ def test_multi_extension_fits_lists_hdus_and_loads_the_chosen_one(make_window, q
     assert w.session.project.data.hdu == 2
     assert panel.table_model.names == ["label", "flux"]
     assert panel.tabs.isTabVisible(panel.images_tab) is False
+
+
+def write_votable(path):
+    """A VOTable of three tables: 'stars' and 'colours' (40 rows each) and 'empty' (no rows)."""
+    from astropy.io.votable.tree import Resource, VOTableFile
+    from astropy.table import Table
+
+    i = np.arange(40)
+    kind = np.where(i % 2, "star", "galaxy")
+    tables = {"stars": Table({"a": i * 1.0, "b": 2.0 * i + 1, "label": kind}),
+              "colours": Table({"g_r": i * 0.1, "r_i": i * 0.05, "u_g": i * 0.2, "label": kind}),
+              "empty": Table({"x": np.zeros(0)})}
+    vot, resource = VOTableFile(), Resource()
+    vot.resources.append(resource)
+    for name, table in tables.items():
+        vt = VOTableFile.from_table(table).get_first_table()
+        vt.ID = vt.name = name
+        resource.tables.append(vt)
+    vot.to_xml(str(path))
+    return path
+
+
+def test_multi_table_votable_lists_tables_and_loads_the_chosen_one(make_window, qtbot, tmp_path):
+    w = make_window()
+    panel = open_and_wait(qtbot, w, write_votable(tmp_path / "three.xml"))
+    picker = panel.hdu_picker
+    assert not picker.isHidden() and panel.hdu_title.text().startswith("Tables in this file")
+    assert picker.headerItem().text(0) == "Table"
+    assert picker.isColumnHidden(1)                 # no type column: every part is a table
+    rows = [[picker.topLevelItem(k).text(c) for c in (0, 2)] for k in range(3)]
+    assert rows == [["0  stars", "40 rows × 3 columns"], ["1  colours", "40 rows × 4 columns"],
+                    ["2  empty", "0 rows × 1 column — not usable: a table with no rows"]]
+    assert not picker.topLevelItem(2).flags() & Qt.ItemIsEnabled
+    assert w.session.dataset.hdu == 0 and panel.table_model.names == ["a", "b", "label"]
+    with qtbot.waitSignal(w.session.prepared_changed, timeout=LOAD_MS):
+        picker.chosen.emit(1)
+    assert w.session.dataset.hdu == 1 and w.session.project.data.hdu == 1
+    assert panel.table_model.names == ["g_r", "r_i", "u_g", "label"]
+    assert panel.kind_label.text() == "Table of 40 rows × 4 columns (table 1)"
+    assert picker.currentItem() is picker.topLevelItem(1)
+    # a FITS file next: HDUs with their types again
+    open_and_wait(qtbot, w, write_mef(tmp_path / "mef.fits"))
+    assert picker.headerItem().text(0) == "HDU" and not picker.isColumnHidden(1)
+    assert panel.hdu_title.text().startswith("HDUs in this file")
 
 
 def test_label_table_by_row_order_then_by_id_column(make_window, qtbot, tmp_path):
@@ -292,8 +337,8 @@ def test_bad_files_show_a_message_and_keep_the_data_in_use(make_window, qtbot, t
     data = write_mef(tmp_path / "whole.fits").read_bytes()
     (tmp_path / "cut.fits").write_bytes(data[: 2 * 2880 + 1000])
     w.open_path(str(tmp_path / "cut.fits"))
-    assert wait_error(qtbot, panel) == ("cut.fits is truncated: HDU 1 needs 3,072 bytes of data "
-                                        "but the file ends 2,072 bytes short.")
+    assert wait_error(qtbot, panel) == ("cut.fits is truncated: it ends inside the data of HDU 1 "
+                                        "(CUBE), after 1,000 of its 3,072 bytes.")
     still_the_same()
     assert panel.hdu_picker.isHidden()          # the truncated file's HDUs are not shown
 

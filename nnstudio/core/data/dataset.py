@@ -24,7 +24,8 @@ class Dataset:
     name: str = ""
     source: str = ""
     notes: list[str] = field(default_factory=list)
-    hdu: int | None = None                  # FITS: the HDU the data came from
+    hdu: int | None = None                  # FITS: the HDU the data came from; VOTable: the table
+    parts: list[dict] | None = None         # FITS: all its HDUs; VOTable: all its tables (as listed)
     image_ids: list[str] | None = None      # cutout folders: file names without extension
 
     def __post_init__(self):

@@ -48,7 +48,7 @@ def check_complete(hdul, path, size: int) -> None:
             have = max(0, size - start)
             raise NnstudioError(
                 f"{name} is truncated: it ends inside the data of {_label(i, hdu)}, after "
-                f"{have:,} of its {need:,} bytes ({size:,} bytes in the file).")
+                f"{have:,} of its {need:,} bytes.")
         end = start + int(info["datSpan"])
     if size <= end:
         return

@@ -66,14 +66,15 @@ def read_fits(path, hdu=None, task: Task | None = None, **_) -> Dataset:
         if kind == "image":
             images, notes = fitsio.read_image_hdu(path, hdul, index, task)
             return Dataset("images", {}, images, name=path.name, source=str(path.resolve()),
-                           notes=fitsio.file_notes(hdul) + notes, hdu=index)
+                           notes=fitsio.file_notes(hdul) + notes, hdu=index,
+                           parts=fitsio.describe_hdus(hdul))
         if kind == "table":
             columns, notes = fits_tables.read_table_hdu(path, hdul, index)
             notes = fitsio.file_notes(hdul) + notes
             if not columns or len(next(iter(columns.values()))) == 0:
                 raise NnstudioError(f"{path.name} HDU {index} is a table with no rows.")
             return Dataset("table", columns, None, name=path.name, source=str(path.resolve()),
-                           notes=notes, hdu=index)
+                           notes=notes, hdu=index, parts=fitsio.describe_hdus(hdul))
         raise NnstudioError(f"{path.name} HDU {index} ({hdul[index].name}) holds no data.")
 
 
@@ -92,16 +93,16 @@ def is_votable(path) -> bool:
 def read_table(path, hdu=None, task: Task | None = None, **_) -> Dataset:
     """A table file; for a VOTable ``hdu`` picks the table (index, ID or name)."""
     path = Path(path)
-    index = None
+    index = parts = None
     if is_votable(path):
-        columns, notes, index = votables.read_votable(path, hdu)
+        columns, notes, index, parts = votables.read_votable(path, hdu)
     elif hdu is not None:
         raise NnstudioError(f"{path.name} holds a single table: an HDU or table can only be "
                             f"chosen in a FITS file or a VOTable.")
     else:
         columns, notes = tables.read_table_file(path)
     return Dataset("table", columns, None, name=path.name, source=str(path.resolve()),
-                   notes=notes, hdu=index)
+                   notes=notes, hdu=index, parts=parts)
 
 
 def read_any_table(path, hdu=None) -> tuple[dict[str, np.ndarray], list[str]]:

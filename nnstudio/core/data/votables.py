@@ -145,8 +145,8 @@ def table_columns(vot, index: int, path) -> tuple[dict[str, np.ndarray], list[st
     return table_to_columns(table, f"{name} {label}" if _several(vot) else name)
 
 
-def read_votable(path, wanted=None) -> tuple[dict[str, np.ndarray], list[str], int]:
-    """Columns, notes and the index of the chosen table (see :func:`choose_table`)."""
+def read_votable(path, wanted=None) -> tuple[dict[str, np.ndarray], list[str], int, list[dict]]:
+    """Columns, notes, the index of the chosen table (see :func:`choose_table`) and all tables."""
     name = os.path.basename(str(path))
     vot = parse(path)
     index = choose_table(vot, wanted, name)
@@ -158,7 +158,7 @@ def read_votable(path, wanted=None) -> tuple[dict[str, np.ndarray], list[str], i
     columns, notes = table_columns(vot, index, path)
     if _several(vot):
         notes.insert(0, f"{name} holds {len(tables_of(vot))} tables; {label} was read.")
-    return columns, notes, index
+    return columns, notes, index, describe_tables(vot)
 
 
 def _several(vot) -> bool:

@@ -1,24 +1,35 @@
-"""The HDUs of a FITS file (name, type, shape, columns); pick the one that holds the data."""
+"""The parts of a file: the HDUs of a FITS file or the tables of a VOTable; pick the one to use.
+
+Each row shows the part's type and shape; a part nnstudio cannot train on is greyed out and
+says why (the ``reason`` of the core's listing).
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem
+
+from nnstudio.core.formatting import fmt_count
 
 MAX_VISIBLE_ROWS = 5
 
 
 def describe_shape(hdu: dict) -> str:
     if hdu["kind"] == "image":
-        dims = "×".join(str(d) for d in hdu["shape"])
+        dims = "×".join(fmt_count(d) for d in hdu["shape"])
         return f"{dims} {hdu.get('dtype') or ''}".strip()
     if hdu["kind"] == "table":
         n = hdu["shape"][0] if hdu["shape"] else 0
-        return f"{n} rows × {len(hdu['columns'])} columns"
+        k = len(hdu["columns"])
+        return f"{fmt_count(n)} row{'s' * (n != 1)} × {fmt_count(k)} column{'s' * (k != 1)}"
     return "no data"
 
 
+def is_votable(parts: list[dict]) -> bool:
+    return bool(parts) and parts[0].get("type") == "VOTable table"
+
+
 class HduPicker(QTreeWidget):
-    """One row per HDU from ``list_hdus``; ``chosen(index)`` when the person picks one."""
+    """One row per HDU (``list_hdus``) or VOTable table; ``chosen(index)`` when one is picked."""
 
     chosen = Signal(int)
 
@@ -41,16 +52,27 @@ class HduPicker(QTreeWidget):
         self.blockSignals(True)
         self.clear()
         self.hdus = list(hdus)
+        votable = is_votable(hdus)
+        self.setHeaderLabels(["Table" if votable else "HDU", "Type", "Shape / columns"])
+        self.setColumnHidden(1, votable)    # a VOTable holds tables only: no type to tell apart
         for h in hdus:
             name = h["name"] or ""
-            item = QTreeWidgetItem([f"{h['index']}  {name}".rstrip(), h["kind"], describe_shape(h)])
+            kind = h.get("type", h["kind"])
+            shape = describe_shape(h)
+            usable = h.get("usable", h["kind"] != "empty")
+            reason = h.get("reason", "")
+            shown = shape if usable or not reason or h["kind"] == "empty" else \
+                f"{shape} — not usable: {reason}"
+            item = QTreeWidgetItem([f"{h['index']}  {name}".rstrip(), kind, shown])
             item.setData(0, Qt.UserRole, h["index"])
-            tip = describe_shape(h)
+            tip = shape
             if h["columns"]:
                 tip += "\nColumns: " + ", ".join(h["columns"])
+            if not usable and reason:
+                tip += f"\nNot usable: {reason}"
             for c in range(3):
                 item.setToolTip(c, tip)
-            if h["kind"] == "empty":
+            if not usable:
                 item.setFlags(Qt.NoItemFlags)
             self.addTopLevelItem(item)
             if h["index"] == current:

@@ -28,7 +28,7 @@ from nnstudio.core.workflow.data import load_job
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.panels.data.column_table import ColumnTable
-from nnstudio.gui.panels.data.hdu_picker import HduPicker
+from nnstudio.gui.panels.data.hdu_picker import HduPicker, is_votable
 from nnstudio.gui.panels.data.histogram import ColumnHistogram
 from nnstudio.gui.panels.data.table_model import ColumnTableModel
 from nnstudio.gui.widgets.image_grid import ImageBrowser, caption_value
@@ -485,7 +485,7 @@ class DataPanel(Panel):
         elif kind == "dataset":
             self._pending["dataset"] = True
             self.dataset, self.stats, self.selection = obj[1], obj[2], obj[3]
-            self.hdus = self._pending.get("hdus")
+            self.hdus = self._pending.get("hdus") or obj[1].parts   # a VOTable's tables too
             self.label_columns = self._pending.get("label_columns", [])
             self._show_dataset()
 
@@ -695,6 +695,8 @@ class DataPanel(Panel):
         self.hdu_title.setVisible(many)
         self.hdu_picker.setVisible(many)
         if many:
+            self.hdu_title.setText(f"{'Tables' if is_votable(self.hdus) else 'HDUs'} in this file "
+                                   f"(click one to use it):")
             self.hdu_picker.set_hdus(self.hdus, ds.hdu)
         # labels (images)
         images = ds.kind == "images"
@@ -748,7 +750,8 @@ class DataPanel(Panel):
         self._set_dirty(False)
 
     def _describe_dataset(self, ds) -> str:
-        where = f" (HDU {ds.hdu})" if ds.hdu is not None else ""
+        part = "table" if is_votable(self.hdus or []) else "HDU"
+        where = f" ({part} {ds.hdu})" if ds.hdu is not None else ""
         if ds.kind == "images":
             shape = "×".join(str(d) for d in ds.image_shape) if ds.image_shape else "?"
             return f"{ds.n_rows} images of {shape}{where}"
