@@ -448,6 +448,8 @@ def _count_nonfinite(a: np.ndarray) -> int:
     for i in range(0, flat.size, step):
         chunk = flat[i:i + step]
         # sum() is NaN/inf only when some element is: a cheap test before counting
-        if not np.isfinite(chunk.sum(dtype=np.float64)):
+        with np.errstate(invalid="ignore", over="ignore"):   # inf - inf: NaN, said quietly
+            total = chunk.sum(dtype=np.float64)
+        if not np.isfinite(total):
             bad += int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
     return bad
