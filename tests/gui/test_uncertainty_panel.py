@@ -91,7 +91,8 @@ def test_heteroscedastic_regression_shows_core_coverages_and_verdict(make_window
     np.testing.assert_allclose(np.sort(sig)[::-1], np.sort(core.uncertainty.arrays["sigma"])[::-1])
     x, _ = panel.coverage_curve.getData()
     assert len(x) == 99
-    assert not panel.flagged_check.isEnabled()          # no epistemic part without MC dropout
+    assert panel.flagged_check.isEnabled()              # every model: distance to the training data
+    assert result.uncertainty.summary["ood_reference"] == "calibration"
     # the conformal level is a project setting: changing it recomputes with the new level
     panel.set_method("auto", level=0.8)
     assert w.session.project.uncertainty.conformal_level == 0.8
@@ -228,3 +229,22 @@ def test_cancelled_ensemble_training_says_so(make_window, qtbot, projects, tmp_p
     # at most the first member started (a stopped run of the project); none completed
     runs = w.session.project.runs
     assert runs[0].status == "completed" and [r.status for r in runs[1:]] in ([], ["stopped"])
+
+
+def test_without_a_calibration_split_the_panel_says_why_and_lists_the_errors(make_window):
+    from dataclasses import replace
+
+    from nnstudio.core.examples.synthetic import ToyPredictor, toy_regression
+    from nnstudio.core.workflow.evaluate import evaluate
+
+    p = toy_regression(600)
+    p = replace(p, x={**p.x, "cal": p.x["cal"][:0]}, y={**p.y, "cal": p.y["cal"][:0]},
+                index={**p.index, "cal": p.index["cal"][:0]})
+    result = evaluate(prepared=p, model=ToyPredictor("regression"))
+    w = make_window()
+    w.session.set_prepared(p)
+    panel = w.panels["uncertainty"]
+    panel.show_result(result)
+    assert "No calibration split" in panel.verdict_label.text()
+    assert "|error|" in panel.browser.model.names and "σ" not in panel.browser.model.names
+    assert "calibration split" in panel.sigma_plot.placeholder

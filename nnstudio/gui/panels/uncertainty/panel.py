@@ -578,6 +578,16 @@ class UncertaintyPanel(Panel):
         r = self.result.uncertainty
         s, a = r.summary, r.arrays
         self.plot_stack.setCurrentIndex(0)
+        if not s:               # no σ to judge (no calibration split): say why, draw nothing
+            self.details_label.setText(" ".join(r.notes) or " ")
+            for item in (self.errorbars,):
+                item.setData(x=np.zeros(0), y=np.zeros(0), height=np.zeros(0))
+            for item in (self.errorbar_points, self.errorbar_line, self.coverage_curve, self.coverage_marks,
+                         self.sigma_points, self.sigma_line):
+                item.setData([], [])
+            self.pit_bars.setOpts(x0=[], x1=[], height=[])
+            self.sigma_plot.set_placeholder("No error bars: give the calibration split a non-zero fraction.")
+            return
         c = r.conformal or {}
         parts = [f"<b>Method:</b> {s['method']}",
                  f"<b>68% intervals</b> {fmt_percent(s['coverage_68'])} (nominal {fmt_percent(s['nominal_68'])})",
@@ -691,15 +701,20 @@ class UncertaintyPanel(Panel):
         a = self.result.uncertainty.arrays
         rows = np.asarray(a["index"])[idx]
         if self.result.problem == "regression":
-            cols = {"row": rows, "true": a["y_true"][idx], "predicted": a["mean"][idx], "σ": a["sigma"][idx],
-                    "|error|/σ": np.abs(a["z"][idx])}
+            cols = {"row": rows, "true": a["y_true"][idx], "predicted": a["mean"][idx]}
+            if "sigma" in a:
+                cols.update({"σ": a["sigma"][idx], "|error|/σ": np.abs(a["z"][idx])})
+                sort_by = "σ epistemic" if "sigma_epistemic" in a else "σ"
+                caption = lambda i: f"{cols['predicted'][i]:.3g} ± {cols['σ'][i]:.2g}"
+            else:                       # no calibration split: no error bars, the errors themselves
+                cols["|error|"] = np.abs(a["mean"][idx] - a["y_true"][idx])
+                sort_by = "|error|"
+                caption = lambda i: f"{cols['predicted'][i]:.3g}"
             if "sigma_epistemic" in a:
                 cols["σ epistemic"] = a["sigma_epistemic"][idx]
             if "conformal_low" in a:
                 cols["conformal low"] = a["conformal_low"][idx]
                 cols["conformal high"] = a["conformal_high"][idx]
-            sort_by = "σ epistemic" if "sigma_epistemic" in a else "σ"
-            caption = lambda i: f"{cols['predicted'][i]:.3g} ± {cols['σ'][i]:.2g}"
         else:
             names = np.asarray(self.session.prepared.class_names or
                                [str(i) for i in range(int(a["y_pred"].max()) + 1)])
@@ -729,7 +744,8 @@ class UncertaintyPanel(Panel):
                   "entropy": "Predictive entropy (nats): 0 certain, log K a coin toss",
                   "mutual info": "Mutual information (nats): the model's own (epistemic) part",
                   "set size": "Classes in the conformal prediction set",
-                  "unlike training": "Epistemic uncertainty above the 99th percentile of the training data's"})
+                  "unlike training": "Out-of-distribution score above the 99th percentile of the same score "
+                                     "on held-out data (the calibration split)"})
 
     def _points_clicked(self, _item, points, _ev=None) -> None:
         idx = np.unique([int(p.data()) for p in points])
