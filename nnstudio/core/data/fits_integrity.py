@@ -37,7 +37,7 @@ def _label(i: int, hdu) -> str:
 def check_complete(hdul, path, size: int) -> None:
     """Refuse a file that ends before the data or the headers it declares."""
     name = os.path.basename(str(path))
-    end = 0
+    end, last = 0, None
     for i, hdu in enumerate(hdul):
         info = hdu.fileinfo()
         if info is None:
@@ -50,6 +50,9 @@ def check_complete(hdul, path, size: int) -> None:
                 f"{name} is truncated: it ends inside the data of {_label(i, hdu)}, after "
                 f"{have:,} of its {need:,} bytes.")
         end = start + int(info["datSpan"])
+        last = (i, hdu, start, need)
+    if last is not None and size < _whole_blocks(end):
+        _check_last_block(name, size, *last)
     if size <= end:
         return
     rest = _read_at(path, end, 8)
@@ -61,6 +64,27 @@ def check_complete(hdul, path, size: int) -> None:
                             f"{size:,} bytes; HDU {n} and any after it are missing.")
     raise NnstudioError(f"{name} is corrupt: the header of HDU {n} (at byte {end:,}) cannot be "
                         f"read, so HDU {n} and any after it are missing.")
+
+
+def _whole_blocks(n: int) -> int:
+    return -(-n // BLOCK) * BLOCK
+
+
+def _check_last_block(name: str, size: int, i: int, hdu, start: int, need: int) -> None:
+    """The file stops inside the last HDU's final 2880-byte block (astropy warns of this).
+
+    Only a file that ends exactly where the data does is let through (with a note): some
+    writers leave the padding out. Ending part-way through the padding, or through the last
+    block of a header, is a cut.
+    """
+    if need > 0 and size == start + need:
+        return
+    if need == 0 and start % BLOCK:   # astropy puts a data-less HDU's start at the end of file
+        raise NnstudioError(f"{name} is truncated: it ends inside the header of "
+                            f"{_label(i, hdu)}, after {size:,} bytes.")
+    raise NnstudioError(f"{name} is truncated: it ends inside the padding after the data of "
+                        f"{_label(i, hdu)}, after {size:,} bytes; any HDUs that followed are "
+                        f"missing.")
 
 
 def explain_open_failure(path, size: int, exc, memmap) -> NnstudioError:
@@ -95,9 +119,10 @@ def explain_open_failure(path, size: int, exc, memmap) -> NnstudioError:
 def completeness_notes(hdul, path, size: int) -> list[str]:
     """Signs that HDUs may be missing where nothing declared is: said, not refused.
 
-    A file cut exactly between HDUs looks whole. Hints remain: the file stops short of the last
-    whole 2880-byte block (some writers also leave the padding out), a NEXTEND keyword counting
-    more extensions than there are, or a lone empty primary HDU that allows extensions.
+    A file cut exactly between HDUs looks whole. Hints remain: the file ends right after the
+    last HDU's data without the padding to a whole 2880-byte block (some writers leave it out),
+    a NEXTEND keyword counting more extensions than there are, or a lone empty primary HDU that
+    allows extensions.
     """
     name = os.path.basename(str(path))
     notes = []
@@ -105,12 +130,10 @@ def completeness_notes(hdul, path, size: int) -> list[str]:
     infos = [(i, info) for i, info in infos if info is not None]
     if infos:
         i, info = infos[-1]
-        end = int(info["datLoc"]) + int(info["datSpan"])
-        whole = -(-end // BLOCK) * BLOCK
-        if size < whole:
-            notes.append(f"{name} ends {whole - size:,} bytes short of a whole FITS block after "
-                         f"HDU {i}: that HDU is whole, but any HDUs after it may have been cut "
-                         f"off.")
+        if size < _whole_blocks(int(info["datLoc"]) + int(info["datSpan"])):
+            notes.append(f"{name} ends right after the data of HDU {i}, without the padding to "
+                         f"a whole FITS block: some writers leave it out, but the file may also "
+                         f"have been cut there, losing any HDUs after it.")
     header = hdul[0].header if len(hdul) else {}
     try:
         announced = int(header.get("NEXTEND", 0))

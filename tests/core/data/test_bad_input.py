@@ -169,13 +169,19 @@ def test_multi_extension_file_cut_in_a_later_header(tmp_path):
             with pytest.raises(NnstudioError, match=rf"cut{n}.fits is truncated: it ends inside "
                                                     rf"{where}"):
                 call(cut)
-    # cut in the padding of HDU 1: its data is whole, the note says HDUs may be missing
+    # cut in the padding after HDU 1's data: astropy warns, and so the file is refused
     cut = tmp_path / "pad.fits"
     cut.write_bytes(raw[:start_of_hdu2 - 10])
+    with pytest.raises(NnstudioError, match=r"pad.fits is truncated: it ends inside the padding "
+                                            r"after the data of HDU 1 \(SCI\)"):
+        read(cut)
+    # ending exactly where HDU 1's data does: some writers leave the padding out; said, not refused
+    cut = tmp_path / "unpadded.fits"
+    cut.write_bytes(raw[:2880 * 2 + 4 * 8 * 8 * 4])
     ds = read(cut)
     assert ds.images.shape == (4, 8, 8, 1)
-    assert any("ends 10 bytes short of a whole FITS block after HDU 1" in n for n in ds.notes)
-    assert any("short of a whole FITS block" in n for n in inspect_file(cut)["notes"])
+    assert any("ends right after the data of HDU 1, without the padding" in n for n in ds.notes)
+    assert any("without the padding" in n for n in inspect_file(cut)["notes"])
 
 
 def test_truncated_gzipped_fits(tmp_path):
