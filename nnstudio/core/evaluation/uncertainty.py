@@ -404,15 +404,18 @@ def summarise_regression_uncertainty(y, mu, sigma, method: str = "", levels=None
 
 
 def summarise_classification_uncertainty(proba_test, y_test, temperature: float, n_bins: int = 15,
-                                         prob_samples=None, method: str = "") -> dict:
-    """ECE and reliability before and after ``temperature`` (fitted on validation), entropy and,
+                                         prob_samples=None, method: str = "", logits=None) -> dict:
+    """ECE and reliability before and after ``temperature`` (fitted on validation; applied to
+    ``logits`` when given), entropy and,
     given (T, N, K) ``prob_samples`` from MC dropout or an ensemble, mutual information."""
     from nnstudio.core.evaluation.calibration import (
         apply_temperature, classification_nll, reliability_diagram,
     )
 
     before = reliability_diagram(proba_test, y_test, n_bins)
-    scaled = apply_temperature(proba_test, temperature, kind="proba")
+    # from the logits when known: probabilities float32 saturated at 0 or 1 have lost them
+    scaled = (apply_temperature(logits, temperature, kind="logits") if logits is not None
+              else apply_temperature(proba_test, temperature, kind="proba"))
     after = reliability_diagram(scaled, y_test, n_bins)
     entropy = predictive_entropy(proba_test)
     out = {

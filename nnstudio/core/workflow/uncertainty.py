@@ -61,6 +61,29 @@ def hidden_features(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return np.asarray(head.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
 
 
+def predict_logits(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray | None:
+    """A classifier's pre-activation outputs in float64, or None when its last layer does not end
+    in a sigmoid or softmax. Computed from the last hidden features and the output layer's own
+    weights, so that probabilities float32 rounds to exactly 0 or 1 still have their logit
+    (temperature fitted on clipped probabilities comes out wrong)."""
+    import keras
+
+    last = getattr(model, "layers", [None])[-1]
+    act = getattr(getattr(last, "activation", None), "__name__", "")
+    if isinstance(last, keras.layers.Softmax) or (isinstance(last, keras.layers.Activation) and act in
+                                                   ("softmax", "sigmoid")):
+        z = np.asarray(keras.Model(model.inputs, last.input).predict(x, batch_size=batch_size, verbose=0),
+                       dtype=np.float64)
+    elif isinstance(last, keras.layers.Dense) and act in ("softmax", "sigmoid"):
+        weights = last.get_weights()
+        z = hidden_features(model, x, batch_size) @ np.asarray(weights[0], dtype=np.float64)
+        if last.use_bias:
+            z = z + np.asarray(weights[1], dtype=np.float64)
+    else:
+        return None
+    return z[:, 0] if z.ndim == 2 and z.shape[1] == 1 else z
+
+
 def feature_ood(model, prepared, split: str, reference_size: int, seed: int) -> dict | None:
     """Every model's out-of-distribution score: the distance of each sample's last hidden features
     to the training data's (:func:`distance_scores`), flagged above the 99th percentile of the
@@ -289,15 +312,22 @@ def classification_uncertainty(prepared, model, raw, method, split, n_passes, le
         label = "the model's probabilities"
     task.check()
     task.report_progress(96, 100, "summarising")
+    # a single model's own logits when it has them (the ensemble and MC means have none)
+    logits = {}
+    if method == "softmax" and getattr(model, "layers", None):
+        logits = {s: predict_logits(model, prepared.x[s]) for s in ("val", split) if s in raw}
+        logits = {s: z for s, z in logits.items() if z is not None}
     temperature = 1.0
     if not temperature_scaling:
         notes.append("Temperature scaling is off in the project's settings (T = 1).")
+    elif "val" in logits:
+        temperature = ev.fit_temperature(logits["val"], prepared.y["val"], kind="logits")
     elif val_proba is not None:
         temperature = ev.fit_temperature(val_proba, prepared.y["val"], kind="proba")
     else:
         notes.append("No validation split: temperature scaling is off (T = 1).")
     summary = ev.summarise_classification_uncertainty(proba, y, temperature, prob_samples=samples,
-                                                      method=label)
+                                                      method=label, logits=logits.get(split))
     conformal = None
     if "cal" in raw:
         conformal = ev.summarise_conformal_classification(squeeze(raw["cal"]), prepared.y["cal"],
@@ -309,7 +339,8 @@ def classification_uncertainty(prepared, model, raw, method, split, n_passes, le
         notes.append("No calibration split: conformal prediction sets are off.")
     k = proba.shape[1] if proba.ndim == 2 else 2
     pred = ev.predicted_labels(proba, threshold=None)
-    scaled = ev.apply_temperature(proba, temperature, kind="proba")
+    scaled = (ev.apply_temperature(logits[split], temperature, kind="logits") if split in logits
+              else ev.apply_temperature(proba, temperature, kind="proba"))
     entropy = ev.predictive_entropy(proba)
     arrays.update(y_true=y, proba=proba, y_pred=pred, confidence=of_class(proba, pred),
                   confidence_scaled=of_class(scaled, pred), entropy=entropy)
@@ -323,6 +354,6 @@ def classification_uncertainty(prepared, model, raw, method, split, n_passes, le
                              temperature=temperature, histograms=histograms, arrays=arrays)
 
 
-__all__ = ["NO_CALIBRATION", "feature_ood", "hidden_features", "in_sample_note", "reference_split", "HIST_BINS", "MAX_ERROR_BARS", "OOD_QUANTILE", "REFERENCE_SIZE", "check_mc_model",
+__all__ = ["NO_CALIBRATION", "feature_ood", "hidden_features", "in_sample_note", "predict_logits", "reference_split", "HIST_BINS", "MAX_ERROR_BARS", "OOD_QUANTILE", "REFERENCE_SIZE", "check_mc_model",
            "classification_uncertainty", "ensemble_point", "ensemble_samples", "of_class",
            "reference_rows", "regression_uncertainty"]

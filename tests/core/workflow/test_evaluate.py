@@ -341,3 +341,50 @@ def test_every_metric_has_its_95_percent_interval_holding_the_point_value(proble
     # seeded: the same evaluation gives the same intervals
     again = evaluate(prepared=prepared, model=ToyPredictor(problem, sigma=0.1 if problem == "regression" else None))
     assert again.metrics_ci == r.metrics_ci
+
+
+def test_temperature_is_fitted_on_logits_not_on_saturated_probabilities(tensorflow):
+    """Logits up to ±40: float32 softmax rounds many probabilities to exactly 0 or 1, so a
+    temperature fitted on (clipped) probabilities is wrong; the logits give the reference's."""
+    import keras
+    from scipy.optimize import minimize_scalar
+
+    from nnstudio.core import evaluation as ev
+    from nnstudio.core.workflow.uncertainty import predict_logits
+
+    rng = np.random.default_rng(7)
+    n = 4000
+    x = rng.normal(size=(n, 2)).astype("float32")
+    w = np.array([[42.0, -27.0, 0.0], [-18.0, 33.0, 0.0]])
+    z = x.astype(np.float64) @ w
+    true_t = 24.0
+    p = np.exp(z / true_t - (z / true_t).max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    y = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1).astype("int64")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, activation="softmax")])
+    model.layers[-1].set_weights([w.astype("float32"), np.zeros(3, "float32")])
+    proba32 = model.predict(x, verbose=0)
+    assert np.mean(proba32.min(axis=1) < 1e-12) > 0.05           # probabilities that lost their logit
+    logits = predict_logits(model, x)
+    np.testing.assert_allclose(logits, z, rtol=1e-5, atol=1e-4)
+
+    def nll(log_t):
+        zt = z / np.exp(log_t)
+        m = zt.max(axis=1, keepdims=True)
+        return np.mean(m[:, 0] + np.log(np.exp(zt - m).sum(axis=1)) - zt[np.arange(n), y])
+
+    reference = float(np.exp(minimize_scalar(nll, bounds=(0, 5), method="bounded",
+                                             options={"xatol": 1e-9}).x))
+    assert ev.fit_temperature(logits, y, kind="logits") == pytest.approx(reference, rel=1e-3)
+    clipped = ev.fit_temperature(proba32, y, kind="proba")
+    assert abs(clipped - reference) / reference > 0.01            # the old way misses it
+    # the evaluation core takes the logits route
+    cut = [0, 2400, 3000, 3400, n]
+    prepared = PreparedData(kind="table", task="classification",
+                            x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
+                            y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
+                            index={s: np.arange(n)[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
+                            class_names=["a", "b", "c"], target_name="y")
+    r = evaluate(prepared=prepared, model=model)
+    val_ref = ev.fit_temperature(z[2400:3000], y[2400:3000], kind="logits")
+    assert r.uncertainty.temperature == pytest.approx(val_ref, rel=1e-3)
