@@ -598,7 +598,7 @@ class UncertaintyPanel(Panel):
             parts.append(f"<b>conformal {100 * c['nominal']:.3g}%</b> coverage {fmt_percent(c['coverage'])}"
                          + (f", mean width {fmt_number(width)}" if width is not None else ""))
         if "ood" in a:
-            parts.append(f"<b>unlike training data</b> {int(np.sum(a['ood']))} of {len(a['ood'])}")
+            parts.append(self._ood_text(s, a))
         self.details_label.setText(" · ".join(parts))
         idx = a["plot_index"]
         y, mu, sig = a["y_true"][idx], a["mean"][idx], a["sigma"][idx]
@@ -625,6 +625,17 @@ class UncertaintyPanel(Panel):
         self.sigma_plot.set_placeholder("Constant σ: every sample has the same error bar."
                                         if r.method == "residual" else None)
 
+    @staticmethod
+    def _ood_text(s: dict, a: dict) -> str:
+        """How many samples the out-of-distribution flag marks, and against what: about 1% of
+        ordinary samples when the flag works (its threshold is the held-out reference's 99th
+        percentile)."""
+        text = f"<b>unlike training data</b> {int(np.sum(a['ood']))} of {len(a['ood'])}"
+        if "ood_reference" in s:
+            text += (f" ({fmt_percent(s['ood_flag_rate'])}; about 1% expected, by {s['ood_by']}, "
+                     f"against the {s['ood_reference']} split)")
+        return text
+
     def _show_classification(self) -> None:
         r = self.result.uncertainty
         s, a = r.summary, r.arrays
@@ -641,7 +652,7 @@ class UncertaintyPanel(Panel):
             parts.append(f"<b>conformal {100 * c['nominal']:.3g}% sets</b> coverage {fmt_percent(c['coverage'])}, "
                          f"mean size {c['mean_set_size']:.2f}")
         if "ood" in a:
-            parts.append(f"<b>unlike training data</b> {int(np.sum(a['ood']))} of {len(a['ood'])}")
+            parts.append(self._ood_text(s, a))
         self.details_label.setText(" · ".join(parts))
 
         def finite(rel):
