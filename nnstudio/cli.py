@@ -66,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--repeat", type=int, metavar="N", help="train the same settings with N seeds")
     how.add_argument("--ensemble", type=int, metavar="K",
                      help="train a deep ensemble of K members (different seeds) for uncertainty")
+    s.add_argument("--resample-splits", action="store_true",
+                   help="with --repeat: each run also draws its own data split, so the spread covers the "
+                        "test samples too (spread over seeds and splits)")
+    s.add_argument("--compare", metavar="GROUP",
+                   help="with --repeat: compare the new group (B) with an earlier one (A), e.g. group-001")
+    s.add_argument("--primary", metavar="METRIC", default="val_loss",
+                   help="with --compare: the one metric the verdict rests on, chosen before looking "
+                        "(default val_loss; never a test figure)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("sweep", help="search settings (learning rate, layer sizes, …) by validation loss")
@@ -258,23 +266,40 @@ def cmd_train(args) -> int:
 
 
 def cmd_repeat(args) -> int:
-    from nnstudio.core.experiments.repeat import repeat_project
+    from nnstudio.core.experiments.compare import compare
+    from nnstudio.core.experiments.repeat import load_group, repeat_project
     from nnstudio.core.tasks import ConsoleTask
 
     project = _load_project(args.project)
+    if args.primary.startswith("test_"):
+        raise NnstudioError(f"--primary {args.primary}: the verdict never rests on a test figure (choosing by "
+                            "it tunes to the test split); pick a validation metric such as val_loss.")
+    before = load_group(project, args.compare) if args.compare else None   # refuses an unknown group now
     _quiet_tf()
-    result = repeat_project(project, args.repeat, epochs=args.epochs, task=ConsoleTask())
+    result = repeat_project(project, args.repeat, epochs=args.epochs, task=ConsoleTask(), evaluate=True,
+                            resample_splits=args.resample_splits)
     project.save()
+    summary = result.summary
+    comparison = compare(before, summary, primary=args.primary) if before is not None else None
     if args.json:
         out = result.to_dict()
-        out["summary"] = {k: {"mean": v["mean"], "std": v["std"], "n": v["n"], "min": v["min"], "max": v["max"]}
+        out["summary"] = {k: {"mean": v["mean"], "std": v["std"], "n": v["n"], "min": v["min"], "max": v["max"],
+                              "interval": v["interval"]}
                           for k, v in out["summary"]["metrics"].items()}
+        if comparison is not None:
+            out["comparison"] = {"a": args.compare, "b": result.group, **comparison.to_dict()}
         _print_json(out)
     else:
-        for r in result.runs:
-            print(f"{r.id}: seed {r.settings.get('seed')}, {r.status} after {r.epochs_run} epochs")
-        print(f"{result.group}: mean ± standard deviation over {result.summary.n} runs")
-        print(result.summary.format())
+        splits = result.split_seeds or [None] * len(result.runs)
+        for r, split in zip(result.runs, splits):
+            where = f", split seed {split}" if split is not None else ""
+            print(f"{r.id}: seed {r.settings.get('seed')}{where}, {r.status} after {r.epochs_run} epochs"
+                  + (f" ({r.message})" if r.status == "failed" and r.message else ""))
+        print(f"{result.group}:")
+        print(summary.format())
+        if comparison is not None:
+            print(f"A = {args.compare} ({before.headline()}), B = {result.group}")
+            print(comparison.format())
     return EXIT_OK if all(r.status == "completed" for r in result.runs) else EXIT_FAIL
 
 

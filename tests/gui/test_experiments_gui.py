@@ -156,7 +156,8 @@ def test_repeat_two_seeds_makes_a_group_with_band_and_mean_std(exp_window, qtbot
     finals = [r.final["val_loss"] for r in runs]
     assert view.metric_text("val_loss") == f"{np.mean(finals):.4g} ± {np.std(finals, ddof=1):.2g}"
     tests = [load_store(project)["runs"][r.id]["test"]["rmse"] for r in runs]
-    assert view.metric_text("test_rmse") == f"{np.mean(tests):.4g} ± {np.std(tests, ddof=1):.2g}"
+    text = view.metric_text("test_rmse")   # with its 95% interval, never below 0 for an RMSE
+    assert text.startswith(f"{np.mean(tests):.4g} ± {np.std(tests, ddof=1):.2g} [") and "[-" not in text
     assert panel.run_table.row_texts(runs[0].id)["Test rmse"] == f"{tests[0]:.4g}"
     assert "Pick a group B" in view.verdict
     assert panel.messages.is_shown("run") and "group-001, 2 completed runs" in panel.messages.text("run")
@@ -175,26 +176,85 @@ def test_two_groups_compared_in_plain_words(exp_window):
         for seed, v in enumerate(vals):
             i += 1
             project.add_run(record(i, [v + 1.0, v], lr=lr, seed=seed))
-            store["groups"][gid]["runs"].append(f"run-{i:04d}")
-            store["runs"][f"run-{i:04d}"] = {"group": gid}
+            rid = f"run-{i:04d}"
+            store["groups"][gid]["runs"].append(rid)
+            # test figures 4.0, 4.1, 4.2 in every group, each with a bootstrap interval ±0.5
+            store["runs"][rid] = {"group": gid, "test": {"rmse": 4.0 + 0.1 * seed},
+                                  "test_ci": {"rmse": [3.5 + 0.1 * seed, 4.5 + 0.1 * seed]}}
+    # a fourth run of group-002 ended in NaN: counted, not in the mean ± std
+    nan_run = record(10, [0.6, float("nan")], lr=1e-2, seed=3)
+    nan_run.status = "nan"
+    project.add_run(nan_run)
+    store["groups"]["group-002"]["runs"].append("run-0010")
+    store["runs"]["run-0010"] = {"group": "group-002"}
     save_store(project, store)
     panel.refresh()
     view = panel.repeat_view
     view.select(a="group-001", b="group-002")
-    # A: 1.00 ± 0.02, B: 0.50 ± 0.02 (3 runs each); B − A = −0.5, its error sqrt(2 · 0.02² / 3) = 0.0163
+    # A: 1.00 ± 0.02, B: 0.50 ± 0.02 (3 runs each); B − A = −0.5, its error sqrt(2 · 0.02² / 3) = 0.0163,
+    # Welch dof 4: the 95 % interval is −0.5 ± 2.776 · 0.0163 = [−0.545, −0.455]
     assert view.metric_text("val_loss", "A") == "1 ± 0.02" and view.metric_text("val_loss", "B") == "0.5 ± 0.02"
-    assert view.metric_text("val_loss", "diff") == "-0.5 ± 0.016"
+    assert view.metric_text("val_loss", "diff") == "-0.5 [-0.55, -0.45]"
+    assert view.metric_text("val_loss", "p") == "< 0.001"
     assert view.metric_text("val_loss", "verdict") == "B is better"
-    assert view.metrics_table.item(0, 4).toolTip() == view.verdict
-    assert view.verdict.startswith("B is better by 0.5 ± 0.016 in val_loss (3 runs each)")
+    assert view.metrics_table.item(0, 0).text() == "val_loss"    # the verdict's metric comes first
+    assert view.metrics_table.item(0, 5).toolTip() == view.verdict
+    assert view.verdict.startswith("B is better by 0.5 ± 0.016 in val_loss (3 runs each; p < 0.001)")
     assert view.differs_label.text() == "B differs from A in: learning_rate 0.001 → 0.01"
-    # the same settings again: the difference (+0.01 ± 0.016) is within the scatter
+    assert "mean ± std of 3 of 4 runs; 1 ended in NaN · spread over seeds" in view.groups_label.text()
+    # the training loss is shown beside, Holm-corrected, and names no winner
+    assert view.metric_text("loss", "verdict") == "B lower"
+    assert view.metric_text("loss", "p") not in ("", "—")
+    # test figures: with their 95 % interval, never a verdict, and no difference beyond their noise
+    assert view.metric_text("test_rmse", "A").startswith("4.1 ± 0.1 [")
+    assert view.metric_text("test_rmse", "verdict") == "within noise"
+    assert "never used to choose" in view.metrics_table.item(
+        [view.metrics_table.item(r, 0).text() for r in range(view.metrics_table.rowCount())].index("test_rmse"),
+        5).toolTip()
+    assert "Holm" in view.metrics_table.horizontalHeaderItem(4).toolTip()
+    # a verdict on another metric, picked before looking, replaces it
+    assert view.primary_metric() == "val_loss" and view.primary_combo.findData("test_rmse") < 0
+    view.set_primary_metric("loss")
+    assert view.metric_text("loss", "verdict") == "B is better" and view.metric_text("val_loss", "verdict") == "B lower"
+    assert view.verdict.startswith("B is better by 0.5 ± 0.016 in loss")
+    view.set_primary_metric("val_loss")
+    # the same settings again: the difference (+0.01 [−0.035, 0.055]) is within the scatter
     view.select(b="group-003")
-    assert view.metric_text("val_loss", "diff") == "+0.01 ± 0.016"
-    assert "within the seed-to-seed scatter" in view.verdict
+    assert view.metric_text("val_loss", "diff") == "+0.01 [-0.035, 0.055]"
+    assert "within the seed-to-seed scatter" in view.verdict and view.metric_text("val_loss", "verdict") == "within noise"
     assert view.differs_label.text() == "A and B have the same settings: only the seeds differ."
     # the band plot shows both groups
     assert len(view.band_data("A")[0]) == 2 and len(view.band_data("B")[0]) == 2
+
+
+def test_repeat_can_resample_the_split_from_the_repeat_tab(make_window, tmp_path, qtbot):
+    from nnstudio.core.examples._write import write_csv
+    from nnstudio.core.workflow.projects import new_project
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(160, 3))
+    write_csv(tmp_path / "toy.csv", {"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": 100 + 5 * x @ [1.0, -2.0, 0.5]})
+    project = new_project(data=tmp_path / "toy.csv", out=tmp_path / "toy.nnproj", target="y", task="regression")
+    project.training = TrainConfig(epochs=1, batch_size=32)
+    project.save()
+    w = make_window()
+    assert w.open_path(str(project.path))
+    qtbot.waitUntil(lambda: w.session.prepared is not None, timeout=60_000)
+    project = w.session.project
+    w.show_panel("train")
+    panel = w.panels["train"]
+    qtbot.waitUntil(lambda: not panel.busy, timeout=60_000)
+    view = panel.repeat_view
+    view.n_spin.setValue(2)
+    view.resample_check.setChecked(True)
+    with qtbot.waitSignal(w.session.run_finished, timeout=120_000):
+        qtbot.mouseClick(view.repeat_button, Qt.LeftButton)
+    store = load_store(project)
+    gid = view.group_a()
+    assert store["groups"][gid]["spread"] == "seeds_and_splits"
+    assert [store["runs"][r]["split_seed"] for r in store["groups"][gid]["runs"]] == [0, 1]
+    assert "spread over seeds and splits" in view.groups_label.text()
+    assert "seeds and splits" in view.a_combo.currentText()
 
 
 # -- sweeps ---------------------------------------------------------------------------------------
@@ -231,7 +291,9 @@ def test_sweep_lists_trials_and_apply_best_changes_the_model(exp_window, qtbot):
     best = result.best
     assert best["value"] == values[0]
     assert f"trial {best['number']}" in view.best_label.text()
-    assert "selected by validation" in view.test_label.text() and "loss" in view.test_label.text()
+    text = view.test_label.text()
+    assert "selected by validation" in text and "in the target's units" in text and "best validation epoch" in text
+    assert f"rmse {best['test']['rmse']:.4g} [" in text   # with its 95% interval
     x, y = view.scatters["units:dense_1"].complete.getData()
     assert sorted(zip(x, y)) == sorted((t["params"]["units:dense_1"], t["value"]) for t in result.trials)
     # Apply best: the winning size goes into the model

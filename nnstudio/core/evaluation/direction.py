@@ -22,6 +22,11 @@ LOWER_IS_BETTER = frozenset({
 NOT_METRICS = frozenset({"threshold", "outlier_threshold", "learning_rate", "n", "support", "epochs"})
 
 PREFIXES = ("test_", "val_", "final_", "train_")
+#: the range a figure cannot leave (an interval is clipped to it)
+_UNIT = {"accuracy", "balanced_accuracy", "precision", "recall", "f1", "auc", "roc_auc", "roc_auc_macro",
+         "average_precision", "outlier_fraction", "ece", "brier", "coverage"}
+_NON_NEGATIVE = {"mae", "mse", "rmse", "mean_absolute_error", "mean_squared_error", "root_mean_squared_error",
+                 "scatter", "crps"}
 
 
 def base_name(metric: str) -> str:
@@ -47,6 +52,18 @@ def is_metric(metric: str) -> bool:
     return base_name(metric) not in NOT_METRICS
 
 
+def bounds(metric: str) -> tuple[float, float]:
+    """The range ``metric`` lives in: [0, 1] for rates and areas, [0, ∞) for errors, (−∞, 1] for R²."""
+    base = base_name(metric)
+    if base in _UNIT:
+        return 0.0, 1.0
+    if base in _NON_NEGATIVE:
+        return 0.0, float("inf")
+    if base == "r2":
+        return float("-inf"), 1.0
+    return float("-inf"), float("inf")
+
+
 def is_better(a: float, b: float, metric: str) -> bool:
     """Is ``a`` strictly better than ``b`` in ``metric``? (False when the metric has no direction.)"""
     hib = higher_is_better(metric)
@@ -63,5 +80,5 @@ def optuna_direction(metric: str) -> str:
     return "maximize" if hib else "minimize"
 
 
-__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "NOT_METRICS", "base_name", "higher_is_better", "is_better",
-           "is_metric", "optuna_direction"]
+__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "NOT_METRICS", "base_name", "bounds", "higher_is_better",
+           "is_better", "is_metric", "optuna_direction"]

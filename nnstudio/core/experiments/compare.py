@@ -119,6 +119,16 @@ def _scatter(a: GroupSummary, b: GroupSummary) -> str:
     return SCATTER[a.spread] if a.spread == b.spread and a.spread in SCATTER else "scatter between runs"
 
 
+def _p(p: float, what: str = "p") -> str:
+    """"p = 0.03" or "p < 0.001"."""
+    text = fmt_p(p)
+    return f"{what} {text}" if text.startswith("<") else f"{what} = {text}"
+
+
+def _spread_words(spread: str) -> str:
+    return SPREADS.get(spread, spread).removeprefix("spread over ")
+
+
 def _runs(sa: Stat, sb: Stat) -> str:
     return f"{sa.n} and {sb.n} runs" if sa.n != sb.n else f"{sa.n} runs each"
 
@@ -168,19 +178,19 @@ def compare_groups(a: GroupSummary, b: GroupSummary, metric: str = DEFAULT_PRIMA
         return Comparison(**base, real=None, better=None, verdict=_cannot_tell(sa, sb, scatter))
     diff, hib = base["difference"], higher_is_better if higher_is_better is not None else _direction(metric)
     real = w.p_value < ALPHA
-    err, p = fmt_number(w.standard_error, 2), fmt_p(w.p_value)
+    err, p = fmt_number(w.standard_error, 2), _p(w.p_value)
     better = None
     if not real:
         verdict = (f"The difference in {metric} (B − A = {_signed(diff)} ± {err}) is within the {scatter} "
-                   f"({runs}; p = {p}): these runs cannot tell A and B apart.")
+                   f"({runs}; {p}): these runs cannot tell A and B apart.")
     else:
         better = None if hib is None else ("B" if (diff > 0) == hib else "A")
         size = f"{fmt_number(abs(diff), 3)} ± {err}"
         if better is None:
-            verdict = (f"B's {metric} is {'higher' if diff > 0 else 'lower'} by {size} ({runs}; p = {p}); the "
+            verdict = (f"B's {metric} is {'higher' if diff > 0 else 'lower'} by {size} ({runs}; {p}); the "
                        f"difference is larger than the {scatter} explains.")
         else:
-            verdict = (f"{better} is better by {size} in {metric} ({runs}; p = {p}); the difference is larger "
+            verdict = (f"{better} is better by {size} in {metric} ({runs}; {p}); the difference is larger "
                        f"than the {scatter} explains.")
     return Comparison(**base, real=real, better=better, verdict=verdict)
 
@@ -200,21 +210,21 @@ def _other(a: GroupSummary, b: GroupSummary, metric: str, w: Welch, p_holm: floa
                           verdict=_cannot_tell(sa, sb, scatter) + tail)
     diff = base["difference"]
     interval = fmt_interval(*base["interval"], digits=2)
-    p = f"Holm-corrected p = {fmt_p(p_holm)} over {family} metric{'s' if family != 1 else ''}"
+    p = f"{_p(p_holm, 'Holm-corrected p')} over {family} metric{'s' if family != 1 else ''}"
     real = p_holm < ALPHA
     below_noise = noise is not None and abs(diff) < noise
-    noise_text = (f"; it is also smaller than the test split's own sampling noise (± {fmt_number(noise, 2)}, "
+    noise_text = (f"; it is also smaller than the test split's own sampling noise (±{fmt_number(noise, 2)}, "
                   "one run's 95% bootstrap interval)" if below_noise else "")
     if not real:
         verdict = (f"The difference in {metric} (B − A = {_signed(diff)} {interval}) is smaller than the "
                    f"{scatter} ({p}){noise_text}.")
     elif below_noise:
-        verdict = (f"B's {metric} is {'higher' if diff > 0 else 'lower'} by {fmt_number(abs(diff), 3)} {interval} "
-                   f"across these runs ({p}), but that is smaller than the test split's own sampling noise "
-                   f"(± {fmt_number(noise, 2)}, one run's 95% bootstrap interval): another test sample could "
+        verdict = (f"B's {metric} is {'higher' if diff > 0 else 'lower'} across these runs: B − A = "
+                   f"{_signed(diff)} {interval} ({p}), but that is smaller than the test split's own sampling "
+                   f"noise (±{fmt_number(noise, 2)}, one run's 95% bootstrap interval): another test sample could "
                    "reverse it.")
     else:
-        verdict = (f"B's {metric} is {'higher' if diff > 0 else 'lower'} by {fmt_number(abs(diff), 3)} {interval} "
+        verdict = (f"B's {metric} is {'higher' if diff > 0 else 'lower'}: B − A = {_signed(diff)} {interval} "
                    f"({p}); shown beside the verdict, which rests on {primary} alone.")
     return Comparison(**base, real=real, better=None, verdict=verdict + tail, p_holm=p_holm, role=role,
                       test_noise=noise)
@@ -248,7 +258,8 @@ class GroupComparison:
     def format(self) -> str:
         lines = [f"verdict on {self.primary_metric} (chosen before looking): {self.verdict}"]
         if self.spread_a != self.spread_b:
-            lines.append(f"note: A's figures are a {SPREADS.get(self.spread_a)}, B's a {SPREADS.get(self.spread_b)}.")
+            lines.append(f"note: A's spread is over {_spread_words(self.spread_a)}, B's over "
+                         f"{_spread_words(self.spread_b)}: they measure different noise.")
         if self.others:
             lines.append("other metrics (Holm-corrected p; shown, not used for the verdict):")
             for c in self.others:

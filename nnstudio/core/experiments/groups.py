@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from nnstudio.core.evaluation.direction import is_metric
+from nnstudio.core.evaluation.direction import bounds, is_metric
 from nnstudio.core.formatting import fmt_interval, fmt_number
 from nnstudio.core.training.config import RunRecord
 
@@ -67,14 +67,15 @@ def summarize_values(values) -> Stat:
     return Stat(float(a.mean()), std, len(a), float(a.min()), float(a.max()), vals)
 
 
-def interval_of_test_figure(stat: Stat, half_widths: list[float],
-                            spread: str) -> tuple[list[float] | None, float | None]:
+def interval_of_test_figure(stat: Stat, half_widths: list[float], spread: str,
+                            metric: str = "") -> tuple[list[float] | None, float | None]:
     """The 95 % interval of a group's test figure and the test split's own noise.
 
     Over seeds and splits, each run drew its own test samples, so the spread of the runs already
     holds the test-sample noise: mean ± t·s/√n. Over seeds only, every run was scored on the same
     test samples; their noise is shared and does not average out, so it is added to the seed
-    part in quadrature: ± √((t·s/√n)² + h²), h the runs' mean bootstrap half-width."""
+    part in quadrature: ± √((t·s/√n)² + h²), h the runs' mean bootstrap half-width. The interval
+    keeps to the range the metric lives in (an RMSE is never below 0)."""
     noise = float(np.mean(half_widths)) if half_widths else None
     if stat.mean is None:
         return None, noise
@@ -85,7 +86,8 @@ def interval_of_test_figure(stat: Stat, half_widths: list[float],
         half = math.hypot(seed_part or 0.0, noise or 0.0)
     else:
         return None, noise
-    return [stat.mean - half, stat.mean + half], noise
+    low, high = bounds(metric)
+    return [max(stat.mean - half, low), min(stat.mean + half, high)], noise
 
 
 @dataclass
@@ -194,7 +196,7 @@ def group_summary(records: list[RunRecord], test_metrics: dict[str, dict] | None
             ci = (test_intervals.get(r.id) or {}).get(k)
             if ci is not None and all(v is not None and math.isfinite(v) for v in ci):
                 halves.append((ci[1] - ci[0]) / 2.0)
-        stat.interval, stat.test_noise = interval_of_test_figure(stat, halves, spread)
+        stat.interval, stat.test_noise = interval_of_test_figure(stat, halves, spread, k)
         metrics[f"test_{k}"] = stat
     return GroupSummary(runs=[r.id for r in done], curves=curves, metrics=metrics, spread=spread,
                         outcomes=outcomes)

@@ -26,6 +26,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from nnstudio.core.evaluation.direction import higher_is_better, is_metric, optuna_direction
+from nnstudio.core.formatting import fmt_interval, fmt_number
 from nnstudio.core.project import Project
 from nnstudio.core.tasks import ChildTask, Task
 from nnstudio.core.training.config import TrainConfig
@@ -464,10 +466,12 @@ def _optimize(job: _Job, prepared, task: Task, stop) -> None:
             run_dir = folder / f"trial-{trial.number:04d}"
             cb = make_pruning_callback(trial)
             sub = _TrialTask(task, trial.number, stop, _used(study) - 1, job)
+            # best.keras keeps the epoch whose validation loss is reported: the model scored and kept
             record, _model = train(prepared, spec, config, run_dir, task=sub,
                                    run_id=f"trial-{trial.number:04d}", callbacks=[cb], resumable=False,
-                                   save_best=False)
+                                   save_best=True)
             trial.set_user_attr("epochs", record.epochs_run)
+            trial.set_user_attr("best_epoch", record.best_epoch)
             trial.set_user_attr("duration_s", record.duration_s)
             trial.set_user_attr("run_dir", os.path.relpath(run_dir, project.folder))
             trial.set_user_attr("final", record.final)
@@ -490,7 +494,7 @@ def _optimize(job: _Job, prepared, task: Task, stop) -> None:
             return float("nan")
         if cb.pruned_at is not None:
             raise optuna.TrialPruned(f"pruned after epoch {cb.pruned_at + 1}")
-        return min(vals)
+        return max(vals) if higher_is_better(METRIC) else min(vals)
 
     def after_trial(study, trial):
         task.report_partial({"trial_done": trial_dict(trial)})
@@ -535,13 +539,17 @@ def trial_dict(t) -> dict:
             "metric": METRIC,
             "last_value": inter[max(inter)] if inter else None,
             "epochs": t.user_attrs.get("epochs"), "duration_s": t.user_attrs.get("duration_s"),
+            "best_epoch": t.user_attrs.get("best_epoch"),
             "error": t.user_attrs.get("error"), "run_dir": t.user_attrs.get("run_dir"),
             "worker": t.user_attrs.get("worker")}
 
 
 def _sort_key(d: dict):
     order = {"complete": 0, "pruned": 1, "running": 2, "waiting": 3, "failed": 4}
-    return (order.get(d["state"], 5), d["value"] if d["value"] is not None else math.inf, d["number"])
+    value = d["value"] if d["value"] is not None else None
+    if value is not None and higher_is_better(METRIC):
+        value = -value
+    return (order.get(d["state"], 5), value if value is not None else math.inf, d["number"])
 
 
 @dataclass
@@ -560,25 +568,40 @@ class SweepResult:
 
     def format(self) -> str:
         c = self.counts
+        way = "higher" if higher_is_better(self.metric) else "lower"
         lines = [(f"{self.study}: {c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, "
-                  f"{c.get('failed', 0)} failed ({self.metric}, lower is better)")]
+                  f"{c.get('failed', 0)} failed ({self.metric}, {way} is better)")]
         for t in self.trials[:20]:
             v = t["value"] if t["value"] is not None else t["last_value"]
-            vtext = "-" if v is None else f"{v:.4g}"
             ps = ", ".join(f"{k}={_fmt_value(x)}" for k, x in t["params"].items())
-            lines.append(f"  #{t['number']:<4} {t['state']:<9} {vtext:>10}  {ps}"
+            lines.append(f"  #{t['number']:<4} {t['state']:<9} {fmt_number(v):>10}  {ps}"
                          + (f"  ({t['error']})" if t.get("error") else ""))
         if self.best:
             ps = ", ".join(f"{k}={_fmt_value(x)}" for k, x in self.best["params"].items())
-            lines.append(f"best: trial {self.best['number']} ({ps}), {self.metric} {self.best['value']:.4g}")
+            lines.append(f"best: trial {self.best['number']} ({ps}), {self.metric} {fmt_number(self.best['value'])}")
             if self.best.get("test"):
-                lines.append("  test (the trial was selected by validation): " + ", ".join(
-                    f"{k} {v:.4g}" for k, v in self.best["test"].items()))
+                lines.append(f"  test, in the target's units (the trial was selected by validation; "
+                             f"{best_scored_text(self.best)}): {best_test_text(self.best)}")
         return "\n".join(lines)
 
 
+def best_test_text(best: dict) -> str:
+    """"rmse 4.21 [3.9, 4.5] · r2 0.91 [0.89, 0.93]": the test figures with their 95 % intervals."""
+    cis = best.get("test_ci") or {}
+    return " · ".join(f"{k} {fmt_number(v)}" + (f" {fmt_interval(*cis[k])}" if k in cis else "")
+                      for k, v in (best.get("test") or {}).items())
+
+
+def best_scored_text(best: dict) -> str:
+    """Which weights the test figures are of."""
+    epoch = best.get("best_epoch")
+    at = f" (epoch {epoch + 1})" if isinstance(epoch, int) else ""
+    intervals = "95% bootstrap intervals" if best.get("test_ci") else "no intervals"
+    return f"the weights of its best validation epoch{at}; {intervals}"
+
+
 def _fmt_value(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+    return fmt_number(v) if isinstance(v, float) else str(v)
 
 
 def _result(study, url: str, duration: float, cancelled: bool, prepared=None, project: Project | None = None) -> SweepResult:
@@ -590,20 +613,34 @@ def _result(study, url: str, duration: float, cancelled: bool, prepared=None, pr
     if best is not None:
         best["selected_by"] = f"{METRIC} on the validation split"
         if prepared is not None and project is not None and best.get("run_dir"):
-            best["test"] = _test_figures(project.folder / best["run_dir"] / "model.keras", prepared)
+            path = _scored_model(project.folder / best["run_dir"])
+            best["model"] = os.path.relpath(path, project.folder)
+            best["test"], best["test_ci"] = _test_figures(path, prepared)
     return SweepResult(study=study.study_name, storage=_redact(url), metric=METRIC, trials=trials, best=best,
                        counts=counts, duration_s=round(duration, 3), cancelled=cancelled)
 
 
-def _test_figures(path: Path, prepared) -> dict | None:
-    """Loss and metrics of the selected trial's model on the test split (in the model's units)."""
-    if not path.exists() or prepared.count("test") == 0:
-        return None
-    from nnstudio.core.model import load_keras
+def _scored_model(run_dir: Path) -> Path:
+    """The trial's model at the epoch its validation loss was taken from (older trials kept only
+    the last epoch's model.keras)."""
+    best = run_dir / "best.keras"
+    return best if best.exists() else run_dir / "model.keras"
 
-    model = load_keras(path)
-    res = model.evaluate(prepared.x["test"], prepared.y["test"], verbose=0, return_dict=True)
-    return {k: float(v) for k, v in res.items() if math.isfinite(float(v))}
+
+def _test_figures(path: Path, prepared) -> tuple[dict | None, dict]:
+    """The selected trial's figures on the test split, by the one evaluation core (in the
+    target's units), and their 95 % bootstrap intervals (empty when they cannot be had)."""
+    if not path.exists() or prepared.count("test") == 0:
+        return None, {}
+    from nnstudio.core.experiments.repeat import bootstrap_intervals
+    from nnstudio.core.model import load_keras
+    from nnstudio.core.workflow.evaluate import evaluate
+
+    result = evaluate(prepared=prepared, model=load_keras(path))
+    figures = {k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))
+               and not isinstance(v, bool) and is_metric(k) and math.isfinite(float(v))}
+    cis = {k: v for k, v in bootstrap_intervals(result).items() if k in figures}
+    return figures, cis
 
 
 # -- the public entry points ----------------------------------------------------------------------
@@ -663,7 +700,8 @@ def run_sweep(project: Project, params: list[SweepParam | str], trials: int | No
     ident = project_identity(project)
     store = open_storage(url)
     _check_storage_project(store, url, ident)
-    st = optuna.create_study(study_name=name, storage=store, load_if_exists=True, direction="minimize")
+    st = optuna.create_study(study_name=name, storage=store, load_if_exists=True,
+                             direction=optuna_direction(METRIC))
     _check_study_project(st, url, ident)
     old = st.user_attrs.get("nnstudio_settings")
     if old is not None and old != settings:

@@ -63,3 +63,30 @@ def test_repeat_sweep_runs_resume_from_the_terminal(run_cli, example, tensorflow
 
     code, out, _ = run_cli("runs", example)
     assert code == 0 and "run-0002" in out and "seed 0 → 1" in out
+
+
+def test_repeat_over_seeds_and_splits_compared_with_an_earlier_group(run_cli, tmp_path, tensorflow):
+    from nnstudio.cli import main
+
+    assert main(["example", "galaxy-mass", "--out", str(tmp_path)]) == 0
+    project = tmp_path / "galaxy-mass.nnproj"
+    code, _, err = run_cli("train", project, "--repeat", "2", "--compare", "group-009", "--epochs", "1")
+    assert code == 1 and "No group 'group-009'" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_cli("train", project, "--repeat", "2", "--primary", "test_rmse", "--epochs", "1")
+    assert code == 1 and "never rests on a test figure" in err
+
+    code, out, err = run_cli("train", project, "--repeat", "2", "--epochs", "1")
+    assert code == 0, err
+    assert "mean ± std of 2 runs · spread over seeds" in out and "test_rmse" in out
+    code, out, err = run_cli("train", project, "--repeat", "2", "--epochs", "1", "--resample-splits",
+                             "--compare", "group-001", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["spread"] == "seeds_and_splits" and [r["split_seed"] for r in res["runs"]] == [0, 1]
+    assert res["summary"]["test_rmse"]["interval"] is not None
+    comp = res["comparison"]
+    assert (comp["a"], comp["b"], comp["primary_metric"], comp["correction"]) == ("group-001", "group-002",
+                                                                                  "val_loss", "holm")
+    assert comp["spread_a"] == "seeds" and comp["spread_b"] == "seeds_and_splits"
+    assert all(o["better"] is None and o["p_holm"] is not None for o in comp["others"])
+    assert any(o["metric"] == "test_rmse" and o["role"] == "test" for o in comp["others"])

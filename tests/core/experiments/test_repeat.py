@@ -77,6 +77,7 @@ def test_real_difference_names_the_better_group():
     ("val_loss", False), ("test_rmse", False), ("mae", False), ("ece", False), ("scatter", False),
     ("val_nll", False), ("bias", None), ("threshold", None)])
 def test_every_metric_knows_its_direction(metric, higher):
+    """roc_auc and average_precision are higher-is-better like accuracy; errors and losses lower."""
     assert higher_is_better(metric) is higher
     if higher is not None:
         assert is_better(0.9, 0.8, metric) is higher
@@ -180,6 +181,11 @@ def test_test_figures_carry_their_interval():
     s = group_summary(recs, tests, cis, spread="seeds_and_splits").metrics["test_rmse"]
     assert s.interval == pytest.approx([4.2 - seed_part, 4.2 + seed_part], rel=1e-3)
     assert "test_outlier_threshold" not in group_summary(recs, tests).metrics   # a setting, not a figure
+    # an interval keeps to the metric's range: an RMSE is never negative, an AUC never above 1
+    wide = {r: {"rmse": [0.0, 9.0]} for r in tests}
+    assert group_summary(recs, tests, wide).metrics["test_rmse"].interval[0] == 0.0
+    aucs = {"r0": {"roc_auc": 0.99}, "r1": {"roc_auc": 0.97}, "r2": {"roc_auc": 0.95}}
+    assert group_summary(recs, aucs).metrics["test_roc_auc"].interval[1] == 1.0
 
 
 def test_one_run_per_group_cannot_tell():

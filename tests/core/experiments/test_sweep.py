@@ -130,7 +130,8 @@ def test_sweep_records_a_crashing_trial_goes_on_and_resumes(project, prepared, t
     done = [t for t in res.trials if t["state"] == "complete"]
     assert done[0]["value"] <= done[1]["value"]  # sorted by the validation metric
     assert res.best["number"] == done[0]["number"] and res.best["params"] == done[0]["params"]
-    assert "validation" in res.best["selected_by"] and "loss" in res.best["test"]
+    assert "validation" in res.best["selected_by"] and "rmse" in res.best["test"] and "loss" not in res.best["test"]
+    assert "outlier_threshold" not in res.best["test"]   # a setting, not a figure
     json.dumps(res.to_dict(), allow_nan=False)
 
     spec, cfg = best_settings(project, res)
@@ -164,3 +165,33 @@ def test_two_processes_share_one_sqlite_study(project, prepared, tensorflow):
     assert res.counts.get("complete", 0) + res.counts.get("pruned", 0) == 4
     assert len({t["worker"] for t in res.trials}) == 2  # this process and one worker process
     assert len({t["number"] for t in res.trials}) == 4
+
+
+def test_a_trial_is_scored_at_the_epoch_it_reports_in_the_targets_units(project, tensorflow):
+    """The value Optuna gets is the best validation loss; the model kept and scored is that
+    epoch's (best.keras), and its test figures are the one evaluation core's, in the target's
+    units (here a target of scale 50), each with its 95 % bootstrap interval."""
+    import dataclasses
+
+    import numpy as np
+
+    from nnstudio.core.examples.synthetic import toy_regression
+    from nnstudio.core.model import load_keras
+
+    prepared = dataclasses.replace(toy_regression(), target_scaler={"mean": 1000.0, "std": 50.0})
+    # a learning rate this high overshoots: the validation loss is lowest before the last epoch
+    project.training = TrainConfig(epochs=6, batch_size=32, learning_rate=0.1, early_stopping=False)
+    res = run_sweep(project, ["batch_size=32"], trials=1, sampler="grid", prepared=prepared)
+    best = res.best
+    assert best["best_epoch"] < best["epochs"] - 1 and best["last_value"] > best["value"]
+    assert best["model"].endswith("best.keras")
+    model = load_keras(project.folder / best["model"])
+    val = model.evaluate(prepared.x["val"], prepared.y["val"], verbose=0, return_dict=True)["loss"]
+    assert val == pytest.approx(best["value"], rel=1e-4)   # the weights scored are the weights reported
+    pred = np.asarray(model.predict(prepared.x["test"], verbose=0))[:, 0]
+    scaled_rmse = float(np.sqrt(np.mean((pred - prepared.y["test"]) ** 2)))
+    assert best["test"]["rmse"] == pytest.approx(50.0 * scaled_rmse, rel=1e-3)
+    low, high = best["test_ci"]["rmse"]
+    assert low <= best["test"]["rmse"] <= high
+    text = res.format()
+    assert "in the target's units" in text and "best validation epoch" in text and "rmse" in text

@@ -1,6 +1,6 @@
 """The experiments of the Train panel: the project's runs (select one to see its curves, tick runs
-to overlay them, rename, annotate, hide, delete, export), Repeat ×N over seeds (mean ± spread, two
-groups compared), and sweeps of settings with "Apply best".
+to overlay them, rename, annotate, hide, delete, export), Repeat ×N over seeds or seeds and splits
+(mean ± spread, two groups compared on one metric), and sweeps of settings with "Apply best".
 
 A repeat's runs train live through :class:`~nnstudio.gui.panels.train.live.LiveTraining`; sweeps
 run as the panel's job on their own. Optuna and TensorFlow stay off the GUI thread.
@@ -284,8 +284,10 @@ class Experiments(QObject):
         self.repeat_view.reset_progress("starting…")
         prepared = self.session.prepared
         evaluate = self.repeat_view.test_check.isChecked() and prepared.count("test") > 0
+        resample = self.repeat_view.resample_check.isChecked()
         job = self.panel.start_job(repeat_project, project, n, prepared=prepared, evaluate=evaluate,
-                                   on_done=self._on_repeated, on_error=self.live.on_failed, name="repeat")
+                                   resample_splits=resample, on_done=self._on_repeated,
+                                   on_error=self.live.on_failed, name="repeat")
         self.live.watch(job, self._on_repeat_partial)
         return True
 
@@ -340,14 +342,18 @@ class Experiments(QObject):
         self.panel.save_project(project, "The run finished")
         done = [r for r in result.runs if r.status == "completed"]
         n = len(result.runs)
-        stat = result.summary.metrics.get("val_loss")
-        spread = f"; validation loss {stat.text()}" if stat is not None and stat.mean is not None else ""
+        summary = result.summary
+        stat = summary.metrics.get("val_loss")
+        spread = (f"; validation loss {stat.text()} ({summary.spread_text})"
+                  if stat is not None and stat.mean is not None else "")
+        left = summary.left_out()
+        counts = f"{len(done)} completed runs" if not left else summary.counts_text()
         if result.cancelled:
             self.messages.info("run", f"Repeat stopped: {result.group} has {len(done)} completed of {n} runs"
                                       f"{spread}.")
         else:
             self.messages.clear("job")
-            self.messages.info("run", f"Repeat ×{n} done: {result.group}, {len(done)} completed runs{spread}.")
+            self.messages.info("run", f"Repeat ×{n} done: {result.group}, {counts}{spread}.")
         self.live.state_label.setText("Repeat stopped" if result.cancelled else "Repeat done")
         self._show_new_group(result.group, a_before)
         self.repeat_view.progress.setValue(1000 if not result.cancelled else self.repeat_view.progress.value())
@@ -369,7 +375,8 @@ class Experiments(QObject):
         items = []
         for gid, g in groups.items():
             n = len(g.get("runs", []))
-            items.append((gid, f"{gid} ({n} run{'s' if n != 1 else ''})"))
+            splits = ", seeds and splits" if g.get("spread") == "seeds_and_splits" else ""
+            items.append((gid, f"{gid} ({n} run{'s' if n != 1 else ''}{splits})"))
         self.repeat_view.set_groups(items, a=a, b=b)
         self._show_groups()
 

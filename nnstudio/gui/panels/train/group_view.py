@@ -1,9 +1,10 @@
 """Repeat ×N and its groups: curves as the mean with a band (±1 standard deviation or min–max),
-every metric as mean ± standard deviation, and two groups side by side with the difference of
-their means and a verdict in plain words.
+every metric as mean ± standard deviation (test figures with their 95 % interval), and two groups
+side by side: one verdict on a metric chosen before looking, the other metrics with their
+Holm-corrected p-values and no verdict.
 
-The view draws :class:`~nnstudio.core.experiments.repeat.GroupSummary` objects that the panel
-loads; the comparison itself is :func:`~nnstudio.core.experiments.repeat.compare_groups`.
+The view draws :class:`~nnstudio.core.experiments.groups.GroupSummary` objects that the panel
+loads; the comparison itself is :func:`~nnstudio.core.experiments.compare.compare`.
 """
 from __future__ import annotations
 
@@ -31,13 +32,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nnstudio.core.formatting import fmt_number, fmt_percent
+from nnstudio.core.formatting import fmt_p, fmt_percent
 from nnstudio.gui.panels.train.live_plot import NOT_PLOTTED
 from nnstudio.gui.widgets.themed_plot import ThemedPlot
 
 COLOURS = {"A": (31, 119, 180), "B": (255, 127, 14)}
 BAND_ALPHA = 55
 BANDS = (("std", "±1 std"), ("minmax", "min – max"))
+COLUMNS = {"metric": 0, "A": 1, "B": 2, "diff": 3, "p": 4, "verdict": 5}
+WHY_ONE_METRIC = (
+    "Why one metric?\n"
+    "Test a dozen metrics at 95% and, even when nothing really changed, one of them looks \"better\" "
+    "about 4 times in 10. So the verdict rests on one metric picked before looking at the results "
+    "(the validation loss unless you pick another).\n"
+    "The other metrics show Holm-corrected p-values: a difference counts only if its corrected p is "
+    "below 0.05, and none of them names a winner.\n"
+    "Test figures are never used to choose: choosing by them tunes the model to the test split. They are "
+    "shown with their 95% interval.")
+RESAMPLE_TIP = ("Each run also draws its own train / validation / test split (split seed, +1, …), so the "
+                "spread covers which samples were tested as well as the training seed: "
+                "\"spread over seeds and splits\". Off: every run uses the project's split, "
+                "\"spread over seeds\".")
 
 
 def band_arrays(band, mode: str = "std") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -67,19 +82,42 @@ def metric_order(names) -> list[str]:
     return sorted(names, key=key)
 
 
-def _signed(v) -> str:
-    """A difference with its sign: "+0.01", "-0.5"."""
-    text = fmt_number(v, 3)
-    return text if text.startswith(("-", "—")) else "+" + text
-
-
 def short_verdict(c) -> str:
     """The verdict in a table cell (the sentence is in its tooltip)."""
-    if c.real is None:
-        return "cannot tell"
-    if not c.real:
-        return "within scatter"
-    return f"{c.better} is better" if c.better else "different"
+    return c.short()
+
+
+def _stat_text(s) -> str:
+    """"4.21 ± 0.05", with the 95 % interval of a test figure: "4.21 ± 0.05 [3.9, 4.5]"."""
+    if s is None:
+        return "—"
+    return s.text() + (f" {s.interval_text()}" if s.interval else "")
+
+
+def _side_head(name: str, side) -> str:
+    """"A (group-001): mean ± std over seeds": the table says which spread it shows."""
+    if side is None:
+        return f"{name}: mean ± std"
+    return f"{name} ({side[0]}): mean ± std over {_spread_words(side[1].spread)}"
+
+
+def _p_text(c) -> str:
+    if c is None or c.p_value is None:
+        return ""
+    return fmt_p(c.p_value) if c.role == "primary" else fmt_p(c.p_holm)
+
+
+def _row_tip(metric: str, primary: bool) -> str:
+    if primary:
+        return "The verdict rests on this metric alone (its p-value is not corrected: it is one test)."
+    if metric.startswith("test_"):
+        return ("A test figure with its 95% interval: shown, never used to choose (choosing by it would tune "
+                "the model to the test split).")
+    return "Shown beside the verdict with its Holm-corrected p-value; it does not decide."
+
+
+def _spread_words(spread: str) -> str:
+    return "seeds and splits" if spread == "seeds_and_splits" else "seeds"
 
 
 class _BandPlot(ThemedPlot):
@@ -121,7 +159,8 @@ class RepeatView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._a = self._b = None          # (group id, GroupSummary)
-        self._comparisons: dict = {}
+        self._comparison = None           # GroupComparison of B with A
+        self._comparisons: dict = {}      # metric -> Comparison
         self._loading = False
 
         lay = QVBoxLayout(self)
@@ -153,6 +192,9 @@ class RepeatView(QWidget):
         self.test_check.setToolTip("Evaluate each run on the test split, so the group shows test metrics as "
                                    "mean ± std too")
         row.addWidget(self.test_check)
+        self.resample_check = QCheckBox("resample the split too")
+        self.resample_check.setToolTip(RESAMPLE_TIP)
+        row.addWidget(self.resample_check)
         row.addStretch(1)
         lay.addLayout(row)
         prow = QHBoxLayout()
@@ -209,10 +251,30 @@ class RepeatView(QWidget):
         lower = QWidget()
         low = QVBoxLayout(lower)
         low.setContentsMargins(0, 0, 0, 0)
+        self.groups_label = QLabel("")
+        self.groups_label.setWordWrap(True)
+        self.groups_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        low.addWidget(self.groups_label)
         self.differs_label = QLabel("")
         self.differs_label.setWordWrap(True)
         self.differs_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         low.addWidget(self.differs_label)
+        prow = QHBoxLayout()
+        on = QLabel("Verdict on")
+        on.setToolTip(WHY_ONE_METRIC)
+        prow.addWidget(on)
+        self.primary_combo = QComboBox()
+        self.primary_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.primary_combo.setToolTip(WHY_ONE_METRIC)
+        self.primary_combo.addItem("val_loss", "val_loss")
+        self.primary_combo.currentIndexChanged.connect(self._on_primary_changed)
+        prow.addWidget(self.primary_combo)
+        note = QLabel("— pick it before looking; the other metrics never decide")
+        note.setEnabled(False)
+        note.setToolTip(WHY_ONE_METRIC)
+        prow.addWidget(note)
+        prow.addStretch(1)
+        low.addLayout(prow)
         self.verdict_label = QLabel("")
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -220,9 +282,9 @@ class RepeatView(QWidget):
         f.setBold(True)
         self.verdict_label.setFont(f)
         low.addWidget(self.verdict_label)
-        self.metrics_table = QTableWidget(0, 5)
-        self.metrics_table.setHorizontalHeaderLabels(["Metric", "A: mean ± std", "B: mean ± std", "B − A",
-                                                      "Verdict"])
+        self.metrics_table = QTableWidget(0, len(COLUMNS))
+        self.metrics_table.setHorizontalHeaderLabels(["Metric", "A: mean ± std", "B: mean ± std", "B − A [95%]",
+                                                      "p", "Verdict"])
         self.metrics_table.verticalHeader().setVisible(False)
         self.metrics_table.verticalHeader().setDefaultSectionSize(self.metrics_table.fontMetrics().height() + 8)
         self.metrics_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -241,6 +303,7 @@ class RepeatView(QWidget):
         split.setSizes([500, 400])
         lay.addWidget(split, 1)
         self._metric = "val_loss"
+        self._primary = "val_loss"
         self.set_running(False)
 
     # -- groups -----------------------------------------------------------------------------------
@@ -291,17 +354,9 @@ class RepeatView(QWidget):
 
     def show_summaries(self, a, b=None, differs: str = "") -> None:
         """Draw group A (``(id, GroupSummary)``) and, if given, B beside it."""
-        from nnstudio.core.experiments.repeat import compare_groups
-        from nnstudio.errors import NnstudioError
-
         self._a, self._b = a, b
-        self._comparisons = {}
-        if a is not None and b is not None:
-            for k in set(a[1].metrics) & set(b[1].metrics):
-                try:
-                    self._comparisons[k] = compare_groups(a[1], b[1], k)
-                except NnstudioError:
-                    continue   # a metric without finite values in one group
+        self._fill_primary()
+        self._compare()
         keys = []
         for side in (a, b):
             if side is not None:
@@ -315,10 +370,61 @@ class RepeatView(QWidget):
         i = self.curve_combo.findData(current)
         self.curve_combo.setCurrentIndex(max(i, 0))
         self.curve_combo.blockSignals(False)
+        lines = [f"<b>{name}</b> {side[0]}: {side[1].headline()}" for name, side in (("A", a), ("B", b))
+                 if side is not None]
+        self.groups_label.setText("<br>".join(lines))
+        self.groups_label.setVisible(bool(lines))
         self.differs_label.setText(differs)
         self.differs_label.setVisible(bool(differs))
         self._fill_metrics()
         self._redraw()
+
+    def _compare(self) -> None:
+        from nnstudio.core.experiments.compare import compare
+        from nnstudio.errors import NnstudioError
+
+        self._comparison, self._comparisons = None, {}
+        if self._a is None or self._b is None:
+            return
+        try:
+            self._comparison = compare(self._a[1], self._b[1], primary=self._primary)
+        except NnstudioError:
+            return
+        self._comparisons = dict(self._comparison.metrics)
+
+    def _fill_primary(self) -> None:
+        """The metrics a verdict may rest on: validation and training figures both groups have."""
+        from nnstudio.core.evaluation.direction import higher_is_better
+
+        sides = [s[1] for s in (self._a, self._b) if s is not None]
+        names = [k for k in (sides[0].metrics if sides else {}) if all(k in s.metrics for s in sides)
+                 and not k.startswith("test_") and higher_is_better(k) is not None]
+        names = metric_order(names) or ["val_loss"]
+        if self._primary not in names:
+            self._primary = "val_loss" if "val_loss" in names else names[0]
+        self.primary_combo.blockSignals(True)
+        self.primary_combo.clear()
+        for k in names:
+            self.primary_combo.addItem(k, k)
+        self.primary_combo.setCurrentIndex(max(self.primary_combo.findData(self._primary), 0))
+        self.primary_combo.blockSignals(False)
+        self.primary_combo.setEnabled(self._b is not None and len(names) > 1)
+
+    def primary_metric(self) -> str:
+        return self._primary
+
+    def set_primary_metric(self, metric: str) -> None:
+        i = self.primary_combo.findData(metric)
+        if i >= 0:
+            self.primary_combo.setCurrentIndex(i)
+
+    def _on_primary_changed(self, _i) -> None:
+        metric = self.primary_combo.currentData()
+        if metric and metric != self._primary:
+            self._primary = metric
+            self._metric = metric
+            self._compare()
+            self._fill_metrics()
 
     def band_mode(self) -> str:
         return self.band_combo.currentData()
@@ -372,28 +478,40 @@ class RepeatView(QWidget):
             if side is not None:
                 names += [k for k in side[1].metrics if k not in names and k not in NOT_PLOTTED]
         names = metric_order(names)
+        if self._primary in names:   # the metric the verdict rests on comes first
+            names.remove(self._primary)
+            names.insert(0, self._primary)
         t.setRowCount(len(names))
         for i, k in enumerate(names):
             sa = a[1].metrics.get(k) if a else None
             sb = b[1].metrics.get(k) if b else None
             c = self._comparisons.get(k)
-            diff = ""
-            if c is not None:
-                diff = _signed(c.difference) + (f" ± {fmt_number(c.standard_error, 2)}"
-                                                if c.standard_error is not None else "")
-            for col, text in enumerate((k, sa.text() if sa else "—", sb.text() if sb else "—", diff,
-                                        short_verdict(c) if c is not None else "")):
+            cells = [k, _stat_text(sa), _stat_text(sb), c.difference_text() if c is not None else "",
+                     _p_text(c), short_verdict(c) if c is not None else ""]
+            for col, text in enumerate(cells):
                 it = QTableWidgetItem(text)
-                if col in (1, 2, 3):
+                if col in (1, 2, 3, 4):
                     it.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                if col == 4 and c is not None:
+                if c is not None and col in (3, 4, 5):
                     it.setToolTip(c.verdict)
+                if col == 0:
+                    it.setToolTip(_row_tip(k, k == self._primary and c is not None))
+                if k == self._primary and c is not None:
+                    f = it.font()
+                    f.setBold(True)
+                    it.setFont(f)
                 t.setItem(i, col, it)
-        for col in (2, 3, 4):
+        for col in (2, 3, 4, 5):
             t.setColumnHidden(col, b is None)
-        heads = ["Metric", f"A ({a[0]}): mean ± std" if a else "A: mean ± std",
-                 f"B ({b[0]}): mean ± std" if b else "B: mean ± std", "B − A ± its error", "Verdict"]
+        heads = ["Metric", _side_head("A", a), _side_head("B", b), "B − A [95% interval]", "p (others: Holm)",
+                 "Verdict"]
         t.setHorizontalHeaderLabels(heads)
+        for col in (4, 5):
+            t.horizontalHeaderItem(col).setToolTip(WHY_ONE_METRIC)
+        t.horizontalHeaderItem(3).setToolTip("The difference of the means, B − A, and its 95% interval (Welch)")
+        for col in (1, 2):
+            t.horizontalHeaderItem(col).setToolTip("Mean ± standard deviation of the completed runs; test figures "
+                                                   "also show their 95% interval, test-sample noise included")
         row = names.index(self._metric) if self._metric in names else (0 if names else -1)
         if row >= 0:
             t.selectRow(row)
@@ -408,7 +526,7 @@ class RepeatView(QWidget):
         self._show_verdict()
 
     def metric_text(self, metric: str, side: str = "A") -> str:
-        col = {"A": 1, "B": 2, "diff": 3, "verdict": 4}[side]
+        col = COLUMNS[side]
         for i in range(self.metrics_table.rowCount()):
             if self.metrics_table.item(i, 0).text() == metric:
                 return self.metrics_table.item(i, col).text()
@@ -416,14 +534,22 @@ class RepeatView(QWidget):
 
     def _show_verdict(self) -> None:
         c = self._comparisons.get(self._metric)
+        whole = self._comparison
         if self._a is None:
             text = ""
         elif self._b is None:
             text = "Pick a group B to compare (for instance the same model with another setting)."
+        elif whole is not None and whole.primary is None:
+            text = whole.note
         elif c is None:
             text = f"The groups share no {self._metric} to compare."
+        elif c.role != "primary" and whole is not None and whole.primary is not None:
+            text = f"{c.verdict}\nVerdict on {whole.primary_metric}: {short_verdict(whole.primary)}."
         else:
             text = c.verdict
+        if whole is not None and whole.spread_a != whole.spread_b:
+            text += (f"\nA's spread is over {_spread_words(whole.spread_a)}, B's over "
+                     f"{_spread_words(whole.spread_b)}: the noise they measure differs.")
         self.verdict_label.setText(text)
 
     @property
@@ -435,6 +561,7 @@ class RepeatView(QWidget):
         self.repeat_button.setEnabled(can_start and not running)
         self.n_spin.setEnabled(not running)
         self.test_check.setEnabled(not running)
+        self.resample_check.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         if not running:
             self.state_label.setText("")

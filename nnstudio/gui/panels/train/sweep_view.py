@@ -554,9 +554,10 @@ class SweepView(QWidget):
             test = best.get("test") if self._result is not None else None
             lines = []
             if test:
-                figures = " · ".join(f"{k} {fmt_number(v)}" for k, v in test.items())
-                lines.append(f"Test figures of this trial, {SELECTED_BY} (the test split played no part in "
-                             f"the choice): {figures}")
+                from nnstudio.core.experiments.sweep import best_scored_text, best_test_text
+
+                lines.append(f"Test figures of this trial in the target's units, {SELECTED_BY} (the test split "
+                             f"played no part in the choice; {best_scored_text(best)}): {best_test_text(best)}")
             elif self._result is not None:
                 lines.append(f"This trial was {SELECTED_BY}; its test figures are computed when a sweep "
                              "finishes in this session.")
