@@ -615,7 +615,10 @@ def _result(study, url: str, duration: float, cancelled: bool, prepared=None, pr
         if prepared is not None and project is not None and best.get("run_dir"):
             path = _scored_model(project.folder / best["run_dir"])
             best["model"] = os.path.relpath(path, project.folder)
-            best["test"], best["test_ci"] = _test_figures(path, prepared)
+            try:
+                best["test"], best["test_ci"] = _test_figures(path, prepared)
+            except NnstudioError as exc:   # the sweep's result stands without its test figures
+                best["test"], best["test_ci"], best["test_error"] = None, {}, exc.message
     return SweepResult(study=study.study_name, storage=_redact(url), metric=METRIC, trials=trials, best=best,
                        counts=counts, duration_s=round(duration, 3), cancelled=cancelled)
 
