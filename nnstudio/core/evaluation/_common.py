@@ -118,3 +118,16 @@ def bin_members(values, edges, i: int) -> np.ndarray:
     lo, hi = edges[i], edges[i + 1]
     upper = (v <= hi) if i == len(edges) - 2 else (v < hi)
     return np.flatnonzero((v >= lo) & upper)
+
+
+def regression_inputs(y_true, y_pred) -> tuple[np.ndarray, np.ndarray, int]:
+    """(true, predicted, n) as checked 1-D floats; [mean, σ] outputs give their mean."""
+    pred = np.asarray(y_pred, dtype=np.float64)
+    if pred.ndim == 2 and pred.shape[1] == 2:
+        pred = pred[:, 0]
+    t = as_1d_float(y_true, "the true values")
+    p = as_1d_float(pred, "the predictions")
+    n = check_same_length(y_true=t, y_pred=p)
+    check_finite(t, "the true values")
+    check_finite(p, "the predictions")
+    return t, p, n

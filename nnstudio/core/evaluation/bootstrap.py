@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnstudio.core.evaluation._common import (
-    as_1d_float, as_labels, as_proba_matrix, check_finite, check_same_length,
+    as_1d_float, as_labels, as_proba_matrix, check_finite, check_same_length, regression_inputs,
 )
 from nnstudio.core.evaluation.regression import NMAD_FACTOR
 from nnstudio.errors import NnstudioError
@@ -407,14 +407,7 @@ def _curve_metrics(w: np.ndarray, lay: dict) -> tuple[np.ndarray | None, np.ndar
 # -- regression ----------------------------------------------------------------------------------
 
 def _regression_resamples(y_true, scores, n_resamples, seed, return_indices):
-    pred = np.asarray(scores, dtype=np.float64)
-    if pred.ndim == 2 and pred.shape[1] == 2:
-        pred = pred[:, 0]
-    t = as_1d_float(y_true, "the true values")
-    p = as_1d_float(pred, "the predictions")
-    n = check_same_length(y_true=t, y_pred=p)
-    check_finite(t, "the true values")
-    check_finite(p, "the predictions")
+    t, p, n = regression_inputs(y_true, scores)
 
     r_raw = p - t
     order = np.argsort(r_raw, kind="stable")        # draws are positions in residual order

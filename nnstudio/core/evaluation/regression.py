@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnstudio.core.evaluation._common import as_1d_float, check_finite, check_same_length, downsample_indices
+from nnstudio.core.evaluation._common import downsample_indices, regression_inputs
 from nnstudio.core.files import jsonable
 from nnstudio.errors import NnstudioError
 
@@ -97,14 +97,7 @@ def regression_diagnostics(y_true, y_pred, outlier_threshold: float | None = Non
     mean is used. Plot arrays hold at most ``max_points`` samples: a seeded uniform sample plus
     the largest residuals, so 100k predictions draw without lag and outliers still show.
     """
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    if y_pred.ndim == 2 and y_pred.shape[1] == 2:
-        y_pred = y_pred[:, 0]
-    t = as_1d_float(y_true, "the true values")
-    p = as_1d_float(y_pred, "the predictions")
-    n = check_same_length(y_true=t, y_pred=p)
-    check_finite(t, "the true values")
-    check_finite(p, "the predictions")
+    t, p, n = regression_inputs(y_true, y_pred)
     if outlier_threshold is not None and not outlier_threshold > 0:
         raise NnstudioError("The outlier threshold must be a positive number.")
 
