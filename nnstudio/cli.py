@@ -149,7 +149,7 @@ def _print_json(obj) -> None:
 
 def _units(project) -> str | None:
     """How a regression project's figures read: the loss is on the standardised target."""
-    if project.data is not None and project.data.task == "regression":
+    if project.data is not None and project.data.problem == "regression":
         return ("figures in the target's units; the loss (and best_val_loss) on the standardised target "
                 "the network was trained on")
     return None
@@ -187,12 +187,12 @@ def _inspect_project(path: str) -> tuple[dict, str]:
     data = project.data
     info = {"path": str(project.path), "format": "nnproj", "name": project.name,
             "data": str(project.resolve(data.path)) if data and data.path else None,
-            "target": data.target if data else None, "task": data.task if data else None,
+            "target": data.target if data else None, "problem": data.problem if data else None, "task": data.problem if data else None,
             "layers": [layer.class_name for layer in project.model.layers] if project.model else [],
             "runs": [{"id": r.id, "status": r.status, "epochs": r.epochs_run} for r in project.runs],
             "warnings": project.warnings}
     text = "\n".join([f"project {info['name']} ({info['path']})",
-                      f"  data     {info['data']} (target {info['target']}, {info['task']})",
+                      f"  data     {info['data']} (target {info['target']}, {info['problem']})",
                       f"  model    {' → '.join(info['layers']) or 'none yet'}",
                       f"  runs     {', '.join(r['id'] + ' ' + r['status'] for r in info['runs']) or 'none yet'}"])
     return info, text
@@ -220,7 +220,7 @@ def cmd_new_project(args) -> int:
     from nnstudio.core.workflow.projects import new_project
 
     project = new_project(data=args.data, out=args.out, labels=args.labels, target=args.target,
-                          task=args.task, template=args.template, seed=args.seed, hdu=_part(args))
+                          problem=args.task, template=args.template, seed=args.seed, hdu=_part(args))
     print(project.path)
     return EXIT_OK
 

@@ -26,7 +26,7 @@ from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
 FORMAT = "nnstudio-project"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SUFFIX = ".nnproj"
 
 STORE_NAME = "experiments.json"
@@ -36,6 +36,19 @@ _RUN_ID_LOCK = threading.Lock()
 # from_version -> function(dict) -> dict of from_version + 1. Add one for every format change and keep
 # a fixture of the old format in tests/core/projects/.
 UPGRADES: dict[int, callable] = {}
+
+
+def _v1_problem_key(d: dict) -> dict:
+    """Format 2 names classification/regression ``data.problem`` (``task`` is the progress object)."""
+    data = d.get("data")
+    if isinstance(data, dict) and "task" in data:
+        data = dict(data)
+        data["problem"] = data.pop("task")
+        d["data"] = data
+    return d
+
+
+UPGRADES[1] = _v1_problem_key
 
 
 @dataclass

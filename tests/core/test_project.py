@@ -1,5 +1,6 @@
 """Project files: round trip, atomic save, relative paths, damaged and newer files, changed data."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,7 @@ def make_project(tmp_path) -> Project:
     data.parent.mkdir()
     data.write_text("a,b,y\n1,2,3\n4,5,6\n")
     p = Project(name="demo")
-    p.data = DataSelection(path=str(data), target="y", task="regression", inputs=["a", "b"],
+    p.data = DataSelection(path=str(data), target="y", problem="regression", inputs=["a", "b"],
                            fingerprint=file_fingerprint(data))
     p.model = make_template("mlp-regression", (2,), "regression")
     p.training.epochs = 12
@@ -132,3 +133,19 @@ def test_changed_signal_and_dirty_flag(tmp_path):
 def test_next_run_id_skips_used_ids(tmp_path):
     p = make_project(tmp_path)
     assert p.next_run_id() == "run-0002"
+
+
+def test_a_format_1_project_opens_with_its_problem_kind(tmp_path):
+    """A project saved by format 1 (``data.task``) opens, and saves again as the current format."""
+    import shutil
+
+    src = Path(__file__).parent / "projects" / "v1"
+    for f in src.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    assert json.loads((tmp_path / "v1.nnproj").read_text())["data"]["task"] == "regression"
+    p = Project.load(tmp_path / "v1.nnproj")
+    assert p.data.problem == "regression" and p.data.target == "kind" and p.data.inputs == ["a", "b"]
+    p.save(tmp_path / "v1.nnproj")
+    d = json.loads((tmp_path / "v1.nnproj").read_text())
+    assert d["format_version"] == project_mod.FORMAT_VERSION == 2
+    assert d["data"]["problem"] == "regression" and "task" not in d["data"]

@@ -74,11 +74,11 @@ def test_choosing_target_and_inputs_then_apply_updates_session_and_project(make_
     with qtbot.waitSignal(w.session.prepared_changed, timeout=LOAD_MS):
         qtbot.mouseClick(panel.apply_button, Qt.LeftButton)
     prepared = w.session.prepared
-    assert prepared.task == "regression" and prepared.target_name == "c"
+    assert prepared.problem == "regression" and prepared.target_name == "c"
     assert prepared.feature_names == ["a"]
     project = w.session.project
     assert project.data.target == "c" and project.data.inputs == ["a"]
-    assert project.data.task == "regression" and project.dirty
+    assert project.data.problem == "regression" and project.dirty
     assert project.preparation.fitted["input"]["features"] == ["a"]
     assert panel.classes_label.text() == "none (regression of c)"
 

@@ -21,7 +21,7 @@ def synthetic_binary(n=1000, seed=0) -> PreparedData:
     x = rng.normal(size=(n, 4)).astype("float32")
     y = (x[:, 0] + 0.8 * x[:, 1] + rng.normal(scale=0.8, size=n) > 0.3).astype("int64")
     cuts = [0, 600, 750, 850, n]
-    return PreparedData(kind="table", task="classification",
+    return PreparedData(kind="table", problem="classification",
                         x={s: x[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
                         y={s: y[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
                         index={s: np.arange(cuts[i], cuts[i + 1]) for i, s in enumerate(SPLITS)},

@@ -234,7 +234,7 @@ def test_repeat_can_resample_the_split_from_the_repeat_tab(make_window, tmp_path
     rng = np.random.default_rng(0)
     x = rng.normal(size=(160, 3))
     write_csv(tmp_path / "toy.csv", {"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": 100 + 5 * x @ [1.0, -2.0, 0.5]})
-    project = new_project(data=tmp_path / "toy.csv", out=tmp_path / "toy.nnproj", target="y", task="regression")
+    project = new_project(data=tmp_path / "toy.csv", out=tmp_path / "toy.nnproj", target="y", problem="regression")
     project.training = TrainConfig(epochs=1, batch_size=32)
     project.save()
     w = make_window()

@@ -311,7 +311,7 @@ def test_templates_give_valid_models(panel_for, qtbot, prepared, enabled):
     model = combo.model()
     usable = {combo.itemData(k) for k in range(combo.count()) if model.item(k).isEnabled()}
     assert usable == enabled
-    shape, task, n = prepared.input_shape, prepared.task, prepared.n_classes or None
+    shape, task, n = prepared.input_shape, prepared.problem, prepared.n_classes or None
     for name in sorted(enabled):
         combo.setCurrentIndex(combo.findData(name))
         qtbot.mouseClick(panel.apply_template_button, Qt.LeftButton)

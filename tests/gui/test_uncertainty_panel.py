@@ -20,7 +20,7 @@ def _prepared(task, n=1200, seed=0) -> PreparedData:
     else:
         y = np.digitize(x[:, 0] + 0.6 * rng.normal(size=n), [-0.5, 0.5]).astype("int64")
         names, scaler = ["star", "galaxy", "quasar"], None
-    return PreparedData(kind="table", task=task,
+    return PreparedData(kind="table", problem=task,
                         x={s: x[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
                         y={s: y[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
                         index={s: np.arange(cuts[i], cuts[i + 1]) for i, s in enumerate(SPLITS)},

@@ -32,9 +32,9 @@ CHUNK_BYTES = 8 * 1024 * 1024
 _SAMPLE_PIXELS = 1_000_000
 
 
-# -- task and target --------------------------------------------------------------------------
+# -- problem and target --------------------------------------------------------------------------
 
-def infer_task(values) -> str:
+def infer_problem(values) -> str:
     """classification for text or bool targets, or integers with at most 20 distinct values."""
     v = np.asarray(values)
     if v.dtype.kind in "USOb":
@@ -77,14 +77,14 @@ def _class_label(v) -> str:
     return str(v)
 
 
-def encode_target(values: np.ndarray, name: str, task: str,
+def encode_target(values: np.ndarray, name: str, problem: str,
                   known: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str] | None]:
     """(y, usable-row mask, class names): class indices (int64) or float64 values."""
     v = np.asarray(values)
     if v.ndim != 1:
         raise NnstudioError(f"The target {name!r} holds a vector per row; choose a column with "
                             f"one value per row.")
-    if task == "classification":
+    if problem == "classification":
         if v.dtype.kind == "O":
             raise NnstudioError(f"The target {name!r} holds arrays, not class labels.")
         if v.dtype.kind in "US":
@@ -199,7 +199,7 @@ def prepare(dataset: Dataset, selection: DataSelection, spec: PreparationSpec,
             task: Task | None = None, *, in_place: bool = False) -> PreparedData:
     """Split, clean and scale ``dataset`` as ``selection`` and ``spec`` say.
 
-    Returns what it chose beside the arrays: the target, the input columns, the task, the class
+    Returns what it chose beside the arrays: the target, the input columns, the problem, the class
     names and the scalers fitted on the train split (``PreparedData.fitted``); ``selection`` and
     ``spec`` are left as they were. ``in_place=True`` lets image
     preparation reuse ``dataset.images`` (which is then set to None): use it for data too big to
@@ -247,15 +247,15 @@ def prepare(dataset: Dataset, selection: DataSelection, spec: PreparationSpec,
     values = dataset.columns[target]
     if values.dtype.kind == "f" and not np.isfinite(values).any():
         raise NnstudioError(f"The target {target!r} has no values (all missing).")
-    task_name = selection.task or infer_task(values)
-    y_all, ok, class_names = encode_target(values, target, task_name, selection.class_names)
+    problem = selection.problem or infer_problem(values)
+    y_all, ok, class_names = encode_target(values, target, problem, selection.class_names)
     n_missing_target = int(np.count_nonzero(~ok))
     if n_missing_target:
         if spec.missing == "refuse":
             raise NnstudioError(f"{n_missing_target} row(s) have no target value. Choose "
                                 f"'drop rows' to leave them out.")
         notes.append(f"Dropped {n_missing_target} row(s) without a target value.")
-    _check_target_spread(y_all[ok], target, task_name, class_names)
+    _check_target_spread(y_all[ok], target, problem, class_names)
 
     if dataset.kind == "images" or image_column is not None:
         if image_column is not None:
@@ -265,7 +265,7 @@ def prepare(dataset: Dataset, selection: DataSelection, spec: PreparationSpec,
             own = True
         else:
             images, own = dataset.images, in_place
-        prepared = _prepare_images(images, own, y_all, ok, task_name, class_names, spec, task,
+        prepared = _prepare_images(images, own, y_all, ok, problem, class_names, spec, task,
                                    notes)
         if own and image_column is None:
             dataset.images = None
@@ -274,19 +274,19 @@ def prepare(dataset: Dataset, selection: DataSelection, spec: PreparationSpec,
         prepared.inputs = [image_column] if image_column else []
     else:
         x, feature_names = feature_matrix(dataset.columns, inputs)
-        prepared = _prepare_table(x, feature_names, y_all, ok, task_name, class_names, spec,
+        prepared = _prepare_table(x, feature_names, y_all, ok, problem, class_names, spec,
                                   task, notes)
         prepared.scaler["columns"] = list(inputs)
         prepared.inputs = list(inputs)
     prepared.feature_names = feature_names
     prepared.target_name = target
-    if task_name == "classification":
+    if problem == "classification":
         prepared.notes += class_reach_notes(prepared.y, class_names, spec.stratify)
     return prepared
 
 
-def _check_target_spread(y, target, task_name, class_names):
-    if task_name == "classification":
+def _check_target_spread(y, target, problem, class_names):
+    if problem == "classification":
         present = np.unique(y)
         if present.size < 2:
             only = class_names[int(present[0])] if present.size else "nothing"
@@ -309,18 +309,18 @@ def _describe_bad(n_rows_bad, per_col: dict[str, tuple[int, int]]) -> str:
     return f"{n_rows_bad} row(s) have missing or infinite input values ({'; '.join(parts)})"
 
 
-def _codes_for(ok, y_all, task_name, spec) -> np.ndarray:
+def _codes_for(ok, y_all, problem, spec) -> np.ndarray:
     rows = np.flatnonzero(ok)
-    strata = y_all[rows] if task_name == "classification" and spec.stratify else None
+    strata = y_all[rows] if problem == "classification" and spec.stratify else None
     codes = np.full(len(ok), DROPPED, dtype=np.int8)
     codes[rows] = assign_splits(len(rows), spec.fractions, spec.seed, strata)
     return codes
 
 
-def _targets(y_all, perm, slices, task_name, spec):
+def _targets(y_all, perm, slices, problem, spec):
     y = {s: y_all[perm[slices[s]]] for s in SPLITS}
     target_scaler = None
-    if task_name == "regression":
+    if problem == "regression":
         if spec.scale_target:
             mean = float(y["train"].mean())
             std = float(y["train"].std()) or 1.0
@@ -331,7 +331,7 @@ def _targets(y_all, perm, slices, task_name, spec):
     return y, target_scaler
 
 
-def _prepare_table(x, feature_names, y_all, ok, task_name, class_names, spec, task, notes):
+def _prepare_table(x, feature_names, y_all, ok, problem, class_names, spec, task, notes):
     finite = np.isfinite(x)
     bad_rows = ~finite.all(axis=1) & ok
     n_bad = int(np.count_nonzero(bad_rows))
@@ -346,7 +346,7 @@ def _prepare_table(x, feature_names, y_all, ok, task_name, class_names, spec, ta
         if spec.missing == "drop":
             ok = ok & ~bad_rows
             notes.append(f"Dropped {what}.")
-    codes = _codes_for(ok, y_all, task_name, spec)
+    codes = _codes_for(ok, y_all, problem, spec)
     perm, slices = group_by_split(codes, [x], task)
     xs = {s: x[slices[s]] for s in SPLITS}
     if n_bad and spec.missing == "median":
@@ -364,13 +364,13 @@ def _prepare_table(x, feature_names, y_all, ok, task_name, class_names, spec, ta
                   impute=None if impute is None else impute.tolist())
     for v in xs.values():
         _apply_in_place(fitted, v, task)
-    y, target_scaler = _targets(y_all, perm, slices, task_name, spec)
+    y, target_scaler = _targets(y_all, perm, slices, problem, spec)
     index = {s: perm[slices[s]].copy() for s in SPLITS}
-    return PreparedData("table", task_name, xs, y, index, class_names=class_names,
+    return PreparedData("table", problem, xs, y, index, class_names=class_names,
                         scaler=fitted, target_scaler=target_scaler, notes=notes)
 
 
-def _prepare_images(images, in_place, y_all, ok, task_name, class_names, spec, task, notes):
+def _prepare_images(images, in_place, y_all, ok, problem, class_names, spec, task, notes):
     steps = ["checking pixels", "splitting", "fitting the scaler", "scaling", "done"]
 
     def step(k):
@@ -392,7 +392,7 @@ def _prepare_images(images, in_place, y_all, ok, task_name, class_names, spec, t
         if not ok.any():
             raise NnstudioError("Every image has missing or infinite pixels: nothing is left to "
                                 "train on. Choose 'impute median' instead of 'drop rows'.")
-    codes = _codes_for(ok, y_all, task_name, spec)
+    codes = _codes_for(ok, y_all, problem, spec)
     step(1)
     if in_place:
         perm, slices = group_by_split(codes, [images], task)
@@ -423,9 +423,9 @@ def _prepare_images(images, in_place, y_all, ok, task_name, class_names, spec, t
     for v in xs.values():
         _apply_in_place(fitted, v, task, skip_asinh=True)
     step(4)
-    y, target_scaler = _targets(y_all, perm, slices, task_name, spec)
+    y, target_scaler = _targets(y_all, perm, slices, problem, spec)
     index = {s: perm[slices[s]].copy() for s in SPLITS}
-    return PreparedData("images", task_name, xs, y, index, class_names=class_names,
+    return PreparedData("images", problem, xs, y, index, class_names=class_names,
                         scaler=fitted, target_scaler=target_scaler, notes=notes)
 
 
@@ -636,7 +636,7 @@ def class_balance(prepared: PreparedData) -> dict[str, dict[str, int]]:
     out = {}
     for s in SPLITS:
         y = prepared.y[s]
-        if prepared.task == "classification" and prepared.class_names:
+        if prepared.problem == "classification" and prepared.class_names:
             counts = np.bincount(y.astype(np.int64), minlength=len(prepared.class_names))
             out[s] = {name: int(c) for name, c in zip(prepared.class_names, counts)}
         else:

@@ -17,7 +17,7 @@ class PreparedData:
     """
 
     kind: str                                  # "table" or "images"
-    task: str                                  # "classification" or "regression"
+    problem: str                                # "classification" or "regression"
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
     index: dict[str, np.ndarray]

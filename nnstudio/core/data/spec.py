@@ -6,7 +6,7 @@ from typing import Any
 
 from nnstudio.errors import NnstudioError
 
-TASKS = ("classification", "regression")
+PROBLEMS = ("classification", "regression")
 SCALERS = ("auto", "standard", "minmax", "asinh", "none")
 MISSING = ("drop", "median", "refuse")
 SPLITS = ("train", "val", "cal", "test")
@@ -42,13 +42,13 @@ class DataSelection:
     id_column: str | None = None          # match images to label rows by this column (None = row order)
     inputs: list[str] = field(default_factory=list)   # table input columns (empty = all numeric but target)
     target: str | None = None             # target column (None = guess 'label'/'target'/last column)
-    task: str | None = None               # None = infer from the target
+    problem: str | None = None            # classification | regression; None = infer from the target
     class_names: list[str] | None = None  # kept from the data; order = class index
     fingerprint: dict | None = None       # {"size": int, "sha256": str} of path when saved
 
     def __post_init__(self):
-        if self.task is not None and self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, not {self.task!r}")
+        if self.problem is not None and self.problem not in PROBLEMS:
+            raise ValueError(f"problem must be one of {PROBLEMS}, not {self.problem!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,7 +1,7 @@
 """Bundled examples: seeded, deterministic generators that write ready-to-use data files.
 
 ``write_example_data(name, out_dir)`` writes the files and returns the DataSelection that uses
-them (absolute paths, target, task and inputs set).
+them (absolute paths, target, problem and inputs set).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class Example:
     name: str
     title: str
     description: str
-    task: str
+    problem: str
     write: Callable[[Path, int], DataSelection]
 
 
@@ -29,7 +29,7 @@ def _write_galaxy_mass(out_dir: Path, seed: int) -> DataSelection:
     cols = galaxy_mass.generate(seed=seed)
     path = write_csv(out_dir / "galaxy_mass.csv", cols)
     return DataSelection(path=str(path.resolve()), inputs=["log_luminosity", "g_r", "redshift"],
-                         target="log_stellar_mass", task="regression")
+                         target="log_stellar_mass", problem="regression")
 
 
 def _write_photometric(out_dir: Path, seed: int) -> DataSelection:
@@ -39,7 +39,7 @@ def _write_photometric(out_dir: Path, seed: int) -> DataSelection:
     cols = photometric.generate(seed=seed)
     path = write_csv(out_dir / "photometric_classes.csv", cols)
     return DataSelection(path=str(path.resolve()), inputs=["u_g", "g_r", "r_i", "i_z", "r"],
-                         target="class", task="classification")
+                         target="class", problem="classification")
 
 
 def _write_strong_lens(out_dir: Path, seed: int) -> DataSelection:
@@ -57,7 +57,7 @@ def _write_strong_lens(out_dir: Path, seed: int) -> DataSelection:
                             {"einstein_radius": "%.3f"})
     return DataSelection(path=str(cube_path.resolve()), hdu=0,
                          labels_path=str(labels_path.resolve()), target="is_lens",
-                         task="classification")
+                         problem="classification")
 
 
 EXAMPLES: dict[str, Example] = {

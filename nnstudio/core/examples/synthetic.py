@@ -12,7 +12,7 @@ def toy_regression(n: int = 240, seed: int = 0) -> PreparedData:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 3)).astype("float32")
     y = (x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=n)).astype("float32")
-    return _in_order(x, y, task="regression", feature_names=["a", "b", "c"], target_name="y",
+    return _in_order(x, y, problem="regression", feature_names=["a", "b", "c"], target_name="y",
                      target_scaler={"mean": 0.0, "std": 1.0})
 
 
@@ -34,7 +34,7 @@ def toy_classification(n: int = 3000, seed: int = 0,
     x = rng.normal(size=(n, len(class_names))).astype("float32")
     p = _softmax(2.0 * x)
     y = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1).astype("int64")
-    return _in_order(x, y, task="classification", feature_names=[f"x{i}" for i in range(len(class_names))],
+    return _in_order(x, y, problem="classification", feature_names=[f"x{i}" for i in range(len(class_names))],
                      class_names=list(class_names), target_name="class")
 
 

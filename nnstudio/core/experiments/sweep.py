@@ -460,7 +460,7 @@ def _optimize(job: _Job, prepared, task: Task, stop) -> None:
         cb = None
         try:
             spec, config = apply_params(base_spec, base_config, values)
-            inference = infer(spec, prepared.input_shape, task=prepared.task, n_classes=prepared.n_classes)
+            inference = infer(spec, prepared.input_shape, problem=prepared.problem, n_classes=prepared.n_classes)
             if not inference.ok:
                 raise NnstudioError("these settings make an invalid model: " + "; ".join(inference.errors))
             run_dir = folder / f"trial-{trial.number:04d}"

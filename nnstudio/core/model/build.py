@@ -118,13 +118,13 @@ def _optimizer(spec: ModelSpec):
     return keras.optimizers.Adam(spec.learning_rate)
 
 
-def build_model(spec: ModelSpec, input_shape, task: str | None = None,
+def build_model(spec: ModelSpec, input_shape, problem: str | None = None,
                 n_classes: int | None = None, seed: int | None = None):
     """A compiled ``keras.Sequential`` for ``spec``; refuses a spec that :func:`infer` marks invalid.
 
     ``seed`` seeds Python, numpy and the backend first, so the initial weights repeat.
     """
-    result = infer(spec, input_shape, task, n_classes)
+    result = infer(spec, input_shape, problem, n_classes)
     if not result.ok:
         raise NnstudioError("The model is not valid yet: " + " ".join(result.errors))
     import keras

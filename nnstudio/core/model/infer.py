@@ -267,23 +267,23 @@ def _check_metrics(spec: ModelSpec, info: Inference, kind: str | None) -> None:
             info.model_errors.append(f"The metric {m} applies to {where} only.")
 
 
-def infer(spec: ModelSpec, input_shape, task: str | None = None,
+def infer(spec: ModelSpec, input_shape, problem: str | None = None,
           n_classes: int | None = None) -> Inference:
     """Output shape and parameter counts of every layer, with the offending layer marked.
 
-    ``input_shape`` excludes the batch axis. With ``task`` ("classification" or "regression")
+    ``input_shape`` excludes the batch axis. With ``problem`` ("classification" or "regression")
     the output layer, loss and metrics are checked against the target too.
     """
     input_shape = tuple(int(d) for d in input_shape)
     info = Inference(input_shape=input_shape)
     if not input_shape or any(d < 1 for d in input_shape):
         info.model_errors.append(f"Invalid input shape {input_shape}.")
-    if task not in (None, "classification", "regression"):
-        info.model_errors.append(f"Unknown task {task!r} (classification or regression).")
-        task = None
-    if task == "classification" and (n_classes is None or n_classes < 2):
+    if problem not in (None, "classification", "regression"):
+        info.model_errors.append(f"Unknown problem kind {problem!r} (classification or regression).")
+        problem = None
+    if problem == "classification" and (n_classes is None or n_classes < 2):
         info.model_errors.append("Classification needs at least 2 classes.")
-        task = None
+        problem = None
     shape: Shape | None = input_shape if not info.model_errors else None
     for name, layer in zip(layer_names(spec.layers), spec.layers):
         li = LayerInfo(name, layer.class_name, None)
@@ -304,7 +304,7 @@ def infer(spec: ModelSpec, input_shape, task: str | None = None,
     if not spec.layers:
         info.model_errors.append("The model has no layers: add at least an output layer.")
         return info
-    kind = output_kind(task, n_classes)
+    kind = output_kind(problem, n_classes)
     if kind and shape is not None:
         _check_output(spec, info, kind, n_classes)
     _check_loss(spec, info, kind)

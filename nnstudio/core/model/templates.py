@@ -24,20 +24,20 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 MIN_POOLED = 4  # never pool an image below 4 × 4
 
 
-def _check_task(task: str, n_classes: int | None) -> None:
-    if task not in ("classification", "regression"):
-        raise NnstudioError(f"Unknown task {task!r}: choose classification or regression.")
-    if task == "classification" and (n_classes is None or n_classes < 2):
+def _check_problem(problem: str, n_classes: int | None) -> None:
+    if problem not in ("classification", "regression"):
+        raise NnstudioError(f"Unknown problem {problem!r}: choose classification or regression.")
+    if problem == "classification" and (n_classes is None or n_classes < 2):
         raise NnstudioError("Classification needs at least 2 classes.")
 
 
-def suggest_output(task: str, n_classes: int | None = None,
+def suggest_output(problem: str, n_classes: int | None = None,
                    uncertainty: bool = False) -> tuple[list[LayerSpec], str]:
     """Output layer(s) and loss for the target: 1 sigmoid unit + binary cross-entropy for two
     classes, K softmax units + categorical cross-entropy for K, 1 linear unit + mse for
     regression, or a GaussianHead + gaussian_nll for regression with uncertainty."""
-    _check_task(task, n_classes)
-    if task == "classification":
+    _check_problem(problem, n_classes)
+    if problem == "classification":
         if n_classes == 2:
             return [LayerSpec("Dense", {"units": 1, "activation": "sigmoid"})], "binary_crossentropy"
         return ([LayerSpec("Dense", {"units": n_classes, "activation": "softmax"})],
@@ -47,15 +47,15 @@ def suggest_output(task: str, n_classes: int | None = None,
     return [LayerSpec("Dense", {"units": 1, "activation": "linear"})], "mse"
 
 
-def default_template(kind: str, task: str) -> str:
+def default_template(kind: str, problem: str) -> str:
     """The template a new project starts from: a small CNN for images, an MLP for tables."""
     if kind == "images":
         return "small-cnn"
-    return "dense" if task == "classification" else "mlp-regression"
+    return "dense" if problem == "classification" else "mlp-regression"
 
 
-def _metrics(task: str) -> list[str]:
-    return ["accuracy"] if task == "classification" else ["mae"]
+def _metrics(problem: str) -> list[str]:
+    return ["accuracy"] if problem == "classification" else ["mae"]
 
 
 def _flatten_if_needed(input_shape: tuple) -> list[LayerSpec]:
@@ -73,19 +73,19 @@ def _conv_blocks(input_shape: tuple, filters: list[int], block) -> list[LayerSpe
     return layers
 
 
-def make_template(name: str, input_shape, task: str, n_classes: int | None = None) -> ModelSpec:
-    """A ModelSpec from template ``name`` that is valid for data of ``input_shape`` and ``task``."""
+def make_template(name: str, input_shape, problem: str, n_classes: int | None = None) -> ModelSpec:
+    """A ModelSpec from template ``name`` that is valid for data of ``input_shape`` and ``problem``."""
     if name not in TEMPLATES:
         raise NnstudioError(f"Unknown template {name!r}. Choose one of: {', '.join(TEMPLATES)}.")
-    _check_task(task, n_classes)
+    _check_problem(problem, n_classes)
     input_shape = tuple(int(d) for d in input_shape)
-    if name in ("mlp-regression", "heteroscedastic-mlp") and task != "regression":
+    if name in ("mlp-regression", "heteroscedastic-mlp") and problem != "regression":
         raise NnstudioError(f"The {name} template is for regression targets; this target is a "
                             f"class. Try 'dense'.")
     if name in ("small-cnn", "deep-cnn") and len(input_shape) != 3:
         raise NnstudioError(f"The {name} template needs images (height × width × channels); this "
                             f"data has shape {input_shape}. Try 'dense'.")
-    output, loss = suggest_output(task, n_classes, uncertainty=name == "heteroscedastic-mlp")
+    output, loss = suggest_output(problem, n_classes, uncertainty=name == "heteroscedastic-mlp")
 
     if name == "dense":
         hidden = [LayerSpec("Dense", {"units": 64, "activation": "relu"}),
@@ -117,7 +117,7 @@ def make_template(name: str, input_shape, task: str, n_classes: int | None = Non
             LayerSpec("Dense", {"units": 128, "activation": "relu"}),
             LayerSpec("Dropout", {"rate": 0.4})]
     return ModelSpec(layers=layers + output, loss=loss, optimizer="adam", learning_rate=1e-3,
-                     metrics=_metrics(task), name=name.replace("-", "_"))
+                     metrics=_metrics(problem), name=name.replace("-", "_"))
 
 
 __all__ = ["TEMPLATES", "make_template", "default_template", "suggest_output"]

@@ -56,7 +56,7 @@ def target_units(prepared):
     """A function putting a run's epoch logs into the target's units: a regression target is
     standardised for training, so its error metrics (mae, rmse, mse and their val_ forms) are
     multiplied back by its scale. The loss stays as trained (standardised), and is labelled so."""
-    std = (prepared.target_scaler or {}).get("std") if prepared.task == "regression" else None
+    std = (prepared.target_scaler or {}).get("std") if prepared.problem == "regression" else None
     if not std or std == 1.0:
         return dict
 
@@ -264,7 +264,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
 
     if prepared.count("train") == 0:
         raise NnstudioError("The training split is empty: give it a larger fraction or load more data.")
-    inference = infer(spec, prepared.input_shape, task=prepared.task, n_classes=prepared.n_classes)
+    inference = infer(spec, prepared.input_shape, problem=prepared.problem, n_classes=prepared.n_classes)
     if not inference.ok:
         raise NnstudioError("The model is not valid: " + "; ".join(inference.errors))
     if config.learning_rate is not None:
@@ -286,10 +286,10 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
         try:
             if choose_strategy(config.device, n_gpus) == "mirrored":  # several GPUs: one replica each
                 with make_strategy("mirrored").scope():
-                    model = build_model(spec, prepared.input_shape, prepared.task, prepared.n_classes,
+                    model = build_model(spec, prepared.input_shape, prepared.problem, prepared.n_classes,
                                         seed=config.seed)
             else:
-                model = build_model(spec, prepared.input_shape, prepared.task, prepared.n_classes,
+                model = build_model(spec, prepared.input_shape, prepared.problem, prepared.n_classes,
                                     seed=config.seed)
         finally:
             keras.mixed_precision.set_global_policy("float32")

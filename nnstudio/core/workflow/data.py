@@ -19,7 +19,7 @@ def load_dataset(project: Project, task: Task | None = None):
 
 def prepare_project(project: Project, dataset=None, task: Task | None = None):
     """Read (unless ``dataset`` is given) and prepare the project's data; keeps what preparation
-    chose (target, inputs, task, class names, fitted scalers) in the project."""
+    chose (target, inputs, problem, class names, fitted scalers) in the project."""
     from nnstudio.core.data.prepare import prepare
 
     sel = project.resolved_selection()
@@ -37,7 +37,7 @@ def prepare_project(project: Project, dataset=None, task: Task | None = None):
 
 def remember_choices(project: Project, prepared) -> None:
     """Store what preparation chose, with the project's own (relative) paths left as they are."""
-    project.data.task = prepared.task
+    project.data.problem = prepared.problem
     project.data.class_names = prepared.class_names
     project.data.inputs = list(prepared.inputs)
     project.data.target = prepared.target_name

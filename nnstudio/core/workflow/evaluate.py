@@ -86,12 +86,12 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
     ens = ens_meta = None
     if method == "ensemble":
         ens, ens_meta = ensemble_samples(project, members, prepared, splits, reference_size, seed, task)
-        raw = {s: ensemble_point(ens[s], prepared.task) for s in splits}
+        raw = {s: ensemble_point(ens[s], prepared.problem) for s in splits}
     else:
         raw = {s: predict(model, prepared.x[s]) for s in splits}
     task.check()
     args = (prepared, model, raw, method, split, n_passes, level, reference_size, seed, task, ens)
-    if prepared.task == "classification":
+    if prepared.problem == "classification":
         uncertainty = classification_uncertainty(*args, temperature_scaling=temperature_scaling)
     else:
         uncertainty = regression_uncertainty(*args)
@@ -163,7 +163,7 @@ def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, unc
     from nnstudio.core.files import jsonable
 
     arrays = {"index": np.asarray(prepared.index[split])}
-    if prepared.task == "classification":
+    if prepared.problem == "classification":
         y = np.asarray(prepared.y[split])
         proba = raw[:, 0] if raw.ndim == 2 and raw.shape[1] == 1 else raw
         diag = ev.classification_diagnostics(y, proba, prepared.class_names)
@@ -178,10 +178,10 @@ def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, unc
         metrics = jsonable({k: getattr(diag, k) for k in ("rmse", "mae", "r2", "bias", "scatter",
                                                           "outlier_fraction", "outlier_threshold")})
         arrays.update(y_true=y, mean=mu, residual=diag.residuals)
-    return EvaluationResult(problem=prepared.task, split=split, run=run_id, n=prepared.count(split),
+    return EvaluationResult(problem=prepared.problem, split=split, run=run_id, n=prepared.count(split),
                             target=prepared.target_name, metrics=metrics, uncertainty=uncertainty,
                             diagnostics=diag, class_names=prepared.class_names
-                            if prepared.task == "classification" else None, arrays=arrays)
+                            if prepared.problem == "classification" else None, arrays=arrays)
 
 
 def format_evaluation(result: EvaluationResult) -> str:

@@ -185,7 +185,7 @@ LABELS_PATH = {_py(sel.labels_path)}
 KIND = {"images" if images else "table"!r}
 INPUTS = {_py(list(sel.inputs))}
 TARGET = {sel.target!r}
-TASK = {sel.task!r}
+PROBLEM = {sel.problem!r}
 CLASS_NAMES = {_py(sel.class_names)}
 
 # -- the preparation ------------------------------------------------------------------------------
@@ -258,7 +258,7 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
 
 
         def encode_target(values):
-            if TASK == "classification":
+            if PROBLEM == "classification":
                 if values.dtype.kind in "US":
                     values = np.char.strip(values.astype(str))
                     ok = values != ""
@@ -304,7 +304,7 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
                 if MISSING == "drop":
                     ok &= ~bad
             rows = np.flatnonzero(ok)
-            strata = y_all[rows] if TASK == "classification" and STRATIFY else None
+            strata = y_all[rows] if PROBLEM == "classification" and STRATIFY else None
             codes = np.full(len(ok), DROPPED, dtype=np.int8)
             codes[rows] = assign_splits(len(rows), FRACTIONS, SEED, strata)
             perm, slices = group_by_split(codes)
@@ -316,7 +316,7 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
                     bad_values = ~np.isfinite(xs)
                     xs[bad_values] = fill[bad_values]
                 ys = y_all[perm[slices[s]]]
-                if TASK == "regression":
+                if PROBLEM == "regression":
                     if TARGET_SCALER:
                         ys = (ys - TARGET_SCALER["mean"]) / TARGET_SCALER["std"]
                     ys = ys.astype(np.float32)

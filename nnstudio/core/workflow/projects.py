@@ -10,7 +10,7 @@ from nnstudio.errors import NnstudioError
 
 
 def new_project(data: str, out: str | Path, labels: str | None = None, target: str | None = None,
-                task: str | None = None, template: str | None = None, seed: int = 0,
+                problem: str | None = None, template: str | None = None, seed: int = 0,
                 hdu: int | str | None = None, inputs: list[str] | None = None) -> Project:
     """Make and save a project for any supported data (checked by preparing it once)."""
     from nnstudio.core.model import default_template, make_template
@@ -26,11 +26,11 @@ def new_project(data: str, out: str | Path, labels: str | None = None, target: s
     project = Project(name=out.stem)
     project.data = DataSelection(path=str(data_path), hdu=hdu,
                                  labels_path=str(Path(labels).absolute()) if labels else None,
-                                 target=target, task=task, inputs=list(inputs or []))
+                                 target=target, problem=problem, inputs=list(inputs or []))
     project.preparation = PreparationSpec(seed=seed)
     prepared = prepare_project(project)
-    name = template or default_template(prepared.kind, prepared.task)
-    project.model = make_template(name, prepared.input_shape, prepared.task, prepared.n_classes)
+    name = template or default_template(prepared.kind, prepared.problem)
+    project.model = make_template(name, prepared.input_shape, prepared.problem, prepared.n_classes)
     project.data.fingerprint = file_fingerprint(data_path)
     project.save(out)
     return project
@@ -44,7 +44,7 @@ def write_example_project(name: str, out_dir: str | Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     sel = write_example_data(name, out_dir)
     project = new_project(data=sel.path, out=out_dir / f"{name}.nnproj", labels=sel.labels_path,
-                          target=sel.target, task=sel.task, inputs=sel.inputs, hdu=sel.hdu)
+                          target=sel.target, problem=sel.problem, inputs=sel.inputs, hdu=sel.hdu)
     return project.path
 
 

@@ -89,7 +89,7 @@ def test_one_class_target(write_csv):
 def test_constant_regression_target(write_csv):
     p = write_csv("c.csv", "x,mass\n" + "".join(f"{i}.5,3.25\n" for i in range(30)))
     with pytest.raises(NnstudioError, match=r"same value \(3.25\) in every row"):
-        load_and_prepare(p, task="regression")
+        load_and_prepare(p, problem="regression")
 
 
 def test_too_few_rows_for_the_split(write_csv):
@@ -256,7 +256,7 @@ def test_unknown_target_and_input_names(write_csv):
 def test_text_target_for_regression(write_csv):
     p = write_csv("t.csv", "a,kind\n" + "".join(f"{i},k{i % 3}\n" for i in range(12)))
     with pytest.raises(NnstudioError, match="holds text .* cannot be a regression target"):
-        load_and_prepare(p, target="kind", task="regression")
+        load_and_prepare(p, target="kind", problem="regression")
 
 
 def test_bad_hdu_choice(tmp_path):

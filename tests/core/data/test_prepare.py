@@ -8,7 +8,7 @@ from nnstudio.core.data.dataset import Dataset
 from nnstudio.core.data.prepare import (
     apply_scaler,
     class_balance,
-    infer_task,
+    infer_problem,
     prepare,
     transform_dataset,
 )
@@ -36,7 +36,7 @@ def table(n=200, seed=0, **extra):
     (np.array([0.5, 1.0, 2.0]), "regression"),
 ])
 def test_infer_task(values, task):
-    assert infer_task(values) == task
+    assert infer_problem(values) == task
 
 
 # -- defaults, returned with the result (the arguments are left as they were) -----------------------------------------------------------------------
@@ -48,7 +48,7 @@ def test_defaults_pick_target_and_numeric_inputs_without_ids():
     spec = PreparationSpec()
     p = prepare(ds, sel, spec)
     assert p.target_name == "target" and p.inputs == ["a", "b"]
-    assert p.feature_names == ["a", "b"] and p.task == "regression" and p.class_names is None
+    assert p.feature_names == ["a", "b"] and p.problem == "regression" and p.class_names is None
     assert sel == DataSelection() and spec.fitted is None      # what it chose is in the result only
 
 
@@ -70,7 +70,7 @@ def test_class_names_are_sorted_strings_and_returned():
     sel = DataSelection()
     p = prepare(ds, sel, PreparationSpec())
     assert p.class_names == ["galaxy", "qso", "star"] and sel.class_names is None
-    assert p.task == "classification" and p.n_classes == 3
+    assert p.problem == "classification" and p.n_classes == 3
     for s in SPLITS:
         assert p.y[s].dtype == np.int64
         np.testing.assert_array_equal(np.array(p.class_names)[p.y[s]], kind[p.index[s]])

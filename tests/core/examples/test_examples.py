@@ -21,7 +21,7 @@ from nnstudio.errors import NnstudioError
 
 def test_registry():
     assert list(EXAMPLES) == ["galaxy-mass", "strong-lens", "photometric-classes"]
-    assert EXAMPLES["galaxy-mass"].task == "regression"
+    assert EXAMPLES["galaxy-mass"].problem == "regression"
     assert all(e.title and e.description for e in EXAMPLES.values())
 
 
@@ -38,12 +38,12 @@ def test_galaxy_mass_fast_deterministic_and_regression(tmp_path):
     sel2 = write_example_data("galaxy-mass", tmp_path / "b")
     a = (tmp_path / "a" / "galaxy_mass.csv").read_bytes()
     assert a == (tmp_path / "b" / "galaxy_mass.csv").read_bytes()
-    assert sel.path.startswith(str(tmp_path)) and sel.task == "regression"
+    assert sel.path.startswith(str(tmp_path)) and sel.problem == "regression"
     assert sel.target == "log_stellar_mass" and sel2.inputs == sel.inputs
     ds = read_dataset(sel)
     assert ds.n_rows == 5000
     p = prepare(ds, sel, PreparationSpec())
-    assert p.task == "regression" and p.input_shape == (3,)
+    assert p.problem == "regression" and p.input_shape == (3,)
 
 
 def test_galaxy_mass_scatter_grows_for_faint_galaxies():
@@ -62,7 +62,7 @@ def test_photometric_classes(tmp_path):
     ds = read_dataset(sel)
     assert ds.n_rows == 6000 and ds.columns["class"].dtype.kind == "U"
     p = prepare(ds, sel, PreparationSpec())
-    assert p.class_names == ["GALAXY", "QSO", "STAR"] and p.task == "classification"
+    assert p.class_names == ["GALAXY", "QSO", "STAR"] and p.problem == "classification"
     bal = class_balance(p)["train"]
     assert min(bal.values()) > 300
     # quasars show the UV excess on average

@@ -32,7 +32,7 @@ def toy(task="regression", n=240, seed=0) -> PreparedData:
         y = np.digitize(x[:, 0] + 0.5 * rng.normal(size=n), [-0.5, 0.5]).astype("int64")
         names, scaler = ["a", "b", "c"], None
     cut = [0, int(0.6 * n), int(0.75 * n), int(0.85 * n), n]
-    return PreparedData(kind="table", task=task,
+    return PreparedData(kind="table", problem=task,
                         x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
                         y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
                         index={s: np.arange(cut[i], cut[i + 1]) for i, s in enumerate(SPLITS)},

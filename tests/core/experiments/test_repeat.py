@@ -11,7 +11,7 @@ from nnstudio.core.experiments.compare import compare, holm
 from nnstudio.core.experiments.groups import GroupSummary
 from nnstudio.core.experiments.repeat import (compare_groups, group_summary, load_group, repeat_project,
                                               split_twin, summarize_values)
-from nnstudio.core.experiments.runs import load_store, run_rows, save_store
+from nnstudio.core.experiments.runs import load_store, run_rows
 from nnstudio.core.tasks import Task
 from nnstudio.core.training import RunRecord
 from nnstudio.errors import NnstudioError
@@ -261,7 +261,7 @@ def test_repeat_can_resample_the_split_too(tmp_path, tensorflow):
     x = rng.normal(size=(200, 3))
     y = 1000.0 + 50.0 * (x @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=200)) / 2.3
     write_csv(tmp_path / "toy.csv", {"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": y})
-    project = new_project(data=tmp_path / "toy.csv", out=tmp_path / "toy.nnproj", target="y", task="regression")
+    project = new_project(data=tmp_path / "toy.csv", out=tmp_path / "toy.nnproj", target="y", problem="regression")
     project.training = TrainConfig(epochs=1, batch_size=32)
     fitted = json.dumps(project.preparation.fitted)
     # each split seed draws its own test split (the project's own preparation is not touched)

@@ -63,7 +63,7 @@ def test_default_template():
     (("small-cnn", (10,), "classification", 2), "needs images"),
     (("mlp-regression", (10,), "classification", 2), "for regression targets"),
     (("resnet", (10,), "regression", None), "Unknown template 'resnet'"),
-    (("dense", (10,), "clustering", None), "Unknown task"),
+    (("dense", (10,), "clustering", None), "Unknown problem"),
     (("dense", (10,), "classification", 1), "at least 2 classes"),
 ])
 def test_template_refusals(args, fragment):

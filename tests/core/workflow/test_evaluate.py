@@ -42,7 +42,7 @@ def _prepared(task, n=1200, seed=0):
         names = ["a", "b", "c"]
     cuts = np.cumsum([0, int(0.6 * n), int(0.15 * n), int(0.1 * n)]).tolist() + [n]
     sl = {s: slice(cuts[i], cuts[i + 1]) for i, s in enumerate(SPLITS)}
-    return PreparedData(kind="table", task=task, x={s: x[v] for s, v in sl.items()},
+    return PreparedData(kind="table", problem=task, x={s: x[v] for s, v in sl.items()},
                         y={s: y[v] for s, v in sl.items()}, index={s: np.arange(n)[v] for s, v in sl.items()},
                         feature_names=["x0", "x1", "x2"], class_names=names, target_name="y",
                         target_scaler={"mean": 0.0, "std": 1.0} if task == "regression" else None)
@@ -380,7 +380,7 @@ def test_temperature_is_fitted_on_logits_not_on_saturated_probabilities(tensorfl
     assert abs(clipped - reference) / reference > 0.01            # the old way misses it
     # the evaluation core takes the logits route
     cut = [0, 2400, 3000, 3400, n]
-    prepared = PreparedData(kind="table", task="classification",
+    prepared = PreparedData(kind="table", problem="classification",
                             x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
                             y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
                             index={s: np.arange(n)[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},

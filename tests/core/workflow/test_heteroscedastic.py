@@ -22,7 +22,7 @@ def test_heteroscedastic_95_percent_intervals_cover_93_to_97_percent(tmp_path, t
     mean, std = float(y[:5000].mean()), float(y[:5000].std())
     ys = (y - mean) / std
     cuts = {"train": slice(0, 4000), "val": slice(4000, 5000), "cal": slice(5000, 5000), "test": slice(5000, 8000)}
-    prepared = PreparedData(kind="table", task="regression",
+    prepared = PreparedData(kind="table", problem="regression",
                             x={k: x[s] for k, s in cuts.items()}, y={k: ys[s] for k, s in cuts.items()},
                             index={k: np.arange(8000)[s] for k, s in cuts.items()}, feature_names=["x"],
                             target_name="y", target_scaler={"mean": mean, "std": std})

@@ -1,6 +1,6 @@
 """The Data panel: open a file, see what is in it, choose inputs and target, prepare splits.
 
-Left: the source (file, HDU, labels, progress), the target and task, the preparation settings
+Left: the source (file, HDU, labels, progress), the target and problem kind, the preparation settings
 and what preparation made of them. Right: every column with its statistics (tick the inputs)
 beside the selected column's histogram, and below them the rows and, for images, a grid of
 thumbnails.
@@ -65,7 +65,7 @@ class DataPanel(Panel):
         self._token = None           # the job whose reports are wanted
         self._pending: dict = {}     # that job's HDU list and label columns, until the file is read
         self._reading = False        # the job reads a file (not only prepares the shown data)
-        self._tasks: dict = {}       # inferred task per target of the data set under key None
+        self._problems: dict = {}       # inferred problem per target of the data set under key None
         self._dirty = False
 
         root = QSplitter(Qt.Horizontal)
@@ -175,14 +175,14 @@ class DataPanel(Panel):
         self.target_combo.currentIndexChanged.connect(self._on_target)
         form.addRow("Target:", self.target_combo)
         trow = QHBoxLayout()
-        self.task_combo = QComboBox()
-        self.task_combo.addItem("auto", None)
-        self.task_combo.addItem("classification", "classification")
-        self.task_combo.addItem("regression", "regression")
-        self.task_combo.setToolTip("auto: classification for text or few (≤ 20) integer values, "
+        self.problem_combo = QComboBox()
+        self.problem_combo.addItem("auto", None)
+        self.problem_combo.addItem("classification", "classification")
+        self.problem_combo.addItem("regression", "regression")
+        self.problem_combo.setToolTip("auto: classification for text or few (≤ 20) integer values, "
                                    "regression otherwise")
-        self.task_combo.currentIndexChanged.connect(self._on_task)
-        trow.addWidget(self.task_combo)
+        self.problem_combo.currentIndexChanged.connect(self._on_problem)
+        trow.addWidget(self.problem_combo)
         self.inferred_label = QLabel()
         trow.addWidget(self.inferred_label, 1)
         form.addRow("Task:", trow)
@@ -422,9 +422,9 @@ class DataPanel(Panel):
         self.set_id_column(self.id_combo.currentData())
 
     def _fresh_selection(self):
-        """The shown selection with what depends on the columns (target, inputs, task) reset."""
+        """The shown selection with what depends on the columns (target, inputs, problem) reset."""
         sel = _copy(self.selection)
-        sel.target, sel.inputs, sel.task, sel.class_names = None, [], None, None
+        sel.target, sel.inputs, sel.problem, sel.class_names = None, [], None, None
         return sel
 
     def _reload(self, sel) -> None:
@@ -566,14 +566,14 @@ class DataPanel(Panel):
         return spec
 
     def selection_from_widgets(self):
-        """The shown selection with the target, task and inputs on screen, or None."""
+        """The shown selection with the target, problem and inputs on screen, or None."""
         sel = _copy(self.selection)
         target = self.target_combo.currentText() or None
-        task = self.task_combo.currentData()
-        effective = task or self._inferred_task(target)
-        if target != sel.target or effective != sel.task:
+        problem = self.problem_combo.currentData()
+        effective = problem or self._inferred_problem(target)
+        if target != sel.target or effective != sel.problem:
             sel.class_names = None
-        sel.target, sel.task = target, task
+        sel.target, sel.problem = target, problem
         if self.dataset is not None and self.dataset.kind == "table":
             inputs = self.columns.inputs()
             if not inputs:
@@ -583,33 +583,33 @@ class DataPanel(Panel):
             sel.inputs = inputs
         return sel
 
-    def _inferred_task(self, target: str | None) -> str | None:
-        from nnstudio.core.data.prepare import infer_task
+    def _inferred_problem(self, target: str | None) -> str | None:
+        from nnstudio.core.data.prepare import infer_problem
 
         if self.dataset is None or not target or target not in self.dataset.columns:
             return None
-        if self._tasks.get(None) is not self.dataset:
-            self._tasks = {None: self.dataset}
-        if target not in self._tasks:  # np.unique over the column: once per target
+        if self._problems.get(None) is not self.dataset:
+            self._problems = {None: self.dataset}
+        if target not in self._problems:  # np.unique over the column: once per target
             try:
-                self._tasks[target] = infer_task(self.dataset.columns[target])
+                self._problems[target] = infer_problem(self.dataset.columns[target])
             except NnstudioError:
-                self._tasks[target] = None
-        return self._tasks[target]
+                self._problems[target] = None
+        return self._problems[target]
 
     # -- edits ----------------------------------------------------------------------------------------
     def _on_target(self, _i=None) -> None:
         target = self.target_combo.currentText()
         self.columns.set_target(target)
-        self.task_combo.blockSignals(True)
-        self.task_combo.setCurrentIndex(0)  # a new target: infer its task again
-        self.task_combo.blockSignals(False)
+        self.problem_combo.blockSignals(True)
+        self.problem_combo.setCurrentIndex(0)  # a new target: infer its problem again
+        self.problem_combo.blockSignals(False)
         self._update_inferred()
         self._update_inputs_label()
         self._update_captions()
         self._mark_dirty()
 
-    def _on_task(self, _i=None) -> None:
+    def _on_problem(self, _i=None) -> None:
         self._update_inferred()
         self._mark_dirty()
 
@@ -667,7 +667,7 @@ class DataPanel(Panel):
 
         ds, sel = self.dataset, self.selection
         has = ds is not None
-        for w in (self.target_combo, self.task_combo):
+        for w in (self.target_combo, self.problem_combo):
             w.setEnabled(has)
         if not has:
             self.file_label.setText("No data yet")
@@ -725,11 +725,11 @@ class DataPanel(Panel):
         self.columns_title.setText(
             f"<b>Labels</b> — {len(ds.columns)} column(s) beside the images" if images else
             "<b>Columns</b> — tick the inputs; click a row for its distribution")
-        inferred = self._inferred_task(target)
-        task = sel.task if sel.task != inferred else None
-        self.task_combo.blockSignals(True)
-        self.task_combo.setCurrentIndex(max(0, self.task_combo.findData(task)))
-        self.task_combo.blockSignals(False)
+        inferred = self._inferred_problem(target)
+        problem = sel.problem if sel.problem != inferred else None
+        self.problem_combo.blockSignals(True)
+        self.problem_combo.setCurrentIndex(max(0, self.problem_combo.findData(problem)))
+        self.problem_combo.blockSignals(False)
         self._update_inferred()
         self._update_inputs_label()
         # previews
@@ -806,15 +806,15 @@ class DataPanel(Panel):
             self.table_view.setColumnWidth(c, max(80, min(260, fm.horizontalAdvance(name) + 28)))
 
     def _update_inferred(self) -> None:
-        inferred = self._inferred_task(self.target_combo.currentText())
-        if self.task_combo.currentData() is None and inferred:
+        inferred = self._inferred_problem(self.target_combo.currentText())
+        if self.problem_combo.currentData() is None and inferred:
             self.inferred_label.setText(f"→ {inferred}")
-        elif inferred and self.task_combo.currentData() != inferred:
+        elif inferred and self.problem_combo.currentData() != inferred:
             self.inferred_label.setText(f"(auto would be {inferred})")
         else:
             self.inferred_label.setText("")
         self.stratify_check.setEnabled(
-            (self.task_combo.currentData() or inferred) == "classification")
+            (self.problem_combo.currentData() or inferred) == "classification")
 
     def _update_inputs_label(self) -> None:
         ds = self.dataset
@@ -863,7 +863,7 @@ class DataPanel(Panel):
             self.classes_label.setText("–")
             return
         self.summary.setText(self.describe(prepared))
-        if prepared.task == "classification" and prepared.class_names:
+        if prepared.problem == "classification" and prepared.class_names:
             names = prepared.class_names
             self.classes_label.setText(f"{len(names)}: {', '.join(names)}")
         else:
@@ -895,7 +895,7 @@ class DataPanel(Panel):
         counts = ", ".join(f"{s} {prepared.count(s)}" for s in ("train", "val", "cal", "test"))
         shape = "×".join(str(d) for d in prepared.input_shape)
         what = (f"{prepared.n_classes} classes ({', '.join(prepared.class_names)})"
-                if prepared.task == "classification" else f"regression of {prepared.target_name}")
+                if prepared.problem == "classification" else f"regression of {prepared.target_name}")
         return f"{prepared.kind}: inputs {shape}, {what}; {counts}."
 
 

@@ -342,7 +342,7 @@ class ModelPanel(Panel):
 
     def _data_info(self) -> tuple[tuple, str | None, int | None]:
         p = self.session.prepared
-        return tuple(p.input_shape), p.task, (p.n_classes or None)
+        return tuple(p.input_shape), p.problem, (p.n_classes or None)
 
     def _on_project_changed(self) -> None:
         self.undo_stack.clear()
@@ -360,9 +360,9 @@ class ModelPanel(Panel):
 
     def _create_default(self) -> None:
         p = self.session.prepared
-        name = default_template(p.kind, p.task)
+        name = default_template(p.kind, p.problem)
         try:
-            spec = make_template(name, p.input_shape, p.task, p.n_classes or None)
+            spec = make_template(name, p.input_shape, p.problem, p.n_classes or None)
         except NnstudioError as exc:
             self.messages.error("template", str(exc))
             return
@@ -503,9 +503,9 @@ class ModelPanel(Panel):
     def apply_template(self, name: str) -> None:
         if self.session.prepared is None:
             return
-        shape, task, n = self._data_info()
+        shape, problem, n = self._data_info()
         try:
-            spec = make_template(name, shape, task, n)
+            spec = make_template(name, shape, problem, n)
         except NnstudioError as exc:
             self.messages.error("edit", str(exc))
             return
@@ -533,9 +533,9 @@ class ModelPanel(Panel):
         """Put the output layer and loss that fit the target at the end of the network."""
         if self.session.prepared is None:
             return
-        _shape, task, n = self._data_info()
+        _shape, problem, n = self._data_info()
         try:
-            out, loss = suggest_output(task, n, uncertainty=uncertainty)
+            out, loss = suggest_output(problem, n, uncertainty=uncertainty)
         except NnstudioError as exc:
             self.messages.error("edit", str(exc))
             return
@@ -543,10 +543,10 @@ class ModelPanel(Panel):
         if layers and self._is_output_like(len(layers) - 1):
             layers = layers[:-1]
         layers += out
-        kind = output_kind(task, n)
+        kind = output_kind(problem, n)
         metrics = [m for m in (self.spec.metrics if self.spec else []) if metric_applies(m, kind)]
         if not metrics:
-            metrics = ["accuracy"] if task == "classification" else ["mae"]
+            metrics = ["accuracy"] if problem == "classification" else ["mae"]
         self._push(self._with_layers(layers, loss=loss, metrics=metrics),
                    "Suggest output layer", len(layers) - 1)
 
@@ -594,18 +594,18 @@ class ModelPanel(Panel):
         if self.spec is None:
             self._create_default()
             return
-        shape, task, n = self._data_info()
-        key = (json.dumps(self.spec.to_dict(), sort_keys=True), shape, task, n)
+        shape, problem, n = self._data_info()
+        key = (json.dumps(self.spec.to_dict(), sort_keys=True), shape, problem, n)
         if key == self._render_key and not force and self._select is None:
             return
         self._render_key = key
         if self._known is None:
             self._known = self.spec.to_dict()
-        self._render(shape, task, n)
+        self._render(shape, problem, n)
 
-    def _render(self, shape, task, n) -> None:
+    def _render(self, shape, problem, n) -> None:
         spec = self.spec
-        self.inference = inf = infer(spec, shape, task, n)
+        self.inference = inf = infer(spec, shape, problem, n)
         boxes = diagram_data(spec, inf)
         row = self._select if self._select is not None else self.table.selected_row()
         self._select = None
@@ -629,7 +629,7 @@ class ModelPanel(Panel):
                 self.table_model.index(row, 0),
                 QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
             self.table.setCurrentIndex(self.table_model.index(row, 0))
-            self._render_compile(spec, task, n)
+            self._render_compile(spec, problem, n)
         finally:
             self._rendering = False
         self.table.scrollTo(self.table_model.index(row, 0))
@@ -661,7 +661,7 @@ class ModelPanel(Panel):
         else:
             self.messages.clear("model")
 
-    def _render_compile(self, spec: ModelSpec, task, n) -> None:
+    def _render_compile(self, spec: ModelSpec, problem, n) -> None:
         for combo, value in ((self.loss_combo, spec.loss), (self.optimizer_combo, spec.optimizer)):
             combo.setCurrentIndex(combo.findData(value))
         for spin, value in ((self.lr_spin, spec.learning_rate), (self.momentum_spin, spec.momentum)):
@@ -670,7 +670,7 @@ class ModelPanel(Panel):
         uses_momentum = spec.optimizer in ("sgd", "rmsprop")
         self.momentum_spin.setEnabled(uses_momentum)
         self.momentum_label.setEnabled(uses_momentum)
-        kind = output_kind(task, n)
+        kind = output_kind(problem, n)
         for m, cb in self.metric_boxes.items():
             fits = metric_applies(m, kind)
             # a metric that does not fit stays visible while it is checked, so it can be removed
@@ -709,12 +709,12 @@ class ModelPanel(Panel):
             w.setEnabled(has and i < n - 1)
 
     def _update_templates(self) -> None:
-        shape, task, n = self._data_info()
+        shape, problem, n = self._data_info()
         model = self.template_combo.model()
         for k in range(self.template_combo.count()):
             name = self.template_combo.itemData(k)
             try:
-                make_template(name, shape, task, n)
+                make_template(name, shape, problem, n)
                 reason = None
             except NnstudioError as exc:
                 reason = str(exc)
@@ -722,13 +722,13 @@ class ModelPanel(Panel):
             self.template_combo.setItemData(k, reason or TEMPLATES[name][1], Qt.ToolTipRole)
         p = self.session.prepared
         self.template_combo.setCurrentIndex(
-            self.template_combo.findData(default_template(p.kind, p.task)))
+            self.template_combo.findData(default_template(p.kind, p.problem)))
 
     def _update_suggestions(self) -> None:
-        _shape, task, n = self._data_info()
+        _shape, problem, n = self._data_info()
         self.suggest_menu.clear()
         options = []
-        if task == "classification":
+        if problem == "classification":
             if n == 2:
                 options.append(("1 sigmoid unit + binary cross-entropy", False))
             else:
@@ -750,8 +750,8 @@ class ModelPanel(Panel):
             path = path.with_suffix(".png")
         if self.spec is None or self.session.prepared is None:
             return None
-        shape, task, n = self._data_info()
-        boxes = diagram_data(self.spec, infer(self.spec, shape, task, n))
+        shape, problem, n = self._data_info()
+        boxes = diagram_data(self.spec, infer(self.spec, shape, problem, n))
         try:
             if path.suffix.lower() == ".svg":
                 out = export_svg(boxes, path, title=self.spec.name)

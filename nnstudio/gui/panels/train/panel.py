@@ -181,7 +181,7 @@ class TrainPanel(Panel):
         self._stale = False
         self.live.load_settings()
         prepared = self.session.prepared
-        self.live.plots.set_standardised_loss(prepared is not None and prepared.task == "regression")
+        self.live.plots.set_standardised_loss(prepared is not None and prepared.problem == "regression")
         self.experiments.refresh()
 
     # -- what a person (or a script) can do -------------------------------------------------------

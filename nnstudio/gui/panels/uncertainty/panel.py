@@ -525,7 +525,7 @@ class UncertaintyPanel(Panel):
     def refresh(self) -> None:
         prepared = self.session.prepared
         if self.result is None and prepared is not None:  # the empty plots of the right task
-            self.plot_stack.setCurrentIndex(0 if prepared.task == "regression" else 1)
+            self.plot_stack.setCurrentIndex(0 if prepared.problem == "regression" else 1)
         self._maybe_compute()
 
     def showEvent(self, e):
