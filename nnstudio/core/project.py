@@ -26,7 +26,7 @@ from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
 FORMAT = "nnstudio-project"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SUFFIX = ".nnproj"
 
 STORE_NAME = "experiments.json"
@@ -48,7 +48,14 @@ def _v1_problem_key(d: dict) -> dict:
     return d
 
 
+def _v2_decision(d: dict) -> dict:
+    """Format 3 keeps the classifier's decision rule (positive class, threshold) in the project."""
+    d.setdefault("decision", DecisionRule().to_dict())
+    return d
+
+
 UPGRADES[1] = _v1_problem_key
+UPGRADES[2] = _v2_decision
 
 
 @dataclass
@@ -64,6 +71,39 @@ class UncertaintySettings:
 
     @classmethod
     def from_dict(cls, d: dict) -> "UncertaintySettings":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (d or {}).items() if k in names})
+
+
+@dataclass
+class DecisionRule:
+    """How a classifier's probabilities become one class, shared by every view, the report and
+    predictions: with ``threshold`` set, ``positive`` is predicted when its probability is at least
+    the threshold (otherwise the most probable other class); without, the most probable class."""
+    positive: int | None = None
+    threshold: float | None = None
+    split: str | None = None        # where it was chosen (a threshold chosen on test is flagged)
+
+    def __post_init__(self):
+        if self.threshold is not None:
+            t = float(self.threshold)
+            if not 0.0 <= t <= 1.0:
+                raise NnstudioError(f"The decision threshold must be between 0 and 1, not {t}.")
+            self.threshold = t
+            if self.positive is None:
+                self.positive = 1
+        if self.positive is not None and (not isinstance(self.positive, int) or self.positive < 0):
+            raise NnstudioError(f"The positive class must be a class index, not {self.positive!r}.")
+
+    @property
+    def uses_threshold(self) -> bool:
+        return self.threshold is not None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "DecisionRule":
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in (d or {}).items() if k in names})
 
@@ -99,6 +139,7 @@ class Project:
         self.model = None                  # ModelSpec | None
         self.training = TrainConfig()
         self.uncertainty = UncertaintySettings()
+        self.decision = DecisionRule()
         self.runs: list[RunRecord] = []
         self.active_run: str | None = None
         self.dirty = False
@@ -205,6 +246,7 @@ class Project:
             "model": self.model.to_dict() if self.model is not None else None,
             "training": self.training.to_dict(),
             "uncertainty": self.uncertainty.to_dict(),
+            "decision": self.decision.to_dict(),
             "runs": [r.to_dict() for r in self.runs],
             "active_run": self.active_run,
         }
@@ -221,6 +263,7 @@ class Project:
             p.model = ModelSpec.from_dict(d["model"]) if d.get("model") else None
             p.training = TrainConfig.from_dict(d.get("training") or {})
             p.uncertainty = UncertaintySettings.from_dict(d.get("uncertainty") or {})
+            p.decision = DecisionRule.from_dict(d.get("decision"))
             p.runs = [RunRecord.from_dict(r) for r in d.get("runs") or []]
         except NnstudioError:
             raise

@@ -147,5 +147,20 @@ def test_a_format_1_project_opens_with_its_problem_kind(tmp_path):
     assert p.data.problem == "regression" and p.data.target == "kind" and p.data.inputs == ["a", "b"]
     p.save(tmp_path / "v1.nnproj")
     d = json.loads((tmp_path / "v1.nnproj").read_text())
-    assert d["format_version"] == project_mod.FORMAT_VERSION == 2
+    assert d["format_version"] == project_mod.FORMAT_VERSION
     assert d["data"]["problem"] == "regression" and "task" not in d["data"]
+    assert d["decision"] == {"positive": None, "threshold": None, "split": None}
+
+
+def test_the_decision_rule_round_trips_and_refuses_nonsense(tmp_path):
+    from nnstudio.core.project import DecisionRule
+
+    p = make_project(tmp_path)
+    p.decision = DecisionRule(positive=0, threshold=0.109, split="val")
+    p.save(tmp_path / "demo.nnproj")
+    q = Project.load(tmp_path / "demo.nnproj")
+    assert (q.decision.positive, q.decision.threshold, q.decision.split) == (0, 0.109, "val")
+    assert DecisionRule(threshold=0.3).positive == 1 and not DecisionRule().uses_threshold
+    for bad in ({"threshold": 1.5}, {"positive": -1}, {"positive": "spiral"}):
+        with pytest.raises(NnstudioError):
+            DecisionRule(**bad)
