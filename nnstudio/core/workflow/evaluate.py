@@ -11,6 +11,7 @@ import numpy as np
 
 from nnstudio.core.project import Project
 from nnstudio.core.tasks import Task
+from nnstudio.core.workflow.baselines import add_baselines
 from nnstudio.core.workflow.data import prepare_project
 from nnstudio.core.workflow.ensembles import MIN_MEMBERS, NO_ENSEMBLE, ensemble_members
 from nnstudio.core.workflow.results import METHODS, SPLIT_LABELS, EvaluationResult
@@ -48,14 +49,15 @@ def _members(project: Project | None) -> list:
 def evaluate(project: Project | None = None, split: str = "test", method: str = "auto", *,
              run_id: str | None = None, prepared=None, model=None, n_passes: int | None = None,
              level: float | None = None, reference_size: int = REFERENCE_SIZE, seed: int = 0,
-             task: Task | None = None) -> EvaluationResult:
+             baselines: bool = True, task: Task | None = None) -> EvaluationResult:
     """Metrics, diagnostics and uncertainty of a trained run on ``split`` ("test" or "val").
 
     ``method`` is the project file's name of an uncertainty method: "auto" (the model's own σ or
     probabilities), "heteroscedastic", "mc_dropout" (``n_passes`` passes) or "ensemble" (the
     project's deep ensemble stands in for the model). ``project`` gives the defaults (the active
     run's model, the prepared data, ``n_passes``, the conformal level and temperature scaling from
-    ``project.uncertainty``); ``prepared`` and ``model`` may be passed instead.
+    ``project.uncertainty``); ``prepared`` and ``model`` may be passed instead. ``baselines``
+    adds models without a network, fitted on the training split, and the paired verdict.
     """
     task = task or Task()
     settings = project.uncertainty if project is not None else None
@@ -101,6 +103,9 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
     result = _point_result(prepared, raw[split], split, run.id if run is not None else None, uncertainty)
     task.report_progress(98, 100, "95% intervals (bootstrap)")
     result.metrics_ci = _intervals(result, seed)
+    if baselines:
+        task.report_progress(99, 100, "baselines without a network")
+        add_baselines(result, prepared, seed)
     if run is not None and run.history:
         from nnstudio.core import evaluation as ev
 
@@ -160,23 +165,19 @@ def _intervals(result: EvaluationResult, seed: int) -> dict:
 def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, uncertainty) -> EvaluationResult:
     """Diagnostics of the point predictions (probabilities, or the mean in the target's units)."""
     from nnstudio.core import evaluation as ev
-    from nnstudio.core.files import jsonable
+    from nnstudio.core.evaluation.metrics import point_metrics
 
     arrays = {"index": np.asarray(prepared.index[split])}
     if prepared.problem == "classification":
         y = np.asarray(prepared.y[split])
         proba = raw[:, 0] if raw.ndim == 2 and raw.shape[1] == 1 else raw
-        diag = ev.classification_diagnostics(y, proba, prepared.class_names)
-        metrics = jsonable(diag.summary())
-        metrics["balanced_accuracy"] = float(np.mean(diag.recall[diag.support > 0]))
+        metrics, diag = point_metrics("classification", y, proba, prepared.class_names)
         arrays.update(y_true=y, proba=proba, y_pred=diag.y_pred, confidence=of_class(proba, diag.y_pred),
                       entropy=ev.predictive_entropy(proba))
     else:
         y = prepared.inverse_y(prepared.y[split]).astype(np.float64)
         mu = prepared.inverse_y(raw[:, 0] if raw.ndim == 2 else raw).astype(np.float64)
-        diag = ev.regression_diagnostics(y, mu)
-        metrics = jsonable({k: getattr(diag, k) for k in ("rmse", "mae", "r2", "bias", "scatter",
-                                                          "outlier_fraction", "outlier_threshold")})
+        metrics, diag = point_metrics("regression", y, mu)
         arrays.update(y_true=y, mean=mu, residual=diag.residuals)
     return EvaluationResult(problem=prepared.problem, split=split, run=run_id, n=prepared.count(split),
                             target=prepared.target_name, metrics=metrics, uncertainty=uncertainty,

@@ -55,6 +55,23 @@ class UncertaintyResult:
 
 
 @dataclass
+class BaselineResult:
+    """A model without a network on the same split: its metrics with their 95% intervals, and its
+    point predictions (``proba`` or ``mean`` in the target's units) for the curves."""
+
+    name: str
+    label: str
+    metrics: dict
+    metrics_ci: dict = field(default_factory=dict)
+    note: str = ""
+    arrays: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return jsonable({"label": self.label, "note": self.note, "metrics": self.metrics,
+                         "metrics_ci": {k: [lo, hi] for k, (lo, hi) in self.metrics_ci.items()}})
+
+
+@dataclass
 class EvaluationResult:
     """A trained model on one held-out split: metrics, diagnostics and uncertainty, computed once.
 
@@ -76,6 +93,10 @@ class EvaluationResult:
     class_names: list[str] | None = None
     hint: str | None = None
     arrays: dict[str, Any] = field(default_factory=dict)
+    baselines: list[BaselineResult] = field(default_factory=list)
+    # the network against the best baseline on the primary metric: a paired bootstrap
+    # (PairedDifference.to_dict() plus "baseline" and "verdict" {"level", "text"})
+    versus_baseline: dict | None = None
 
     @property
     def split_label(self) -> str:
@@ -89,7 +110,9 @@ class EvaluationResult:
             out["class_names"] = list(self.class_names)
         out["uncertainty"] = self.uncertainty.to_dict()
         out["hint"] = self.hint
+        out["baselines"] = {b.name: b.to_dict() for b in self.baselines}
+        out["versus_baseline"] = self.versus_baseline
         return jsonable(out)
 
 
-__all__ = ["METHODS", "SPLIT_LABELS", "EvaluationResult", "UncertaintyResult"]
+__all__ = ["METHODS", "SPLIT_LABELS", "BaselineResult", "EvaluationResult", "UncertaintyResult"]
