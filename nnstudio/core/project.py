@@ -26,7 +26,7 @@ from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
 FORMAT = "nnstudio-project"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 SUFFIX = ".nnproj"
 
 STORE_NAME = "experiments.json"
@@ -54,8 +54,15 @@ def _v2_decision(d: dict) -> dict:
     return d
 
 
+def _v3_physics(d: dict) -> dict:
+    """Format 4 keeps a physical formula to fit beside the network."""
+    d.setdefault("physics", PhysicsSettings().to_dict())
+    return d
+
+
 UPGRADES[1] = _v1_problem_key
 UPGRADES[2] = _v2_decision
+UPGRADES[3] = _v3_physics
 
 
 @dataclass
@@ -108,6 +115,23 @@ class DecisionRule:
         return cls(**{k: v for k, v in (d or {}).items() if k in names})
 
 
+@dataclass
+class PhysicsSettings:
+    """A physical formula over the input columns (``a * luminosity**b``), fitted on the training
+    split and shown beside the network; None: no formula."""
+    formula: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "PhysicsSettings":
+        formula = (d or {}).get("formula")
+        if formula is not None and not isinstance(formula, str):
+            raise NnstudioError("The project's physics formula must be text.")
+        return cls(formula=formula or None)
+
+
 def file_fingerprint(path: str | Path) -> dict:
     """Size and SHA-256 of a file (or of the file list of a folder), to notice changed data."""
     p = Path(path)
@@ -140,6 +164,7 @@ class Project:
         self.training = TrainConfig()
         self.uncertainty = UncertaintySettings()
         self.decision = DecisionRule()
+        self.physics = PhysicsSettings()
         self.runs: list[RunRecord] = []
         self.active_run: str | None = None
         self.dirty = False
@@ -247,6 +272,7 @@ class Project:
             "training": self.training.to_dict(),
             "uncertainty": self.uncertainty.to_dict(),
             "decision": self.decision.to_dict(),
+            "physics": self.physics.to_dict(),
             "runs": [r.to_dict() for r in self.runs],
             "active_run": self.active_run,
         }
@@ -264,6 +290,7 @@ class Project:
             p.training = TrainConfig.from_dict(d.get("training") or {})
             p.uncertainty = UncertaintySettings.from_dict(d.get("uncertainty") or {})
             p.decision = DecisionRule.from_dict(d.get("decision"))
+            p.physics = PhysicsSettings.from_dict(d.get("physics"))
             p.runs = [RunRecord.from_dict(r) for r in d.get("runs") or []]
         except NnstudioError:
             raise

@@ -150,6 +150,7 @@ def test_a_format_1_project_opens_with_its_problem_kind(tmp_path):
     assert d["format_version"] == project_mod.FORMAT_VERSION
     assert d["data"]["problem"] == "regression" and "task" not in d["data"]
     assert d["decision"] == {"positive": None, "threshold": None, "split": None}
+    assert d["physics"] == {"formula": None}
 
 
 def test_the_decision_rule_round_trips_and_refuses_nonsense(tmp_path):
@@ -164,3 +165,14 @@ def test_the_decision_rule_round_trips_and_refuses_nonsense(tmp_path):
     for bad in ({"threshold": 1.5}, {"positive": -1}, {"positive": "spiral"}):
         with pytest.raises(NnstudioError):
             DecisionRule(**bad)
+
+
+def test_a_physics_formula_is_kept():
+    from nnstudio.core.project import PhysicsSettings
+
+    p = Project(name="x")
+    p.physics = PhysicsSettings("a * luminosity**b")
+    q = Project.from_dict(p.to_dict())
+    assert q.physics.formula == "a * luminosity**b"
+    with pytest.raises(NnstudioError, match="text"):
+        PhysicsSettings.from_dict({"formula": 3})

@@ -51,6 +51,20 @@ class PreparedData:
             return np.asarray(y)
         return np.asarray(y) * self.target_scaler["std"] + self.target_scaler["mean"]
 
+    def raw_columns(self, split: str) -> dict[str, np.ndarray]:
+        """A table's input columns on ``split`` in the data's own units (the fitted scaling undone),
+        for formulas written over the columns as the scientist knows them."""
+        if self.kind != "table":
+            return {}
+        x = np.asarray(self.x[split], dtype=np.float64)
+        s = self.scaler or {"kind": "none"}
+        if s["kind"] == "standard":
+            x = x * np.asarray(s["std"]) + np.asarray(s["mean"])
+        elif s["kind"] == "minmax":
+            lo = np.asarray(s["min"])
+            x = x * (np.asarray(s["max"]) - lo) + lo
+        return {name: x[:, i] for i, name in enumerate(self.feature_names)}
+
     def inverse_sigma(self, sigma: np.ndarray) -> np.ndarray:
         """Predicted standard deviations back to the data's units."""
         if self.target_scaler is None:

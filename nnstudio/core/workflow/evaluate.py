@@ -202,6 +202,16 @@ def format_evaluation(result: EvaluationResult) -> str:
         if isinstance(v, float):
             lines.append(f"  {k:<22} {fmt_number(v)}")
     lines.append(f"  verdict                {unc.verdict['text']}")
+    if result.baselines:
+        shown = ("roc_auc", "accuracy") if result.problem == "classification" else ("rmse", "r2")
+        lines.append("baselines (no network, fitted on the training split):")
+        for b in result.baselines:
+            figures = "  ".join(f"{k} {fmt_number(b.metrics[k])}" + (f" ({fmt_interval(*b.metrics_ci[k])})"
+                                                                      if k in b.metrics_ci else "")
+                                for k in shown if isinstance(b.metrics.get(k), float))
+            lines.append(f"  {b.label:<22} {figures}")
+    if result.versus_baseline:
+        lines.append(f"  verdict                {result.versus_baseline['verdict']['text']}")
     if result.hint:
         lines.append("hint: " + result.hint)
     return "\n".join(lines)
