@@ -109,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--passes", type=int, metavar="T", help="MC dropout passes (default: the project's)")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("baseline", help="models without a network, and a physical formula, on the test split")
+    s.add_argument("project")
+    s.add_argument("--formula", metavar="EXPR",
+                   help="a formula over input columns and parameters, e.g. 'a * luminosity**b' "
+                        "(kept in the project; parameters are letters with optional digits or Greek names)")
+    s.add_argument("--clear", action="store_true", help="remove the project's formula")
+    s.add_argument("--split", choices=["test", "val"], default="test")
+    s.add_argument("--json", action="store_true")
+
     s = sub.add_parser("report", help="write the HTML report of an evaluation (what the GUI exports)")
     s.add_argument("project")
     s.add_argument("--out", required=True, help="the report file, REPORT.html")
@@ -382,6 +391,39 @@ def cmd_evaluate(args) -> int:
     return EXIT_OK
 
 
+def cmd_baseline(args) -> int:
+    from nnstudio.core.project import PhysicsSettings
+    from nnstudio.core.tasks import ConsoleTask
+    from nnstudio.core.workflow.baselines import baseline_results, fit_data_formula
+    from nnstudio.core.workflow.data import prepare_project
+
+    project = _load_project(args.project)
+    prepared = prepare_project(project, task=ConsoleTask())
+    if args.clear or args.formula:
+        if args.formula:
+            fit_data_formula(prepared, args.formula)         # refuses a bad formula before it is kept
+        project.physics = PhysicsSettings(None if args.clear else args.formula)
+        project.mark_changed("physics")
+        project.save()
+    results = [b for b, _ in baseline_results(prepared, args.split, project.physics.formula)]
+    if args.json:
+        _print_json({"split": args.split, "n": prepared.count(args.split), "formula": project.physics.formula,
+                     "baselines": {b.name: b.to_dict() for b in results}})
+        return EXIT_OK
+    from nnstudio.core.formatting import fmt_interval, fmt_number
+
+    print(f"{prepared.problem} · {args.split} split · {prepared.count(args.split)} samples · "
+          "fitted on the training split")
+    for b in results:
+        print(b.label + (f"  ({b.note})" if b.note else ""))
+        for name, v in (b.parameters or {}).items():
+            print(f"  {name:<22} {fmt_number(v['value'])} ± {fmt_number(v['error'])}")
+        for k, v in b.metrics.items():
+            if isinstance(v, float) and k in b.metrics_ci:
+                print(f"  {k:<22} {fmt_number(v)}  95% {fmt_interval(*b.metrics_ci[k])}")
+    return EXIT_OK
+
+
 def cmd_report(args) -> int:
     from nnstudio.core.workflow.report import write_report
 
@@ -423,6 +465,7 @@ COMMANDS = {
     "sweep": cmd_sweep,
     "runs": cmd_runs,
     "evaluate": cmd_evaluate,
+    "baseline": cmd_baseline,
     "report": cmd_report,
     "export-script": cmd_export_script,
     "selftest": cmd_selftest,

@@ -9,7 +9,7 @@ import pytest
 def test_help_lists_every_command(run_cli):
     code, out, err = run_cli("--help")
     assert code == 0
-    for cmd in ("open", "inspect", "example", "new-project", "train", "evaluate", "report", "export-script",
+    for cmd in ("open", "inspect", "example", "new-project", "train", "evaluate", "baseline", "report", "export-script",
                 "selftest"):
         assert cmd in out
 

@@ -20,6 +20,9 @@ class Example:
     description: str
     problem: str
     write: Callable[[Path, int], DataSelection]
+    # the physics a network should beat: log M = log L + log(M/L), with the mass-to-light ratio
+    # linear in colour (Bell & de Jong 2001); b = 1 means mass follows light
+    formula: str | None = None
 
 
 def _write_galaxy_mass(out_dir: Path, seed: int) -> DataSelection:
@@ -65,7 +68,8 @@ EXAMPLES: dict[str, Example] = {
         Example("galaxy-mass", "Galaxy stellar mass",
                 "Predict the stellar mass of 5000 galaxies from luminosity, g-r colour and "
                 "redshift. The mass-to-light ratio depends on colour, and faint galaxies scatter "
-                "more (regression).", "regression", _write_galaxy_mass),
+                "more (regression).", "regression", _write_galaxy_mass,
+                formula="a + b*log_luminosity + c*g_r"),
         Example("strong-lens", "Strong gravitational lenses",
                 "Find strong lenses among 1500 simulated 64×64 cutouts: arcs and rings around "
                 "lens galaxies against look-alikes such as companions, spirals, rings and "

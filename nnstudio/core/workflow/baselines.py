@@ -1,73 +1,124 @@
 """Baselines beside the network in every evaluation, and the verdict on whether it beats them.
 
-The baselines (:mod:`nnstudio.core.evaluation.baselines`) are fitted on the training split and
-scored on the evaluated split with the network's metrics and intervals. The best of them is
-picked on the validation split (never on the split being judged) and compared with the network by
-a paired bootstrap of the primary metric (ROC AUC or RMSE).
+The baselines (:mod:`nnstudio.core.evaluation.baselines`) and the project's physical formula
+(:mod:`nnstudio.core.evaluation.formula`) are fitted on the training split and scored on the
+evaluated split with the network's metrics and intervals. The best of them is picked on the
+validation split (never on the split being judged) and compared with the network by a paired
+bootstrap of the primary metric (ROC AUC or RMSE).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from nnstudio.core.evaluation.baselines import fit_baselines
+from nnstudio.core.evaluation.formula import FormulaFit, fit_formula, parse_formula
 from nnstudio.core.evaluation.metrics import point_metrics
 from nnstudio.core.evaluation.paired import LABELS, paired_difference
 from nnstudio.core.workflow.results import BaselineResult, EvaluationResult
+from nnstudio.errors import NnstudioError
 
 
-def add_baselines(result: EvaluationResult, prepared, seed: int = 0) -> None:
-    """Fill ``result.baselines`` and ``result.versus_baseline``."""
+def fit_data_formula(prepared, text: str) -> FormulaFit:
+    """``text`` parsed against the table's columns and fitted on the training split, in the
+    data's own units."""
+    if prepared.kind != "table":
+        raise NnstudioError("A formula is written over a table's columns; image data have none.")
+    if prepared.problem != "regression":
+        raise NnstudioError("A formula predicts a number: it fits regression targets, not classes.")
+    formula = parse_formula(text, prepared.feature_names)
+    y = prepared.inverse_y(prepared.y["train"]).astype(np.float64)
+    return fit_formula(formula, prepared.raw_columns("train"), y)
+
+
+def baseline_results(prepared, split: str = "test", formula: str | None = None,
+                     seed: int = 0) -> list[tuple[BaselineResult, dict]]:
+    """Each baseline (and the formula, when given) fitted on the training split and scored on
+    ``split`` with its intervals; beside each, its predictions per split (validation too), in
+    the target's units or as probabilities."""
     from nnstudio.core.evaluation.bootstrap import metric_intervals
 
-    split = result.split
-    fitted = fit_baselines(prepared, splits=tuple(dict.fromkeys(("val", split))), seed=seed)
-    y = result.arrays["y_true"]
-    for b in fitted:
-        scores = b.scores[split]
-        if result.problem == "regression":
-            scores = prepared.inverse_y(scores).astype(np.float64)
-        metrics, _diag = point_metrics(result.problem, y, scores, result.class_names)
-        ci = metric_intervals(result.problem, y, scores, seed=seed)
-        key = "proba" if result.problem == "classification" else "mean"
-        result.baselines.append(BaselineResult(
-            b.name, b.label, metrics, {k: (float(lo), float(hi)) for k, (lo, hi) in ci.items() if k in metrics},
-            b.note, {key: scores}))
-    best = _best_on_validation(fitted, prepared, result)
+    problem = prepared.problem
+    splits = tuple(s for s in dict.fromkeys(("val", split)) if prepared.count(s))
+    candidates = []
+    for b in fit_baselines(prepared, splits=splits, seed=seed):
+        scores = {s: (v if problem == "classification" else prepared.inverse_y(v).astype(np.float64))
+                  for s, v in b.scores.items()}
+        candidates.append((BaselineResult(b.name, b.label, {}, note=b.note), scores))
+    if formula:
+        try:
+            fit = fit_data_formula(prepared, formula)
+            scores = {s: fit.predict(prepared.raw_columns(s)) for s in splits}
+            candidates.append((BaselineResult("formula", f"formula {formula}", {}, note=fit.note,
+                                              parameters=fit.parameters()), scores))
+        except NnstudioError as exc:
+            candidates.append((BaselineResult("formula", f"formula {formula}", {}, note=str(exc)), {}))
+    y = np.asarray(prepared.y[split])
+    class_names = prepared.class_names if problem == "classification" else None
+    if problem == "regression":
+        y = prepared.inverse_y(y).astype(np.float64)
+    key = "proba" if problem == "classification" else "mean"
+    for base, scores in candidates:
+        s = scores.get(split)
+        if s is None:
+            continue
+        if problem == "regression" and not np.all(np.isfinite(s)):
+            base.note = "; ".join(filter(None, [base.note, "not finite on every sample: not scored"]))
+            continue
+        base.metrics, _diag = point_metrics(problem, y, s, class_names)
+        ci = metric_intervals(problem, y, s, seed=seed)
+        base.metrics_ci = {k: (float(lo), float(hi)) for k, (lo, hi) in ci.items() if k in base.metrics}
+        base.arrays = {key: s}
+    return candidates
+
+
+def add_baselines(result: EvaluationResult, prepared, seed: int = 0, formula: str | None = None) -> None:
+    """Fill ``result.baselines`` (and a formula's, when given) and ``result.versus_baseline``."""
+    candidates = baseline_results(prepared, result.split, formula, seed)
+    result.baselines = [b for b, _ in candidates]
+    best = _best_on_validation(candidates, prepared, result)
     if best is None:
         return
-    net = result.arrays["proba" if result.problem == "classification" else "mean"]
-    mine = next(r for r in result.baselines if r.name == best.name)
-    theirs = mine.arrays["proba" if result.problem == "classification" else "mean"]
-    diff = paired_difference(result.problem, y, net, theirs, seed=seed)
+    key = "proba" if result.problem == "classification" else "mean"
+    diff = paired_difference(result.problem, result.arrays["y_true"], result.arrays[key], best.arrays[key],
+                             seed=seed)
     result.versus_baseline = {**diff.to_dict(), "baseline": best.name, "baseline_label": best.label,
                               "verdict": verdict(diff, best.label, result.split_label)}
 
 
-def _best_on_validation(fitted, prepared, result):
-    """The baseline with the best primary metric on the validation split; without one, the
-    fitted (non-constant) baseline."""
+def _best_on_validation(candidates, prepared, result):
+    """The scored baseline with the best primary metric on the validation split; when the
+    validation split is the one judged (or empty), the last fitted one (logistic or ridge)."""
+    scored = [(b, s) for b, s in candidates if b.arrays]
+    if not scored:
+        return None
     if prepared.count("val") == 0 or result.split == "val":
-        return fitted[-1] if fitted else None
+        fitted = [b for b, _ in scored if b.name in ("logistic", "ridge")]
+        return fitted[-1] if fitted else scored[-1][0]
     y_val = np.asarray(prepared.y["val"])
+    if result.problem == "regression":
+        y_val = prepared.inverse_y(y_val).astype(np.float64)
     best, best_value = None, None
-    for b in fitted:
-        scores = b.scores.get("val")
-        if scores is None:
-            continue
-        if result.problem == "regression":
-            value = -float(np.sqrt(np.mean((scores - y_val) ** 2)))   # scaled units: ranks alike
-        else:
-            try:
-                from sklearn.metrics import roc_auc_score
-
-                value = (roc_auc_score(y_val, scores[:, 1]) if scores.shape[1] == 2 else
-                         roc_auc_score(y_val, scores, multi_class="ovr", average="macro",
-                                       labels=np.arange(scores.shape[1])))
-            except ValueError:          # a class missing from the validation split
-                continue
-        if best_value is None or value > best_value:
+    for b, scores in scored:
+        value = _primary(result.problem, y_val, scores.get("val"))
+        if value is not None and (best_value is None or value > best_value):
             best, best_value = b, value
-    return best or (fitted[-1] if fitted else None)
+    return best or scored[-1][0]
+
+
+def _primary(problem: str, y, scores) -> float | None:
+    """The primary metric on validation, larger is better (−RMSE for regression)."""
+    if scores is None:
+        return None
+    if problem == "regression":
+        return -float(np.sqrt(np.mean((scores - y) ** 2))) if np.all(np.isfinite(scores)) else None
+    from sklearn.metrics import roc_auc_score
+
+    try:
+        if scores.shape[1] == 2:
+            return float(roc_auc_score(y, scores[:, 1]))
+        return float(roc_auc_score(y, scores, multi_class="ovr", average="macro", labels=np.arange(scores.shape[1])))
+    except ValueError:                  # a class missing from the validation split
+        return None
 
 
 def verdict(diff, baseline_label: str, split_label: str) -> dict:

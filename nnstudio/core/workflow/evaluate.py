@@ -49,7 +49,7 @@ def _members(project: Project | None) -> list:
 def evaluate(project: Project | None = None, split: str = "test", method: str = "auto", *,
              run_id: str | None = None, prepared=None, model=None, n_passes: int | None = None,
              level: float | None = None, reference_size: int = REFERENCE_SIZE, seed: int = 0,
-             baselines: bool = True, task: Task | None = None) -> EvaluationResult:
+             baselines: bool = True, formula: str | None = None, task: Task | None = None) -> EvaluationResult:
     """Metrics, diagnostics and uncertainty of a trained run on ``split`` ("test" or "val").
 
     ``method`` is the project file's name of an uncertainty method: "auto" (the model's own σ or
@@ -57,7 +57,8 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
     project's deep ensemble stands in for the model). ``project`` gives the defaults (the active
     run's model, the prepared data, ``n_passes``, the conformal level and temperature scaling from
     ``project.uncertainty``); ``prepared`` and ``model`` may be passed instead. ``baselines``
-    adds models without a network, fitted on the training split, and the paired verdict.
+    adds models without a network, fitted on the training split, and the paired verdict;
+    ``formula`` a physical formula fitted beside them (default: the project's).
     """
     task = task or Task()
     settings = project.uncertainty if project is not None else None
@@ -105,7 +106,8 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
     result.metrics_ci = _intervals(result, seed)
     if baselines:
         task.report_progress(99, 100, "baselines without a network")
-        add_baselines(result, prepared, seed)
+        formula = formula or (project.physics.formula if project is not None else None)
+        add_baselines(result, prepared, seed, formula=formula)
     if run is not None and run.history:
         from nnstudio.core import evaluation as ev
 

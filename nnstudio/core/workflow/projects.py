@@ -42,9 +42,16 @@ def write_example_project(name: str, out_dir: str | Path) -> Path:
 
     out_dir = Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
+    from nnstudio.core.examples import get_example
+    from nnstudio.core.project import PhysicsSettings
+
     sel = write_example_data(name, out_dir)
     project = new_project(data=sel.path, out=out_dir / f"{name}.nnproj", labels=sel.labels_path,
                           target=sel.target, problem=sel.problem, inputs=sel.inputs, hdu=sel.hdu)
+    formula = get_example(name).formula
+    if formula:
+        project.physics = PhysicsSettings(formula)
+        project.save()
     return project.path
 
 

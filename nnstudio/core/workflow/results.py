@@ -65,10 +65,14 @@ class BaselineResult:
     metrics_ci: dict = field(default_factory=dict)
     note: str = ""
     arrays: dict[str, Any] = field(default_factory=dict)
+    parameters: dict | None = None            # a formula's {name: {"value", "error"}}
 
     def to_dict(self) -> dict:
-        return jsonable({"label": self.label, "note": self.note, "metrics": self.metrics,
-                         "metrics_ci": {k: [lo, hi] for k, (lo, hi) in self.metrics_ci.items()}})
+        out = {"label": self.label, "note": self.note, "metrics": self.metrics,
+               "metrics_ci": {k: [lo, hi] for k, (lo, hi) in self.metrics_ci.items()}}
+        if self.parameters is not None:
+            out["parameters"] = self.parameters
+        return jsonable(out)
 
 
 @dataclass
