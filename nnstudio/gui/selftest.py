@@ -95,12 +95,16 @@ def run_selftest() -> int:
             rmse = result.metrics.get("rmse")
             if rmse is None or not math.isfinite(rmse):
                 raise RuntimeError(f"evaluation gave no finite RMSE: {result.metrics}")
+            formula = next((b for b in result.baselines if b.name == "formula"), None)
+            if formula is None or not formula.parameters or not all(
+                    math.isfinite(v["value"]) and math.isfinite(v["error"]) for v in formula.parameters.values()):
+                raise RuntimeError(f"the example's formula was not fitted: {formula.note if formula else 'none'}")
             step = "close"
             window.session.project.dirty = False
             window.close()
         total = time.perf_counter() - t0
         print(f"selftest: PASS (window, 5 panels, TensorFlow ready at {t_tf:.1f} s, galaxy-mass example, "
-              f"1 epoch, test RMSE {rmse:.3f}; {total:.1f} s)")
+              f"1 epoch, test RMSE {rmse:.3f}, formula RMSE {formula.metrics['rmse']:.3f}; {total:.1f} s)")
         return 0
     except Exception as exc:  # report any failure as one line; details follow on stderr
         traceback.print_exc(file=sys.stderr)
