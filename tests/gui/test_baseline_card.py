@@ -1,0 +1,41 @@
+"""The Diagnostics card that sets the network beside models without one."""
+import numpy as np
+
+from nnstudio.core.examples.synthetic import ToyPredictor, toy_regression
+from nnstudio.core.workflow.evaluate import evaluate
+from nnstudio.gui.panels.diagnostics.baselines import BaselineCard
+
+
+def test_the_card_shows_each_model_with_its_interval_the_formula_and_the_verdict(qtbot):
+    prepared = toy_regression(n=600)
+    prepared.target_scaler = {"mean": 10.0, "std": 0.5}
+    r = evaluate(prepared=prepared, model=ToyPredictor("regression"), formula="k + m*a + n*b")
+    card = BaselineCard()
+    qtbot.addWidget(card)
+    card.resize(900, 300)
+    card.show_result(r)
+    t = card.table
+    names = [t.item(i, 0).text() for i in range(t.rowCount())]
+    assert names == ["network", "training mean", "ridge regression ★", "physical formula"]
+    assert [t.horizontalHeaderItem(c).text() for c in range(4)] == ["model", "RMSE", "MAE", "R²"]
+    rmse = r.baselines[0].metrics["rmse"]
+    assert t.item(1, 1).text().startswith(f"{rmse:.4g}") and "[" in t.item(1, 1).text()
+    assert card.verdict.level == r.versus_baseline["verdict"]["level"] == "warn"
+    assert "ridge regression" in card.verdict.text()
+    assert card.parameters.isVisibleTo(card) and "k = " in card.parameters.text() and " ± " in card.parameters.text()
+    # the formula's parameters are those of a least-squares fit on the training rows (the data's units)
+    x, y = prepared.raw_columns("train"), prepared.inverse_y(prepared.y["train"])
+    design = np.column_stack([np.ones_like(x["a"]), x["a"], x["b"]])
+    k, m, n = np.linalg.lstsq(design, y, rcond=None)[0]
+    got = r.baselines[-1].parameters
+    assert abs(got["m"]["value"] - m) < 1e-4 and abs(got["n"]["value"] - n) < 1e-4
+
+
+def test_a_formula_that_cannot_be_fitted_says_why(qtbot):
+    prepared = toy_regression(n=300)
+    r = evaluate(prepared=prepared, model=ToyPredictor("regression"), formula="a * nosuch")
+    card = BaselineCard()
+    qtbot.addWidget(card)
+    card.show_result(r)
+    assert card.table.item(3, 1).text() == "not scored"
+    assert "nosuch" in card.parameters.text()
