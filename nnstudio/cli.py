@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "test samples too (spread over seeds and splits)")
     s.add_argument("--compare", metavar="GROUP",
                    help="with --repeat: compare the new group (B) with an earlier one (A), e.g. group-001")
+    s.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None,
+                   help="the network learns what the project's formula misses; predictions are formula + "
+                        "network (kept in the project; --no-residual turns it off)")
     s.add_argument("--primary", metavar="METRIC", default="val_loss",
                    help="with --compare: the one metric the verdict rests on, chosen before looking "
                         "(default val_loss; never a test figure)")
@@ -243,6 +246,17 @@ def _load_project(path: str):
     return project
 
 
+def _apply_residual(project, args) -> None:
+    """``--residual`` / ``--no-residual``: a training setting, kept in the project."""
+    if getattr(args, "residual", None) is not None:
+        from dataclasses import replace
+
+        if args.residual and not project.physics.formula:
+            raise NnstudioError("--residual needs a physical formula: set one with "
+                                "`nnstudio baseline PROJECT --formula EXPR`.")
+        project.training = replace(project.training, residual=args.residual)
+
+
 def cmd_train(args) -> int:
     from nnstudio.core.tasks import ConsoleTask
     from nnstudio.core.workflow.train import train_project
@@ -252,6 +266,7 @@ def cmd_train(args) -> int:
     if args.ensemble is not None:
         return cmd_ensemble(args)
     project = _load_project(args.project)
+    _apply_residual(project, args)
     _quiet_tf()
     if args.resume:
         from nnstudio.core.experiments.resume import resume_project
@@ -280,6 +295,7 @@ def cmd_repeat(args) -> int:
     from nnstudio.core.tasks import ConsoleTask
 
     project = _load_project(args.project)
+    _apply_residual(project, args)
     if args.primary.startswith("test_"):
         raise NnstudioError(f"--primary {args.primary}: the verdict never rests on a test figure (choosing by "
                             "it tunes to the test split); pick a validation metric such as val_loss.")
@@ -317,6 +333,7 @@ def cmd_ensemble(args) -> int:
     from nnstudio.core.tasks import ConsoleTask
 
     project = _load_project(args.project)
+    _apply_residual(project, args)
     _quiet_tf()
     result = train_ensemble(project, k=args.ensemble, epochs=args.epochs, task=ConsoleTask())
     project.save()

@@ -171,7 +171,7 @@ REQUIRED_MODULES = [
     "nnstudio.gui.selftest", "nnstudio.gui.widgets.image_grid", "nnstudio.core.examples.strong_lens",
     "astropy.io.fits", "astropy.io.votable", "astropy.io.ascii.ecsv", "astropy.table",
     "astropy.visualization.interval", "astropy.visualization.stretch", "sklearn.metrics",
-    "sklearn.linear_model", "sklearn.dummy", "scipy.optimize", "nnstudio.core.evaluation.formula",
+    "sklearn.linear_model", "sklearn.dummy", "scipy.optimize", "nnstudio.core.model.formula",
     "keras.src.backend.tensorflow", "pyqtgraph.exporters", "superqt.utils", "psygnal", "h5py",
 ]
 

@@ -26,7 +26,7 @@ from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
 FORMAT = "nnstudio-project"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 SUFFIX = ".nnproj"
 
 STORE_NAME = "experiments.json"
@@ -60,9 +60,17 @@ def _v3_physics(d: dict) -> dict:
     return d
 
 
+def _v4_residual(d: dict) -> dict:
+    """Format 5 lets a run learn what the formula misses (``training.residual``)."""
+    if isinstance(d.get("training"), dict):
+        d["training"] = {**d["training"], "residual": d["training"].get("residual", False)}
+    return d
+
+
 UPGRADES[1] = _v1_problem_key
 UPGRADES[2] = _v2_decision
 UPGRADES[3] = _v3_physics
+UPGRADES[4] = _v4_residual
 
 
 @dataclass

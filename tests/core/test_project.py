@@ -150,7 +150,7 @@ def test_a_format_1_project_opens_with_its_problem_kind(tmp_path):
     assert d["format_version"] == project_mod.FORMAT_VERSION
     assert d["data"]["problem"] == "regression" and "task" not in d["data"]
     assert d["decision"] == {"positive": None, "threshold": None, "split": None}
-    assert d["physics"] == {"formula": None}
+    assert d["physics"] == {"formula": None} and d["training"]["residual"] is False
 
 
 def test_the_decision_rule_round_trips_and_refuses_nonsense(tmp_path):

@@ -116,6 +116,7 @@ def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: l
         save_store,
     )
     from nnstudio.core.training.trainer import train
+    from nnstudio.core.workflow.baselines import residual_offset
     from nnstudio.core.workflow.data import load_dataset, prepare_project
 
     task = task or Task()
@@ -164,7 +165,7 @@ def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: l
             if split_seeds:
                 prepared = prepare_project(split_twin(project, split_seeds[i]), dataset=dataset)
             record, model = train(prepared, project.model, run_config, project.run_dir(run_id), task=sub,
-                                  run_id=run_id)
+                                  run_id=run_id, offset=residual_offset(project, prepared, run_config))
         except NnstudioError as exc:   # kept as a failed run and counted; the next seed may do better
             record = RunRecord(id=run_id, started=_dt.datetime.now().isoformat(timespec="seconds"),
                                settings=run_config.to_dict(), model=project.model.to_dict(), status="failed",

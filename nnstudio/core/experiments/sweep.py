@@ -448,6 +448,9 @@ def _optimize(job: _Job, prepared, task: Task, stop) -> None:
     project = Project.from_dict(job.project, path=Path(job.project_path))
     params = [SweepParam.from_dict(d) for d in job.params]
     base_spec, base_config = ModelSpec.from_dict(job.spec), TrainConfig.from_dict(job.config)
+    from nnstudio.core.workflow.baselines import residual_offset
+
+    offset = residual_offset(project, prepared, base_config)
     storage = open_storage(job.storage)
     study = optuna.load_study(study_name=job.study, storage=storage,
                               sampler=_make_sampler(job.sampler, params, job.seed, job.trials),
@@ -469,7 +472,7 @@ def _optimize(job: _Job, prepared, task: Task, stop) -> None:
             # best.keras keeps the epoch whose validation loss is reported: the model scored and kept
             record, _model = train(prepared, spec, config, run_dir, task=sub,
                                    run_id=f"trial-{trial.number:04d}", callbacks=[cb], resumable=False,
-                                   save_best=True)
+                                   save_best=True, offset=offset)
             trial.set_user_attr("epochs", record.epochs_run)
             trial.set_user_attr("best_epoch", record.best_epoch)
             trial.set_user_attr("duration_s", record.duration_s)

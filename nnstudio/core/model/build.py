@@ -119,10 +119,12 @@ def _optimizer(spec: ModelSpec):
 
 
 def build_model(spec: ModelSpec, input_shape, problem: str | None = None,
-                n_classes: int | None = None, seed: int | None = None):
+                n_classes: int | None = None, seed: int | None = None, offset: dict | None = None):
     """A compiled ``keras.Sequential`` for ``spec``; refuses a spec that :func:`infer` marks invalid.
 
-    ``seed`` seeds Python, numpy and the backend first, so the initial weights repeat.
+    ``seed`` seeds Python, numpy and the backend first, so the initial weights repeat. ``offset``
+    (the arguments of ``FormulaOffset``) adds a fitted formula to the prediction: the layers then
+    learn what the formula misses (a functional model, the formula its last layer).
     """
     result = infer(spec, input_shape, problem, n_classes)
     if not result.ok:
@@ -134,7 +136,16 @@ def build_model(spec: ModelSpec, input_shape, problem: str | None = None,
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     layers = [make_layer(layer, name) for layer, name in zip(spec.layers, layer_names(spec.layers))]
-    model = keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers], name=spec.name)
+    if offset:
+        from nnstudio.core.model.keras_objects import FormulaOffset
+
+        inp = keras.Input(shape=tuple(input_shape))
+        h = inp
+        for layer in layers:
+            h = layer(h)
+        model = keras.Model(inp, FormulaOffset(**offset, name="formula_offset")([inp, h]), name=spec.name)
+    else:
+        model = keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers], name=spec.name)
     model.compile(optimizer=_optimizer(spec), loss=_loss(spec),
                   metrics=[_metric(m, spec) for m in spec.metrics])
     return model
@@ -211,6 +222,12 @@ def layer_from_keras(klayer) -> LayerSpec:
         raise _Unsupported(f"layer {klayer.name!r} ({c}) has settings nnstudio does not offer: "
                            f"{', '.join(diff)}")
     return spec
+
+
+def output_layer(model):
+    """The network's own output layer: the last layer, or the one before a formula offset."""
+    layers = [la for la in model.layers if type(la).__name__ != "FormulaOffset"]
+    return layers[-1]
 
 
 def _plain_stack(model) -> list:

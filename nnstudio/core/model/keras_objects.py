@@ -7,6 +7,8 @@
 - ``ParamActivation``: leaky_relu / elu with a chosen alpha, usable as a layer's ``activation``.
 - ``HeadMAE``, ``HeadMSE``, ``HeadRMSE``: regression metrics that score the mean column of a
   GaussianHead.
+- ``FormulaOffset``: a fitted physical formula added to the network's prediction
+  (``keras_formula``), so the network learns the residual.
 
 Importing this module is cheap: the classes are defined (and registered with Keras) on first
 attribute access or on :func:`register`, which imports Keras.
@@ -15,15 +17,15 @@ from __future__ import annotations
 
 import functools
 
-_PUBLIC = ("GaussianHead", "gaussian_nll", "ParamActivation", "HeadMAE", "HeadMSE", "HeadRMSE")
+_PUBLIC = ("GaussianHead", "gaussian_nll", "ParamActivation", "HeadMAE", "HeadMSE", "HeadRMSE", "FormulaOffset")
 
 
 @functools.cache
 def register() -> dict:
     """Define and register the objects with Keras (idempotent); returns them by name."""
-    from nnstudio.core.model import keras_defs
+    from nnstudio.core.model import keras_defs, keras_formula
 
-    return {name: getattr(keras_defs, name) for name in _PUBLIC}
+    return {name: getattr(keras_formula if name == "FormulaOffset" else keras_defs, name) for name in _PUBLIC}
 
 
 def __getattr__(name: str):

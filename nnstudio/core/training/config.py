@@ -29,6 +29,7 @@ class TrainConfig:
     device: str = "auto"
     mixed_precision: bool = False
     tensorboard: bool = False
+    residual: bool = False                  # learn what the project's formula misses
 
     def validate(self) -> "TrainConfig":
         _check(isinstance(self.epochs, int) and self.epochs >= 1, "Epochs must be a whole number of at least 1.")

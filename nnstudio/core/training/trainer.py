@@ -242,7 +242,7 @@ def _restore_callback_state(history: dict, monitor: str, run_dir: Path, early, r
 def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None = None,
           run_id: str = "run", model=None, initial_epoch: int = 0, callbacks: list | None = None,
           resumable: bool = True, prior: RunRecord | None = None,
-          save_best: bool = True) -> tuple[RunRecord, object]:
+          save_best: bool = True, offset: dict | None = None) -> tuple[RunRecord, object]:
     """Train ``spec`` on ``prepared`` and save the result into ``run_dir``.
 
     Returns the run record and the trained ``keras.Model``. ``model`` continues training an
@@ -251,6 +251,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     every finished epoch leaves ``last.keras`` and an up-to-date ``run.json`` (see :func:`resume`);
     ``prior`` is the record of the run being resumed (its history and duration continue).
     ``save_best=False`` skips ``best.keras`` (sweep trials: each saved file costs time per epoch).
+    ``offset`` adds a fitted formula to the prediction, so the network learns the residual.
     """
     from nnstudio.core.training.tf_runtime import import_tensorflow
 
@@ -287,10 +288,10 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
             if choose_strategy(config.device, n_gpus) == "mirrored":  # several GPUs: one replica each
                 with make_strategy("mirrored").scope():
                     model = build_model(spec, prepared.input_shape, prepared.problem, prepared.n_classes,
-                                        seed=config.seed)
+                                        seed=config.seed, offset=offset)
             else:
                 model = build_model(spec, prepared.input_shape, prepared.problem, prepared.n_classes,
-                                    seed=config.seed)
+                                    seed=config.seed, offset=offset)
         finally:
             keras.mixed_precision.set_global_policy("float32")
 

@@ -1,7 +1,7 @@
 """Baselines beside the network in every evaluation, and the verdict on whether it beats them.
 
 The baselines (:mod:`nnstudio.core.evaluation.baselines`) and the project's physical formula
-(:mod:`nnstudio.core.evaluation.formula`) are fitted on the training split and scored on the
+(:mod:`nnstudio.core.model.formula`) are fitted on the training split and scored on the
 evaluated split with the network's metrics and intervals. The best of them is picked on the
 validation split (never on the split being judged) and compared with the network by a paired
 bootstrap of the primary metric (ROC AUC or RMSE).
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnstudio.core.evaluation.baselines import fit_baselines
-from nnstudio.core.evaluation.formula import FormulaFit, fit_formula, parse_formula
+from nnstudio.core.model.formula import FormulaFit, fit_formula, parse_formula
 from nnstudio.core.evaluation.metrics import point_metrics
 from nnstudio.core.evaluation.paired import LABELS, paired_difference
 from nnstudio.core.workflow.results import BaselineResult, EvaluationResult
@@ -28,6 +28,38 @@ def fit_data_formula(prepared, text: str) -> FormulaFit:
     formula = parse_formula(text, prepared.feature_names)
     y = prepared.inverse_y(prepared.y["train"]).astype(np.float64)
     return fit_formula(formula, prepared.raw_columns("train"), y)
+
+
+def residual_offset(project, prepared, config=None) -> dict | None:
+    """The ``FormulaOffset`` arguments when the run learns what the project's formula misses
+    (``training.residual``); None otherwise. The formula is fitted on the training split."""
+    config = config or project.training
+    if not config.residual:
+        return None
+    text = project.physics.formula
+    if not text:
+        raise NnstudioError("Learning the residual needs a physical formula: set one first "
+                            "(`nnstudio baseline PROJECT --formula EXPR`).")
+    fit = fit_data_formula(prepared, text)
+    scaler = prepared.scaler or {"kind": "none"}
+    columns = {}
+    for name in fit.formula.columns:
+        i = prepared.feature_names.index(name)
+        if scaler["kind"] == "standard":
+            shift, scale = scaler["mean"][i], scaler["std"][i]
+        elif scaler["kind"] == "minmax":
+            shift, scale = scaler["min"][i], scaler["max"][i] - scaler["min"][i]
+        else:
+            shift, scale = 0.0, 1.0
+        columns[name] = {"index": i, "shift": float(shift), "scale": float(scale)}
+    target = prepared.target_scaler or {"mean": 0.0, "std": 1.0}
+    y = prepared.inverse_y(prepared.y["train"]).astype(np.float64)
+    residual = y - fit.predict(prepared.raw_columns("train"))
+    spread = float(np.std(residual) / np.std(y)) if np.std(y) > 0 else 1.0
+    return {"formula": text, "columns": columns,
+            "parameters": dict(zip(fit.formula.parameters, map(float, fit.values))),
+            "target_mean": float(target["mean"]), "target_std": float(target["std"]),
+            "residual_scale": spread if np.isfinite(spread) and spread > 0 else 1.0}
 
 
 def baseline_results(prepared, split: str = "test", formula: str | None = None,

@@ -10,8 +10,9 @@ from nnstudio.errors import NnstudioError
 
 
 def train_project(project: Project, epochs: int | None = None, task: Task | None = None,
-                  prepared=None):
-    """Train the project's model on its data; records the run in the project (not saved here)."""
+                  prepared=None, residual: bool | None = None):
+    """Train the project's model on its data; records the run in the project (not saved here).
+    ``residual`` overrides ``training.residual`` for this run."""
     from nnstudio.core.training.trainer import train
 
     if project.model is None:
@@ -20,14 +21,22 @@ def train_project(project: Project, epochs: int | None = None, task: Task | None
         raise NnstudioError("Save the project first, so the trained model has a folder to go into.")
     prepared = prepared if prepared is not None else prepare_project(project, task=task)
     config = project.training
+    if residual is not None:
+        from dataclasses import replace
+
+        config = replace(config, residual=residual)
     if epochs is not None:
         if epochs < 1:
             raise NnstudioError("--epochs must be at least 1.")
         from dataclasses import replace
 
         config = replace(config, epochs=epochs)
+    from nnstudio.core.workflow.baselines import residual_offset
+
+    offset = residual_offset(project, prepared, config)
     run_id = project.allocate_run_id()
-    record, _model = train(prepared, project.model, config, project.run_dir(run_id), task=task, run_id=run_id)
+    record, _model = train(prepared, project.model, config, project.run_dir(run_id), task=task, run_id=run_id,
+                           offset=offset)
     project.add_run(record)
     return record
 

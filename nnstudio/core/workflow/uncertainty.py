@@ -57,7 +57,9 @@ def hidden_features(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """The network's last hidden features: the input of its output layer."""
     import keras
 
-    head = keras.Model(model.inputs, model.layers[-1].input)
+    from nnstudio.core.model.build import output_layer
+
+    head = keras.Model(model.inputs, output_layer(model).input)
     return np.asarray(head.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
 
 

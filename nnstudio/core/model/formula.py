@@ -61,8 +61,13 @@ class Formula:
         env = {**CONSTANTS, **dict(zip(self.parameters, values))}
         env.update({c: np.asarray(inputs[c], dtype=np.float64) for c in self.columns})
         with np.errstate(all="ignore"):
-            out = _evaluate(self.tree.body, env)
+            out = self.evaluate(env, NUMPY_OPS)
         return np.broadcast_to(np.asarray(out, dtype=np.float64), np.shape(inputs[self.columns[0]]))
+
+    def evaluate(self, env: dict, ops: "Ops"):
+        """The formula's value with ``env`` naming every column and parameter, computed by
+        ``ops`` (numpy here; Keras ops inside a model)."""
+        return _evaluate(self.tree.body, env, ops)
 
 
 def parse_formula(text: str, columns) -> Formula:
@@ -127,22 +132,37 @@ def _is_called(tree, name_node) -> bool:
     return any(isinstance(n, ast.Call) and n.func is name_node for n in ast.walk(tree))
 
 
-def _evaluate(node, env):
+@dataclass(frozen=True)
+class Ops:
+    """The arithmetic a formula is computed with: +-*/** and comparisons by AST node type, the
+    functions by name, and how a comparison's truth becomes a number."""
+
+    binary: dict
+    compare: dict
+    functions: dict
+    as_number: object
+
+
+NUMPY_OPS = Ops(binary=_BINARY,
+                compare={ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater, ast.GtE: np.greater_equal},
+                functions=FUNCTIONS, as_number=lambda b: np.asarray(b, dtype=np.float64))
+
+
+def _evaluate(node, env, ops: Ops):
     if isinstance(node, ast.Constant):
         return float(node.value)
     if isinstance(node, ast.Name):
         return env[node.id]
     if isinstance(node, ast.UnaryOp):
-        v = _evaluate(node.operand, env)
+        v = _evaluate(node.operand, env, ops)
         return -v if isinstance(node.op, ast.USub) else v
     if isinstance(node, ast.BinOp):
-        return _BINARY[type(node.op)](_evaluate(node.left, env), _evaluate(node.right, env))
+        return ops.binary[type(node.op)](_evaluate(node.left, env, ops), _evaluate(node.right, env, ops))
     if isinstance(node, ast.Compare):
-        a, b = _evaluate(node.left, env), _evaluate(node.comparators[0], env)
-        op = {ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater, ast.GtE: np.greater_equal}
-        return op[type(node.ops[0])](a, b).astype(np.float64)
+        a, b = _evaluate(node.left, env, ops), _evaluate(node.comparators[0], env, ops)
+        return ops.as_number(ops.compare[type(node.ops[0])](a, b))
     if isinstance(node, ast.Call):
-        return FUNCTIONS[node.func.id](_evaluate(node.args[0], env))
+        return ops.functions[node.func.id](_evaluate(node.args[0], env, ops))
     raise NnstudioError("The formula holds something that cannot be evaluated.")   # parse refuses it first
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.optimize import curve_fit
 
-from nnstudio.core.evaluation.formula import PRESETS, fit_formula, parse_formula
+from nnstudio.core.model.formula import PRESETS, fit_formula, parse_formula
 from nnstudio.errors import NnstudioError
 
 
