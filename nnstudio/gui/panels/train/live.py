@@ -35,6 +35,10 @@ from nnstudio.gui.panels.train.run_table import STATUS_TEXT, best_loss
 PROGRESS_MS = 100           # progress widgets refresh at most ten times a second
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("gpu", "GPU"))
 
+RESIDUAL_TIP = ("The project's physical formula, fitted on the training split, is built into the model and the "
+                "network learns only what it misses: predictions are formula + network. Diagnostics shows the "
+                "formula alone beside it.")
+
 
 class _FormScroll(QScrollArea):
     """A vertical scroller that is never narrower than its form (plus a scroll bar)."""
@@ -182,6 +186,9 @@ class LiveTraining(QObject):
         form.addRow("Device", self.device_combo)
         form.addRow("", self.mixed_check)
         form.addRow("", self.tensorboard_check)
+        self.residual_check = QCheckBox("Learn what the formula misses")
+        self.residual_check.setToolTip(RESIDUAL_TIP)
+        form.addRow("", self.residual_check)
 
         # every edit goes straight into project.training
         self.epochs_spin.valueChanged.connect(lambda v: self._set("epochs", int(v)))
@@ -198,6 +205,7 @@ class LiveTraining(QObject):
             lambda i: self._set("device", self.device_combo.itemData(i)))
         self.mixed_check.toggled.connect(lambda v: self._set("mixed_precision", bool(v)))
         self.tensorboard_check.toggled.connect(lambda v: self._set("tensorboard", bool(v)))
+        self.residual_check.toggled.connect(lambda v: self._set("residual", bool(v)))
         self.settings_box = box
         return box
 
@@ -310,6 +318,12 @@ class LiveTraining(QObject):
             self.device_combo.setCurrentIndex(max(i, 0))
             self.mixed_check.setChecked(c.mixed_precision)
             self.tensorboard_check.setChecked(c.tensorboard)
+            formula = self.session.project.physics.formula
+            self.residual_check.setChecked(c.residual)
+            self.residual_check.setEnabled(bool(formula) or c.residual)
+            self.residual_check.setToolTip(RESIDUAL_TIP + (f"\n\nThe project's formula: {formula}" if formula else
+                                                           "\n\nSet a formula first (Diagnostics ▸ Baselines, or "
+                                                           "`nnstudio baseline PROJECT --formula EXPR`)."))
         finally:
             self._loading = False
         self.update_enabled()
