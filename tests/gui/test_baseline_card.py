@@ -39,3 +39,21 @@ def test_a_formula_that_cannot_be_fitted_says_why(qtbot):
     card.show_result(r)
     assert card.table.item(3, 1).text() == "not scored"
     assert "nosuch" in card.parameters.text()
+
+
+def test_a_formula_is_typed_or_picked_checked_as_it_is_typed_and_submitted(qtbot):
+    card = BaselineCard()
+    qtbot.addWidget(card)
+    card.set_columns(["log_luminosity", "g_r"], None)
+    card.formula_edit.setText("a * log_lum**b")
+    assert card.formula_error.isVisibleTo(card) and "'log_lum'" in card.formula_error.text()
+    assert not card.fit_button.isEnabled()
+    card.column_combo.setCurrentText("log_luminosity")
+    card.preset_combo.setCurrentIndex(card.preset_combo.findText("power law"))
+    card.preset_combo.activated.emit(card.preset_combo.currentIndex())
+    assert card.formula_edit.text() == "a * log_luminosity**b" and card.fit_button.isEnabled()
+    with qtbot.waitSignal(card.formula_submitted) as sig:
+        card.fit_button.click()
+    assert sig.args == ["a * log_luminosity**b"]
+    card.set_columns([], None, enabled=False, why="Formulas fit regression targets of tables.")
+    assert not card.formula_edit.isEnabled() and "regression" in card.fit_button.toolTip()

@@ -2,11 +2,29 @@
 parameters, and the paired verdict on whether the network earns its parameters."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio.core.formatting import fmt_interval, fmt_number
+from nnstudio.core.model.formula import PRESETS, parse_formula
+from nnstudio.errors import NnstudioError
 from nnstudio.gui.widgets.verdict import VerdictLabel
+
+FORMULA_TIP = ("A physical formula over the input columns, fitted on the training split by least squares, "
+               "e.g. a * luminosity**b or a + b*log10(x) + c*g_r. Parameters are a letter with optional "
+               "digits (a, b2, x0) or a Greek name (alpha); functions: log, log10, exp, sqrt, abs, sin, cos, "
+               "tan, tanh, …; comparisons (x < x0) give 0 or 1.")
 
 COLUMNS = {"classification": (("roc_auc", "ROC AUC"), ("accuracy", "accuracy"),
                               ("balanced_accuracy", "balanced accuracy")),
@@ -15,13 +33,24 @@ COLUMNS = {"classification": (("roc_auc", "ROC AUC"), ("accuracy", "accuracy"),
 
 class BaselineCard(QWidget):
     """Rows: the network, then each baseline; columns: the problem's main metrics as
-    "value [low, high]" (95%, bootstrap). A formula's parameters ± errors sit under the table."""
+    "value [low, high]" (95%, bootstrap). A formula's parameters ± errors sit under the table,
+    and a formula can be typed or picked (regression on tables): ``formula_submitted(text)``
+    ("" removes it) once it parses against the data's columns."""
+
+    formula_submitted = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self._columns: list[str] = []
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
+        lay.addWidget(self._build_formula_row())
+        self.formula_error = QLabel("")
+        self.formula_error.setWordWrap(True)
+        self.formula_error.setStyleSheet("color: rgb(200, 40, 50);")
+        self.formula_error.setVisible(False)
+        lay.addWidget(self.formula_error)
         self.verdict = VerdictLabel("Evaluate to compare the network with models that have no network.")
         lay.addWidget(self.verdict)
         self.table = QTableWidget(0, 4)
@@ -37,6 +66,71 @@ class BaselineCard(QWidget):
         self.parameters.setVisible(False)
         lay.addWidget(self.parameters)
         lay.addStretch(1)
+
+    def _build_formula_row(self) -> QWidget:
+        row = QWidget()
+        h = QHBoxLayout(row)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.addWidget(QLabel("Formula"))
+        self.formula_edit = QLineEdit()
+        self.formula_edit.setPlaceholderText("e.g. a * luminosity**b")
+        self.formula_edit.setToolTip(FORMULA_TIP)
+        self.formula_edit.textChanged.connect(self._check_formula)
+        self.formula_edit.returnPressed.connect(self._submit)
+        h.addWidget(self.formula_edit, 3)
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItem("pick a form…", None)
+        for name, text in PRESETS.items():
+            self.preset_combo.addItem(name, text)
+        self.preset_combo.setToolTip("A common form, written over the column chosen beside it")
+        self.preset_combo.activated.connect(self._use_preset)
+        h.addWidget(self.preset_combo, 1)
+        self.column_combo = QComboBox()
+        self.column_combo.setToolTip("The input column the picked form is written over")
+        h.addWidget(self.column_combo, 1)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Keep this formula in the project and fit it on the training split")
+        self.fit_button.clicked.connect(self._submit)
+        h.addWidget(self.fit_button)
+        return row
+
+    def set_columns(self, columns, formula: str | None, enabled: bool = True, why: str = "") -> None:
+        """The data's input columns, the project's formula, and whether a formula applies here."""
+        self._columns = list(columns)
+        self.column_combo.clear()
+        self.column_combo.addItems(self._columns)
+        self.formula_edit.blockSignals(True)
+        self.formula_edit.setText(formula or "")
+        self.formula_edit.blockSignals(False)
+        for w in (self.formula_edit, self.preset_combo, self.column_combo, self.fit_button):
+            w.setEnabled(enabled)
+            if why:
+                w.setToolTip(why)
+        self._check_formula()
+
+    def _use_preset(self, i: int) -> None:
+        text = self.preset_combo.itemData(i)
+        if text and self.column_combo.currentText():
+            self.formula_edit.setText(text.format(x=self.column_combo.currentText()))
+        self.preset_combo.setCurrentIndex(0)
+
+    def _check_formula(self) -> bool:
+        text = self.formula_edit.text().strip()
+        error = ""
+        if text and self.formula_edit.isEnabled():
+            try:
+                parse_formula(text, self._columns)
+            except NnstudioError as exc:
+                error = exc.message
+        self.formula_error.setText(error)
+        self.formula_error.setVisible(bool(error))
+        self.formula_edit.setStyleSheet("QLineEdit { border: 1px solid rgb(200, 40, 50); }" if error else "")
+        self.fit_button.setEnabled(self.formula_edit.isEnabled() and not error)
+        return not error
+
+    def _submit(self) -> None:
+        if self._check_formula():
+            self.formula_submitted.emit(self.formula_edit.text().strip())
 
     def show_result(self, result) -> None:
         cols = COLUMNS[result.problem]
