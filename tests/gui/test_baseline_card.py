@@ -19,7 +19,7 @@ def test_the_card_shows_each_model_with_its_interval_the_formula_and_the_verdict
     assert names == ["network", "training mean", "ridge regression ★", "physical formula"]
     assert [t.horizontalHeaderItem(c).text() for c in range(4)] == ["model", "RMSE", "MAE", "R²"]
     rmse = r.baselines[0].metrics["rmse"]
-    assert t.item(1, 1).text().startswith(f"{rmse:.4g}") and "[" in t.item(1, 1).text()
+    assert t.item(1, 1).text().startswith(f"{rmse:.4g}") and "\n[" in t.item(1, 1).text()
     assert card.verdict.level == r.versus_baseline["verdict"]["level"] == "warn"
     assert "ridge regression" in card.verdict.text()
     assert card.parameters.isVisibleTo(card) and "k = " in card.parameters.text() and " ± " in card.parameters.text()
@@ -56,4 +56,47 @@ def test_a_formula_is_typed_or_picked_checked_as_it_is_typed_and_submitted(qtbot
         card.fit_button.click()
     assert sig.args == ["a * log_luminosity**b"]
     card.set_columns([], None, enabled=False, why="Formulas fit regression targets of tables.")
-    assert not card.formula_edit.isEnabled() and "regression" in card.fit_button.toolTip()
+    assert not card.formula_edit.isEnabled() and not card.formula_row.isVisibleTo(card)
+    assert "regression" in card.formula_row.toolTip()
+
+
+def test_diagnostics_shows_the_baselines_and_their_roc_curves(qtbot):
+    from nnstudio.gui.panels.diagnostics.panel import DiagnosticsPanel
+    from nnstudio.gui.preview import preview_session
+
+    session, result = preview_session("classification", n=1500)
+    panel = DiagnosticsPanel(session)
+    qtbot.addWidget(panel)
+    panel.show_result(result)
+    card = panel.baseline_card
+    assert card.table.rowCount() == 3 and not card.formula_row.isVisibleTo(card)       # no formula for classes
+    assert panel.side_tabs.tabText(1) == "Beside the network"
+    # three classes: one curve per class, no baseline curve (those are drawn for two classes)
+    assert len(panel.roc_curves) == 3
+
+    session, result = preview_session("regression", n=1500)
+    panel = DiagnosticsPanel(session)
+    qtbot.addWidget(panel)
+    panel.show_result(result)
+    assert panel.baseline_card.formula_row.isVisibleTo(panel.baseline_card)
+    submitted = []
+    panel.evaluate = lambda: submitted.append(session.project.physics.formula)
+    panel.baseline_card.formula_edit.setText("k + m*a")
+    panel.baseline_card.fit_button.click()
+    assert submitted == ["k + m*a"] and session.project.dirty
+
+
+def test_two_classes_get_the_baselines_roc_curve_beside_the_networks(qtbot):
+    from nnstudio.core.examples.synthetic import toy_classification
+    from nnstudio.gui.panels.diagnostics.panel import DiagnosticsPanel
+    from nnstudio.gui.session import Session
+
+    prepared = toy_classification(n=1500, class_names=("galaxy", "quasar"))
+    session = Session()
+    session.prepared = prepared
+    result = evaluate(prepared=prepared, model=ToyPredictor("classification"))
+    panel = DiagnosticsPanel(session)
+    qtbot.addWidget(panel)
+    panel.show_result(result)
+    names = [item.name() for item in panel.roc_curves]
+    assert len(names) == 2 and names[1].startswith("logistic regression (AUC ")

@@ -56,7 +56,6 @@ class BaselineCard(QWidget):
         self.table = QTableWidget(0, 4)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setToolTip("Each model fitted on the training split and scored on the evaluated split; "
                               "intervals from resampling its samples (bootstrap, 1,000 resamples).")
         lay.addWidget(self.table)
@@ -68,16 +67,26 @@ class BaselineCard(QWidget):
         lay.addStretch(1)
 
     def _build_formula_row(self) -> QWidget:
-        row = QWidget()
-        h = QHBoxLayout(row)
-        h.setContentsMargins(0, 0, 0, 0)
-        h.addWidget(QLabel("Formula"))
+        self.formula_row = row = QWidget()
+        v = QVBoxLayout(row)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(2)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Physical formula"))
         self.formula_edit = QLineEdit()
         self.formula_edit.setPlaceholderText("e.g. a * luminosity**b")
         self.formula_edit.setToolTip(FORMULA_TIP)
         self.formula_edit.textChanged.connect(self._check_formula)
         self.formula_edit.returnPressed.connect(self._submit)
-        h.addWidget(self.formula_edit, 3)
+        top.addWidget(self.formula_edit, 1)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Keep this formula in the project and fit it on the training split")
+        self.fit_button.clicked.connect(self._submit)
+        top.addWidget(self.fit_button)
+        v.addLayout(top)
+        h = QHBoxLayout()
+        h.addWidget(QLabel("or a common form"))
+        v.addLayout(h)
         self.preset_combo = QComboBox()
         self.preset_combo.addItem("pick a form…", None)
         for name, text in PRESETS.items():
@@ -85,13 +94,10 @@ class BaselineCard(QWidget):
         self.preset_combo.setToolTip("A common form, written over the column chosen beside it")
         self.preset_combo.activated.connect(self._use_preset)
         h.addWidget(self.preset_combo, 1)
+        h.addWidget(QLabel("of"))
         self.column_combo = QComboBox()
         self.column_combo.setToolTip("The input column the picked form is written over")
         h.addWidget(self.column_combo, 1)
-        self.fit_button = QPushButton("Fit")
-        self.fit_button.setToolTip("Keep this formula in the project and fit it on the training split")
-        self.fit_button.clicked.connect(self._submit)
-        h.addWidget(self.fit_button)
         return row
 
     def set_columns(self, columns, formula: str | None, enabled: bool = True, why: str = "") -> None:
@@ -104,8 +110,8 @@ class BaselineCard(QWidget):
         self.formula_edit.blockSignals(False)
         for w in (self.formula_edit, self.preset_combo, self.column_combo, self.fit_button):
             w.setEnabled(enabled)
-            if why:
-                w.setToolTip(why)
+        self.formula_row.setVisible(enabled)
+        self.formula_row.setToolTip(why)
         self._check_formula()
 
     def _use_preset(self, i: int) -> None:
@@ -157,7 +163,7 @@ class BaselineCard(QWidget):
             for c, (key, _label) in enumerate(cols, start=1):
                 v = metrics.get(key)
                 text = "—" if not isinstance(v, float) else fmt_number(v) + (
-                    f"  {fmt_interval(*ci[key])}" if key in ci else "")
+                    f"\n{fmt_interval(*ci[key])}" if key in ci else "")
                 cell = QTableWidgetItem(text if metrics else ("not scored" if c == 1 else ""))
                 cell.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 if note and not metrics:
@@ -178,9 +184,29 @@ class BaselineCard(QWidget):
                 text = f"{formula.label}: {formula.note}"
             self.parameters.setText(text)
         self.parameters.setVisible(formula is not None)
-        t.setFixedHeight(t.horizontalHeader().height() + 22 * len(rows) + 2 * t.frameWidth())
+        t.resizeRowsToContents()
+        t.setFixedHeight(t.horizontalHeader().height() + sum(t.rowHeight(i) for i in range(len(rows)))
+                         + 2 * t.frameWidth())
 
     def clear(self) -> None:
         self.table.setRowCount(0)
         self.parameters.setVisible(False)
         self.verdict.set_verdict("none", "Evaluate to compare the network with models that have no network.")
+
+
+def baseline_roc_curves(result, positive: int) -> list[tuple[str, tuple]]:
+    """(legend label, (fpr, tpr)) of each scored baseline's ROC curve for the positive class."""
+    import numpy as np
+
+    from nnstudio.core.evaluation.classification import class_curves
+
+    out = []
+    y = np.asarray(result.arrays["y_true"])
+    for b in result.baselines:
+        proba = b.arrays.get("proba")
+        if proba is None or b.name == "majority":          # a constant score: the diagonal
+            continue
+        c = class_curves(np.asarray(proba)[:, positive], y == positive, b.label).to_dict(1000)
+        if c["auc"] is not None:
+            out.append((f"{b.label} (AUC {fmt_number(c['auc'], 3)})", (c["roc"]["fpr"], c["roc"]["tpr"])))
+    return out

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableWidget,
+    QTabWidget,
     QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core.formatting import fmt_interval, fmt_number
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
+from nnstudio.gui.panels.diagnostics.baselines import BaselineCard, baseline_roc_curves
 from nnstudio.gui.panels.diagnostics.heatmap import ConfusionHeatmap
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
@@ -118,7 +120,14 @@ class DiagnosticsPanel(Panel):
         self.browser = SampleBrowser()
         bottom = QSplitter(Qt.Horizontal)
         bottom.setChildrenCollapsible(False)
-        bottom.addWidget(self.control_stack)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.addTab(self.control_stack, "Metrics")
+        self.baseline_card = BaselineCard()
+        self.baseline_card.formula_submitted.connect(self._on_formula)
+        self.side_tabs.addTab(self.baseline_card, "Beside the network")
+        self.side_tabs.setTabToolTip(1, "Models without a network and the project's physical formula, fitted "
+                                        "on the training split and scored on the same samples")
+        bottom.addWidget(self.side_tabs)
         bottom.addWidget(self.browser)
         bottom.setStretchFactor(0, 2)
         bottom.setStretchFactor(1, 3)
@@ -413,6 +422,7 @@ class DiagnosticsPanel(Panel):
         self.state_label.setText("")
         self.browser.clear()
         self.messages.clear(self.MSG_NOTES)
+        self.baseline_card.clear()
 
     # -- showing a result --------------------------------------------------------------------------
     def show_result(self, result) -> None:
@@ -443,8 +453,27 @@ class DiagnosticsPanel(Panel):
             self._show_classification(split)
         else:
             self._show_regression(split)
+        self._show_baselines(result)
         self.body.setCurrentIndex(1)
         self.export_button.setEnabled(True)
+
+    def _show_baselines(self, result) -> None:
+        prepared, project = self.session.prepared, self.session.project
+        table = prepared is not None and prepared.kind == "table" and result.problem == "regression"
+        self.baseline_card.set_columns(prepared.feature_names if table else [], project.physics.formula,
+                                       enabled=table, why="" if table else
+                                       "A formula is written over a table's columns and predicts a number: "
+                                       "it applies to regression on tables.")
+        self.baseline_card.show_result(result)
+
+    def _on_formula(self, text: str) -> None:
+        from nnstudio.core.project import PhysicsSettings
+
+        project = self.session.project
+        if (project.physics.formula or "") != text:
+            project.physics = PhysicsSettings(text or None)
+            project.mark_changed("physics")
+        self.evaluate()
 
     def _show_classification(self, split: str) -> None:
         d = self.diag
@@ -493,6 +522,11 @@ class DiagnosticsPanel(Panel):
                                                   name=f"{c['label']} (AP {_f(c['average_precision'])})")
                 item.class_index = i
                 self.pr_curves.append(item)
+        if d.n_classes == 2 and self.result is not None:
+            for label, roc in baseline_roc_curves(self.result, d.positive):
+                item = self.roc_plot.plot_item.plot(roc[0], roc[1], pen=pg.mkPen((128, 128, 128), width=1.5,
+                                                                                style=Qt.DashLine), name=label)
+                self.roc_curves.append(item)
 
     # -- the threshold ------------------------------------------------------------------------------
     @property
