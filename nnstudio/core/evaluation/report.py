@@ -3,7 +3,8 @@
 ``context`` keys (all optional):
 
 * ``title`` (str), ``created`` (str), ``notes`` (list of str)
-* ``data``: dict of name -> value shown as a table (file, task, sizes of the splits, ...)
+* ``data``: dict of name -> value shown as a table (file, problem, sizes of the splits, ...)
+* ``baselines``: ``{"header", "rows", "verdict", "notes"}``: models without a network beside it
 * ``model_summary``: preformatted text (e.g. Keras's summary)
 * ``history``: dict of metric -> list per epoch (training curves); ``hint``: a learning-curve hint
   (computed from ``history`` when absent)
@@ -177,6 +178,16 @@ def _uncertainty_section(u: dict, conformal: dict | None) -> str:
                     _notes(u.get("notes")), _notes((conformal or {}).get("notes")))
 
 
+def _baselines_section(b: dict) -> str:
+    """Models without a network beside it: ``{"header", "rows", "verdict", "notes"}``."""
+    parts = []
+    if b.get("verdict"):
+        parts.append(f"<p>{escape(str(b['verdict']))}</p>")
+    parts.append(_grid_table(list(b["header"]), [list(r) for r in b["rows"]]))
+    parts += [f"<p>{escape(str(n))}</p>" for n in b.get("notes") or []]
+    return _section("Beside the network", *parts)
+
+
 def _images_section(images: dict) -> str:
     figs = []
     for caption, png in images.items():
@@ -213,6 +224,8 @@ def html_report(context: dict) -> str:
     if context.get("uncertainty"):
         body.append(_uncertainty_section(_as_dict(context["uncertainty"]),
                                          _as_dict(context.get("conformal"))))
+    if context.get("baselines"):
+        body.append(_baselines_section(context["baselines"]))
     if context.get("images"):
         body.append(_images_section(context["images"]))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -19,7 +19,7 @@ def report_context(project: Project, result: EvaluationResult, prepared=None, di
     split = result.split_label
     figures = jsonable(d.summary()) if result.problem == "classification" else result.metrics
     run = project.run(result.run)
-    data = {"project": project.name, "task": result.problem, "target": result.target,
+    data = {"project": project.name, "problem": result.problem, "target": result.target,
             "evaluated split": f"{split} ({result.n} samples)"}
     if project.data is not None:
         data["data file"] = project.data.path
@@ -42,7 +42,33 @@ def report_context(project: Project, result: EvaluationResult, prepared=None, di
     if result.split == "val":
         notes.append("Figures from the validation split, which chose the best epoch: slightly optimistic.")
     ctx["notes"] = notes
+    if result.baselines:
+        ctx["baselines"] = _baselines(result)
     return ctx
+
+
+def _baselines(result: EvaluationResult) -> dict:
+    """The network and each baseline on the problem's main metrics, with intervals; the verdict."""
+    from nnstudio.core.formatting import fmt_interval, fmt_number
+
+    keys = (("roc_auc", "accuracy", "balanced_accuracy") if result.problem == "classification"
+            else ("rmse", "mae", "r2"))
+
+    def cells(metrics, ci):
+        return [f"{fmt_number(metrics[k])} (95%: {fmt_interval(*ci[k])})" if k in ci and isinstance(
+            metrics.get(k), float) else fmt_number(metrics.get(k)) for k in keys]
+
+    rows = [["network", *cells(result.metrics, result.metrics_ci)]]
+    notes = []
+    for b in result.baselines:
+        rows.append([b.label, *cells(b.metrics, b.metrics_ci)])
+        if b.parameters:
+            notes.append(f"{b.label}: " + ", ".join(f"{k} = {fmt_number(v['value'])} ± {fmt_number(v['error'])}"
+                                                     for k, v in b.parameters.items()))
+        if b.note:
+            notes.append(f"{b.label}: {b.note}")
+    verdict = (result.versus_baseline or {}).get("verdict", {}).get("text")
+    return {"header": ["model", *keys], "rows": rows, "verdict": verdict, "notes": notes}
 
 
 def _with_intervals(figures: dict, result: EvaluationResult, d) -> dict:

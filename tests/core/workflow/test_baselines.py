@@ -84,3 +84,16 @@ def test_the_verdict_tells_earning_from_not_earning():
     v2 = evaluate(prepared=calibrated, model=ToyPredictor("classification")).versus_baseline
     assert v2["baseline"] == "logistic" and v2["verdict"]["level"] == "warn"
     assert v2["interval"][0] < 0 < v2["interval"][1]
+
+
+def test_the_report_sets_the_network_beside_its_baselines(tmp_path):
+    from nnstudio.core.project import Project
+    from nnstudio.core.workflow.report import write_report
+
+    prepared = toy_regression(n=600)
+    r = evaluate(prepared=prepared, model=ToyPredictor("regression"), formula="k + m*a")
+    html = write_report(Project(name="toy"), r, tmp_path / "r.html", prepared=prepared).read_text()
+    section = html[html.index("Beside the network"):]
+    assert "training mean" in section and "ridge regression" in section and "formula k + m*a" in section
+    assert r.versus_baseline["verdict"]["text"] in section and "m = " in section and "(95%: [" in section
+    assert "<th>problem</th>" in html
