@@ -100,3 +100,4 @@ def test_two_classes_get_the_baselines_roc_curve_beside_the_networks(qtbot):
     panel.show_result(result)
     names = [item.name() for item in panel.roc_curves]
     assert len(names) == 2 and names[1].startswith("logistic regression (AUC ")
+    assert [item.name() for item in panel.pr_curves][1].startswith("logistic regression (AP ")

@@ -194,8 +194,9 @@ class BaselineCard(QWidget):
         self.verdict.set_verdict("none", "Evaluate to compare the network with models that have no network.")
 
 
-def baseline_roc_curves(result, positive: int) -> list[tuple[str, tuple]]:
-    """(legend label, (fpr, tpr)) of each scored baseline's ROC curve for the positive class."""
+def baseline_curves(result, positive: int) -> list[tuple[str, dict]]:
+    """(name, curves) of each scored baseline for the positive class: ``curves`` holds
+    ``roc`` (fpr, tpr), ``pr`` (recall, precision), ``auc`` and ``average_precision``."""
     import numpy as np
 
     from nnstudio.core.evaluation.classification import class_curves
@@ -208,5 +209,7 @@ def baseline_roc_curves(result, positive: int) -> list[tuple[str, tuple]]:
             continue
         c = class_curves(np.asarray(proba)[:, positive], y == positive, b.label).to_dict(1000)
         if c["auc"] is not None:
-            out.append((f"{b.label} (AUC {fmt_number(c['auc'], 3)})", (c["roc"]["fpr"], c["roc"]["tpr"])))
+            out.append((b.label, {"roc": (c["roc"]["fpr"], c["roc"]["tpr"]),
+                                  "pr": (c["pr"]["recall"], c["pr"]["precision"]),
+                                  "auc": c["auc"], "average_precision": c["average_precision"]}))
     return out

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core.formatting import fmt_interval, fmt_number
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
-from nnstudio.gui.panels.diagnostics.baselines import BaselineCard, baseline_roc_curves
+from nnstudio.gui.panels.diagnostics.baselines import BaselineCard, baseline_curves
 from nnstudio.gui.panels.diagnostics.heatmap import ConfusionHeatmap
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
@@ -522,11 +522,13 @@ class DiagnosticsPanel(Panel):
                                                   name=f"{c['label']} (AP {_f(c['average_precision'])})")
                 item.class_index = i
                 self.pr_curves.append(item)
-        if d.n_classes == 2 and self.result is not None:
-            for label, roc in baseline_roc_curves(self.result, d.positive):
-                item = self.roc_plot.plot_item.plot(roc[0], roc[1], pen=pg.mkPen((128, 128, 128), width=1.5,
-                                                                                style=Qt.DashLine), name=label)
-                self.roc_curves.append(item)
+        if d.n_classes == 2 and self.result is not None:       # the baselines, dashed grey
+            pen = pg.mkPen((128, 128, 128), width=1.5, style=Qt.DashLine)
+            for label, c in baseline_curves(self.result, d.positive):
+                self.roc_curves.append(self.roc_plot.plot_item.plot(*c["roc"], pen=pen,
+                                                                    name=f"{label} (AUC {_f(c['auc'])})"))
+                self.pr_curves.append(self.pr_plot.plot_item.plot(
+                    *c["pr"], pen=pen, name=f"{label} (AP {_f(c['average_precision'])})"))
 
     # -- the threshold ------------------------------------------------------------------------------
     @property
