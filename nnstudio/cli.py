@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None,
                    help="the network learns what the project's formula misses; predictions are formula + "
                         "network (kept in the project; --no-residual turns it off)")
+    s.add_argument("--augmentation", choices=["auto", "none", "sky"],
+                   help="training batches only: sky = the 8 flips and quarter turns of square cutouts "
+                        "(auto: on for square images; turn off when labels depend on handedness)")
+    s.add_argument("--class-weight", choices=["auto", "none", "balanced"],
+                   help="weigh rare classes up (auto: balanced past 5:1)")
     s.add_argument("--primary", metavar="METRIC", default="val_loss",
                    help="with --compare: the one metric the verdict rests on, chosen before looking "
                         "(default val_loss; never a test figure)")
@@ -246,15 +251,18 @@ def _load_project(path: str):
     return project
 
 
-def _apply_residual(project, args) -> None:
-    """``--residual`` / ``--no-residual``: a training setting, kept in the project."""
-    if getattr(args, "residual", None) is not None:
-        from dataclasses import replace
+def _apply_training_flags(project, args) -> None:
+    """``--residual``, ``--augmentation``, ``--class-weight``: training settings, kept in the project."""
+    from dataclasses import replace
 
+    if getattr(args, "residual", None) is not None:
         if args.residual and not project.physics.formula:
             raise NnstudioError("--residual needs a physical formula: set one with "
                                 "`nnstudio baseline PROJECT --formula EXPR`.")
         project.training = replace(project.training, residual=args.residual)
+    for name in ("augmentation", "class_weight"):
+        if getattr(args, name, None) is not None:
+            project.training = replace(project.training, **{name: getattr(args, name)})
 
 
 def cmd_train(args) -> int:
@@ -266,7 +274,7 @@ def cmd_train(args) -> int:
     if args.ensemble is not None:
         return cmd_ensemble(args)
     project = _load_project(args.project)
-    _apply_residual(project, args)
+    _apply_training_flags(project, args)
     _quiet_tf()
     if args.resume:
         from nnstudio.core.experiments.resume import resume_project
@@ -295,7 +303,7 @@ def cmd_repeat(args) -> int:
     from nnstudio.core.tasks import ConsoleTask
 
     project = _load_project(args.project)
-    _apply_residual(project, args)
+    _apply_training_flags(project, args)
     if args.primary.startswith("test_"):
         raise NnstudioError(f"--primary {args.primary}: the verdict never rests on a test figure (choosing by "
                             "it tunes to the test split); pick a validation metric such as val_loss.")
@@ -333,7 +341,7 @@ def cmd_ensemble(args) -> int:
     from nnstudio.core.tasks import ConsoleTask
 
     project = _load_project(args.project)
-    _apply_residual(project, args)
+    _apply_training_flags(project, args)
     _quiet_tf()
     result = train_ensemble(project, k=args.ensemble, epochs=args.epochs, task=ConsoleTask())
     project.save()

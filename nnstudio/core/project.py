@@ -26,7 +26,7 @@ from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
 FORMAT = "nnstudio-project"
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 SUFFIX = ".nnproj"
 
 STORE_NAME = "experiments.json"
@@ -67,10 +67,19 @@ def _v4_residual(d: dict) -> dict:
     return d
 
 
+def _v5_augmentation(d: dict) -> dict:
+    """Format 6 chooses augmentation and class weights (``auto``: sky symmetries for square images,
+    balanced weights past 5:1)."""
+    if isinstance(d.get("training"), dict):
+        d["training"] = {"augmentation": "auto", "class_weight": "auto", **d["training"]}
+    return d
+
+
 UPGRADES[1] = _v1_problem_key
 UPGRADES[2] = _v2_decision
 UPGRADES[3] = _v3_physics
 UPGRADES[4] = _v4_residual
+UPGRADES[5] = _v5_augmentation
 
 
 @dataclass

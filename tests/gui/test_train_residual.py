@@ -36,3 +36,13 @@ def test_a_residual_run_trains_from_the_window(make_window, tmp_path, qtbot):
     from nnstudio.core.workflow.train import load_run_model
 
     assert any(type(la).__name__ == "FormulaOffset" for la in load_run_model(project, record).layers)
+
+
+def test_augmentation_and_class_weights_are_training_settings(make_window, tmp_path):
+    w, panel = _window(make_window, tmp_path, None)
+    project = w.session.project
+    assert panel.augment_combo.currentData() == "auto" and panel.weight_combo.currentData() == "auto"
+    panel.augment_combo.setCurrentIndex(panel.augment_combo.findData("none"))
+    panel.weight_combo.setCurrentIndex(panel.weight_combo.findData("balanced"))
+    assert (project.training.augmentation, project.training.class_weight) == ("none", "balanced")
+    assert "handedness" in panel.augment_combo.toolTip()

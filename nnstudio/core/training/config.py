@@ -30,6 +30,8 @@ class TrainConfig:
     mixed_precision: bool = False
     tensorboard: bool = False
     residual: bool = False                  # learn what the project's formula misses
+    augmentation: str = "auto"              # auto | none | sky (the 8 flips and quarter turns)
+    class_weight: str = "auto"              # auto | none | balanced (auto: past 5:1)
 
     def validate(self) -> "TrainConfig":
         _check(isinstance(self.epochs, int) and self.epochs >= 1, "Epochs must be a whole number of at least 1.")
@@ -39,6 +41,8 @@ class TrainConfig:
         _check(isinstance(self.patience, int) and self.patience >= 1, "Patience must be at least 1 epoch.")
         _check(0 < self.reduce_lr_factor < 1, "The learning-rate reduction factor must be between 0 and 1.")
         _check(self.device in DEVICES, f"The device must be one of {', '.join(DEVICES)}.")
+        _check(self.augmentation in ("auto", "none", "sky"), "Augmentation must be auto, none or sky.")
+        _check(self.class_weight in ("auto", "none", "balanced"), "Class weights must be auto, none or balanced.")
         return self
 
     def to_dict(self) -> dict:

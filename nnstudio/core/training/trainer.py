@@ -18,6 +18,7 @@ import numpy as np
 
 from nnstudio.core.files import atomic_path, atomic_write_json
 from nnstudio.core.tasks import Task
+from nnstudio.core.training.augment import check_augmentation, class_weights, resolve_augmentation, sky_symmetries
 from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
@@ -299,10 +300,16 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     run_dir.mkdir(parents=True, exist_ok=True)
     n = prepared.count("train")
     steps = max(1, math.ceil(n / config.batch_size))
+    augment = resolve_augmentation(config.augmentation, prepared)
+    check_augmentation(augment, prepared)
+    weights = (class_weights(config.class_weight, prepared.y["train"], prepared.n_classes)
+               if prepared.problem == "classification" else None)
     train_ds = (tf.data.Dataset.from_tensor_slices((prepared.x["train"], prepared.y["train"]))
-                .shuffle(n, seed=seed, reshuffle_each_iteration=True)
-                .batch(config.batch_size)
-                .prefetch(tf.data.AUTOTUNE))
+                .shuffle(n, seed=seed, reshuffle_each_iteration=True))
+    if augment == "sky":
+        train_ds = sky_symmetries(train_ds, seed)
+    train_ds = train_ds.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+    settings = {**config.to_dict(), "augmentation": augment, "class_weight": "balanced" if weights else "none"}
     has_val = prepared.count("val") > 0
     val = (prepared.x["val"], prepared.y["val"]) if has_val else None
     monitor = "val_loss" if has_val else "loss"
@@ -330,9 +337,9 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
 
     if prior is not None:
         record = prior
-        record.status, record.message, record.settings = "running", "", config.to_dict()
+        record.status, record.message, record.settings = "running", "", settings
     else:
-        record = RunRecord(id=run_id, started=_now(), settings=config.to_dict(), model=spec.to_dict(),
+        record = RunRecord(id=run_id, started=_now(), settings=settings, model=spec.to_dict(),
                            device=info["device"] if config.device != "cpu" else "CPU")
     prior_duration = record.duration_s if prior is not None else 0.0
     if resumable or save_best:
@@ -345,7 +352,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     try:
         with _device_scope(config.device, info["gpus"]):
             hist = model.fit(train_ds, validation_data=val, epochs=config.epochs,
-                             initial_epoch=initial_epoch, callbacks=cbs, verbose=0,
+                             initial_epoch=initial_epoch, callbacks=cbs, verbose=0, class_weight=weights,
                              shuffle=False)  # tf.data already shuffles, seeded
     except tf.errors.ResourceExhaustedError:
         raise NnstudioError(

@@ -35,6 +35,16 @@ from nnstudio.gui.panels.train.run_table import STATUS_TEXT, best_loss
 PROGRESS_MS = 100           # progress widgets refresh at most ten times a second
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("gpu", "GPU"))
 
+AUGMENTATIONS = (("auto", "Automatic: sky symmetries for square images"), ("none", "None"),
+                 ("sky", "Sky symmetries (8 flips and quarter turns)"))
+AUGMENT_TIP = ("Training batches only (never validation, calibration or test): each cutout is shown in one of "
+               "its 8 exact flips and quarter turns, drawn afresh every epoch with the run's seed. A cutout "
+               "has no preferred orientation on the sky, so this teaches the network that. Turn it off when "
+               "the label depends on handedness (e.g. the winding of spiral arms).")
+CLASS_WEIGHTS = (("auto", "Automatic: balanced past 5:1"), ("none", "None"), ("balanced", "Balanced"))
+WEIGHT_TIP = ("Balanced weights count each class as much as the others in the loss (n / (K · n_class)), so a "
+              "rare class is still learnt. They shift the probabilities: the threshold and the calibration "
+              "are then read on the validation split.")
 RESIDUAL_TIP = ("The project's physical formula, fitted on the training split, is built into the model and the "
                 "network learns only what it misses: predictions are formula + network. Diagnostics shows the "
                 "formula alone beside it.")
@@ -186,6 +196,16 @@ class LiveTraining(QObject):
         form.addRow("Device", self.device_combo)
         form.addRow("", self.mixed_check)
         form.addRow("", self.tensorboard_check)
+        self.augment_combo = QComboBox()
+        for value, text in AUGMENTATIONS:
+            self.augment_combo.addItem(text, value)
+        self.augment_combo.setToolTip(AUGMENT_TIP)
+        form.addRow("Augmentation", self.augment_combo)
+        self.weight_combo = QComboBox()
+        for value, text in CLASS_WEIGHTS:
+            self.weight_combo.addItem(text, value)
+        self.weight_combo.setToolTip(WEIGHT_TIP)
+        form.addRow("Class weights", self.weight_combo)
         self.residual_check = QCheckBox("Learn what the formula misses")
         self.residual_check.setToolTip(RESIDUAL_TIP)
         form.addRow("", self.residual_check)
@@ -206,6 +226,10 @@ class LiveTraining(QObject):
         self.mixed_check.toggled.connect(lambda v: self._set("mixed_precision", bool(v)))
         self.tensorboard_check.toggled.connect(lambda v: self._set("tensorboard", bool(v)))
         self.residual_check.toggled.connect(lambda v: self._set("residual", bool(v)))
+        self.augment_combo.currentIndexChanged.connect(
+            lambda i: self._set("augmentation", self.augment_combo.itemData(i)))
+        self.weight_combo.currentIndexChanged.connect(
+            lambda i: self._set("class_weight", self.weight_combo.itemData(i)))
         self.settings_box = box
         return box
 
@@ -318,6 +342,8 @@ class LiveTraining(QObject):
             self.device_combo.setCurrentIndex(max(i, 0))
             self.mixed_check.setChecked(c.mixed_precision)
             self.tensorboard_check.setChecked(c.tensorboard)
+            self.augment_combo.setCurrentIndex(max(0, self.augment_combo.findData(c.augmentation)))
+            self.weight_combo.setCurrentIndex(max(0, self.weight_combo.findData(c.class_weight)))
             formula = self.session.project.physics.formula
             self.residual_check.setChecked(c.residual)
             self.residual_check.setEnabled(bool(formula) or c.residual)

@@ -1,0 +1,64 @@
+"""What training does to its batches: sky symmetries for images, weights for rare classes.
+
+Sky symmetries are the 8 exact flips and quarter turns of a square image (the dihedral group of
+the square): a cutout has no preferred orientation on the sky, so each is as likely as the
+original. They need no interpolation, so no pixel value is invented. They are applied on the fly
+to training samples only (in the ``tf.data`` pipeline, seeded), never to the validation,
+calibration or test splits. Labels that depend on handedness (a spiral's winding) must turn them
+off.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+AUGMENTATIONS = ("auto", "none", "sky")
+CLASS_WEIGHTS = ("auto", "none", "balanced")
+IMBALANCE_AUTO = 5.0          # "auto" weighs classes when the largest outnumbers the smallest 5:1
+
+
+def resolve_augmentation(choice: str, prepared) -> str:
+    """"sky" or "none": "auto" is "sky" for square images (H × W × bands), "none" otherwise."""
+    if choice != "auto":
+        return choice
+    shape = prepared.input_shape
+    return "sky" if prepared.kind == "images" and len(shape) == 3 and shape[0] == shape[1] else "none"
+
+
+def check_augmentation(choice: str, prepared) -> None:
+    from nnstudio.errors import NnstudioError
+
+    shape = prepared.input_shape
+    if choice == "sky" and not (prepared.kind == "images" and len(shape) == 3 and shape[0] == shape[1]):
+        raise NnstudioError(f"Sky symmetries turn and flip square images; these inputs are {shape}. "
+                            "Set augmentation to none.")
+
+
+def class_weights(choice: str, y, n_classes: int) -> dict[int, float] | None:
+    """Balanced weights n / (K · n_k) for the classes present, or None: "auto" weighs when the
+    training classes are imbalanced beyond :data:`IMBALANCE_AUTO`:1."""
+    if choice == "none" or n_classes < 2:
+        return None
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes)
+    present = counts[counts > 0]
+    if choice == "auto" and (len(present) < 2 or present.max() / present.min() <= IMBALANCE_AUTO):
+        return None
+    k = len(present)
+    return {int(c): float(counts.sum() / (k * counts[c])) for c in np.flatnonzero(counts)}
+
+
+def sky_symmetries(ds, seed: int):
+    """``ds`` of single (x, y) samples with square x (H, W, C), each replaced by one of its 8
+    symmetries, drawn with a seed of its own (so an epoch's draws repeat with the run's seed)."""
+    import tensorflow as tf
+
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+    def turn(pair, sample):
+        x, y = sample
+        bits = tf.random.stateless_uniform([3], seed=pair) < 0.5
+        x = tf.cond(bits[0], lambda: tf.reverse(x, [0]), lambda: x)
+        x = tf.cond(bits[1], lambda: tf.reverse(x, [1]), lambda: x)
+        x = tf.cond(bits[2], lambda: tf.transpose(x, [1, 0, 2]), lambda: x)
+        return x, y
+
+    return tf.data.Dataset.zip((seeds, ds)).map(turn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
