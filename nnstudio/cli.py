@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--residual", action=argparse.BooleanOptionalAction, default=None,
                    help="the network learns what the project's formula misses; predictions are formula + "
                         "network (kept in the project; --no-residual turns it off)")
+    s.add_argument("--init-from", metavar="RUN|PATH",
+                   help="start from a run of this project or a .keras file: its weights where the layers fit, "
+                        "a tenth of the learning rate unless the project sets one")
+    s.add_argument("--freeze", type=int, default=0, metavar="K",
+                   help="with --init-from: keep the first K layers that have weights as they are")
     s.add_argument("--augmentation", choices=["auto", "none", "sky"],
                    help="training batches only: sky = the 8 flips and quarter turns of square cutouts "
                         "(auto: on for square images; turn off when labels depend on handedness)")
@@ -269,6 +274,8 @@ def cmd_train(args) -> int:
     from nnstudio.core.tasks import ConsoleTask
     from nnstudio.core.workflow.train import train_project
 
+    if (args.init_from or args.freeze) and (args.repeat is not None or args.ensemble is not None or args.resume):
+        raise NnstudioError("--init-from and --freeze start one new run: leave out --repeat, --ensemble and --resume.")
     if args.repeat is not None:
         return cmd_repeat(args)
     if args.ensemble is not None:
@@ -281,7 +288,8 @@ def cmd_train(args) -> int:
 
         record = resume_project(project, epochs=args.epochs, task=ConsoleTask())
     else:
-        record = train_project(project, epochs=args.epochs, task=ConsoleTask())
+        record = train_project(project, epochs=args.epochs, task=ConsoleTask(), init_from=args.init_from,
+                               freeze=args.freeze)
     project.save()
     if args.json:
         _print_json({"run": record.id, "status": record.status, "history": record.history,

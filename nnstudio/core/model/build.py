@@ -146,9 +146,14 @@ def build_model(spec: ModelSpec, input_shape, problem: str | None = None,
         model = keras.Model(inp, FormulaOffset(**offset, name="formula_offset")([inp, h]), name=spec.name)
     else:
         model = keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers], name=spec.name)
+    compile_model(model, spec)
+    return model
+
+
+def compile_model(model, spec: ModelSpec) -> None:
+    """Compile ``model`` with ``spec``'s optimizer, loss and metrics (again after freezing layers)."""
     model.compile(optimizer=_optimizer(spec), loss=_loss(spec),
                   metrics=[_metric(m, spec) for m in spec.metrics])
-    return model
 
 
 # -- keras -> spec ---------------------------------------------------------------------------

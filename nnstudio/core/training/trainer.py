@@ -243,7 +243,8 @@ def _restore_callback_state(history: dict, monitor: str, run_dir: Path, early, r
 def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None = None,
           run_id: str = "run", model=None, initial_epoch: int = 0, callbacks: list | None = None,
           resumable: bool = True, prior: RunRecord | None = None,
-          save_best: bool = True, offset: dict | None = None) -> tuple[RunRecord, object]:
+          save_best: bool = True, offset: dict | None = None,
+          extra_settings: dict | None = None) -> tuple[RunRecord, object]:
     """Train ``spec`` on ``prepared`` and save the result into ``run_dir``.
 
     Returns the run record and the trained ``keras.Model``. ``model`` continues training an
@@ -253,6 +254,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     ``prior`` is the record of the run being resumed (its history and duration continue).
     ``save_best=False`` skips ``best.keras`` (sweep trials: each saved file costs time per epoch).
     ``offset`` adds a fitted formula to the prediction, so the network learns the residual.
+    ``extra_settings`` are recorded with the run's settings (e.g. the model it started from).
     """
     from nnstudio.core.training.tf_runtime import import_tensorflow
 
@@ -309,7 +311,8 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     if augment == "sky":
         train_ds = sky_symmetries(train_ds, seed)
     train_ds = train_ds.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
-    settings = {**config.to_dict(), "augmentation": augment, "class_weight": "balanced" if weights else "none"}
+    settings = {**config.to_dict(), "augmentation": augment, "class_weight": "balanced" if weights else "none",
+                **(extra_settings or {})}
     has_val = prepared.count("val") > 0
     val = (prepared.x["val"], prepared.y["val"]) if has_val else None
     monitor = "val_loss" if has_val else "loss"
