@@ -261,6 +261,23 @@ def in_sample_note(verdict: dict, split: str) -> dict:
             "split gives the honest ones."}
 
 
+def _validated_temperature(val_logits, val_proba, y_val) -> tuple[float, str | None]:
+    """The temperature fitted on the validation split, or 1 with the reason when it does not
+    lower both the validation NLL and ECE there (scaling that does not help is not applied)."""
+    from nnstudio.core import evaluation as ev
+
+    kind, values = ("logits", val_logits) if val_logits is not None else ("proba", val_proba)
+    t = ev.fit_temperature(values, y_val, kind=kind)
+    raw = ev.apply_temperature(values, 1.0, kind=kind)
+    scaled = ev.apply_temperature(values, t, kind=kind)
+    nll, nll_t = ev.classification_nll(raw, y_val), ev.classification_nll(scaled, y_val)
+    ece, ece_t = ev.expected_calibration_error(raw, y_val), ev.expected_calibration_error(scaled, y_val)
+    if nll_t < nll and ece_t < ece:
+        return t, None
+    return 1.0, (f"T = {t:.2f} would change NLL {nll:.4f} → {nll_t:.4f} and ECE {ece:.4f} → {ece_t:.4f} "
+                 "on validation")
+
+
 def classification_uncertainty(prepared, model, raw, method, split, n_passes, level, reference_size, seed,
                                task, ens=None, temperature_scaling: bool = True) -> UncertaintyResult:
     from nnstudio.core import evaluation as ev
@@ -319,17 +336,17 @@ def classification_uncertainty(prepared, model, raw, method, split, n_passes, le
     if method == "softmax" and getattr(model, "layers", None):
         logits = {s: predict_logits(model, prepared.x[s]) for s in ("val", split) if s in raw}
         logits = {s: z for s, z in logits.items() if z is not None}
-    temperature = 1.0
+    temperature, skipped = 1.0, None
     if not temperature_scaling:
         notes.append("Temperature scaling is off in the project's settings (T = 1).")
-    elif "val" in logits:
-        temperature = ev.fit_temperature(logits["val"], prepared.y["val"], kind="logits")
-    elif val_proba is not None:
-        temperature = ev.fit_temperature(val_proba, prepared.y["val"], kind="proba")
+    elif "val" in logits or val_proba is not None:
+        temperature, skipped = _validated_temperature(logits.get("val"), val_proba, prepared.y["val"])
     else:
         notes.append("No validation split: temperature scaling is off (T = 1).")
     summary = ev.summarise_classification_uncertainty(proba, y, temperature, prob_samples=samples,
                                                       method=label, logits=logits.get(split))
+    if skipped:
+        summary["temperature_skipped"] = skipped
     conformal = None
     if "cal" in raw:
         conformal = ev.summarise_conformal_classification(squeeze(raw["cal"]), prepared.y["cal"],
@@ -337,6 +354,7 @@ def classification_uncertainty(prepared, model, raw, method, split, n_passes, le
         qhat = conformal["qhat"]
         sets = ev.prediction_sets(det, qhat if qhat is not None else math.inf)
         arrays["set_size"] = sets.sum(axis=1)
+        arrays["conformal_set"] = sets
     else:
         notes.append("No calibration split: conformal prediction sets are off.")
     k = proba.shape[1] if proba.ndim == 2 else 2
@@ -356,6 +374,22 @@ def classification_uncertainty(prepared, model, raw, method, split, n_passes, le
                              temperature=temperature, histograms=histograms, arrays=arrays)
 
 
-__all__ = ["NO_CALIBRATION", "feature_ood", "hidden_features", "in_sample_note", "predict_logits", "reference_split", "HIST_BINS", "MAX_ERROR_BARS", "OOD_QUANTILE", "REFERENCE_SIZE", "check_mc_model",
-           "classification_uncertainty", "ensemble_point", "ensemble_samples", "of_class",
-           "reference_rows", "regression_uncertainty"]
+__all__ = [
+    "HIST_BINS",
+    "MAX_ERROR_BARS",
+    "NO_CALIBRATION",
+    "OOD_QUANTILE",
+    "REFERENCE_SIZE",
+    "check_mc_model",
+    "classification_uncertainty",
+    "ensemble_point",
+    "ensemble_samples",
+    "feature_ood",
+    "hidden_features",
+    "in_sample_note",
+    "of_class",
+    "predict_logits",
+    "reference_rows",
+    "reference_split",
+    "regression_uncertainty",
+]

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from nnstudio.core.data.prepared import PreparedData
-from nnstudio.core.tasks import Task
 from nnstudio.core.evaluation import (
     bin_members,
     classification_verdict,
@@ -13,6 +12,7 @@ from nnstudio.core.evaluation import (
     ece_noise,
     regression_verdict,
 )
+from nnstudio.core.tasks import Task
 from nnstudio.core.workflow.evaluate import evaluate
 from nnstudio.errors import Cancelled, NnstudioError
 
@@ -92,7 +92,8 @@ def _reg_summary(c68, c95, n=1000):
 def test_regression_verdicts():
     good = regression_verdict(_reg_summary(0.69, 0.941))
     assert good["level"] == "good"
-    assert good["text"].startswith("95% intervals cover 94.1% of 1000 test samples: well calibrated")
+    assert good["text"].startswith("95% intervals cover 94.1% of 1000 test samples (95% interval 92%–95%): "
+                                   "well calibrated")
     narrow = regression_verdict(_reg_summary(0.50, 0.80))      # 15 points short, tolerance 1.4
     assert narrow["level"] == "bad" and "too narrow" in narrow["text"]
     wide = regression_verdict(_reg_summary(0.80, 0.99))
@@ -102,7 +103,8 @@ def test_regression_verdicts():
     conformal = regression_verdict(_reg_summary(0.69, 0.95), "validation",
                                    {"nominal": 0.9, "coverage": 0.912, "mean_width": 0.5})
     assert "of 1000 validation samples" in conformal["text"]
-    assert conformal["text"].endswith("Conformal 90% intervals: coverage 91.2%, width ±0.25.")
+    assert conformal["text"].endswith("Conformal 90% intervals cover 91.2% of 1000 samples (95% interval "
+                                      "89%–93%): consistent with the nominal 90%; width ±0.25.")
 
 
 def test_ece_noise_of_one_bin_by_hand():
@@ -125,7 +127,8 @@ def test_classification_verdicts():
     bad = classification_verdict(_cls_summary(0.2, 0.15, 0.7), conformal={"nominal": 0.9, "coverage": 0.905,
                                                                          "mean_set_size": 1.234})
     assert bad["level"] == "bad" and "not calibrated" in bad["text"]
-    assert bad["text"].endswith("Conformal 90% sets: coverage 90.5%, 1.23 classes on average.")
+    assert bad["text"].endswith("Conformal 90% sets cover 90.5% of 10000 samples (95% interval 90%–91%): "
+                                "consistent with the nominal 90%; 1.23 classes on average.")
 
 
 # -- the jobs --------------------------------------------------------------------------------------------
@@ -244,10 +247,10 @@ def test_diagnostics_agree_with_the_metrics_and_uncertainty_is_computed_once(tmp
 def test_ensemble_method_progress_and_cancel(tmp_path, tensorflow):
     from nnstudio.core.data.spec import DataSelection
     from nnstudio.core.experiments.ensemble import train_ensemble
-    from nnstudio.core.workflow.ensembles import ensemble_predict
     from nnstudio.core.model import make_template
     from nnstudio.core.project import Project
     from nnstudio.core.training import TrainConfig
+    from nnstudio.core.workflow.ensembles import ensemble_predict
 
     prepared = _prepared("regression", n=300)
     project = Project(name="ens")
@@ -322,7 +325,11 @@ def test_validation_split_verdicts_say_they_are_in_sample(trained):
 
 @pytest.mark.parametrize("problem", ["classification", "regression"])
 def test_every_metric_has_its_95_percent_interval_holding_the_point_value(problem):
-    from nnstudio.core.examples.synthetic import ToyPredictor, toy_classification, toy_regression
+    from nnstudio.core.examples.synthetic import (
+        ToyPredictor,
+        toy_classification,
+        toy_regression,
+    )
 
     prepared = toy_classification(2000) if problem == "classification" else toy_regression(2000)
     r = evaluate(prepared=prepared, model=ToyPredictor(problem, sigma=0.1 if problem == "regression" else None))
