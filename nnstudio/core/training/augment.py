@@ -47,18 +47,23 @@ def class_weights(choice: str, y, n_classes: int) -> dict[int, float] | None:
 
 
 def sky_symmetries(ds, seed: int):
-    """``ds`` of single (x, y) samples with square x (H, W, C), each replaced by one of its 8
-    symmetries, drawn with a seed of its own (so an epoch's draws repeat with the run's seed)."""
+    """``ds`` of batches (x, y) with square x (B, H, W, C), each sample replaced by one of its 8
+    symmetries; the draws come from a seeded stream, fresh every epoch. Three selections per
+    batch (flip rows, flip columns, transpose), so the cost is a few passes over the batch."""
     import tensorflow as tf
 
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
 
-    def turn(pair, sample):
-        x, y = sample
-        bits = tf.random.stateless_uniform([3], seed=pair) < 0.5
-        x = tf.cond(bits[0], lambda: tf.reverse(x, [0]), lambda: x)
-        x = tf.cond(bits[1], lambda: tf.reverse(x, [1]), lambda: x)
-        x = tf.cond(bits[2], lambda: tf.transpose(x, [1, 0, 2]), lambda: x)
+    def turn(pair, batch):
+        x, y = batch
+        bits = tf.random.stateless_uniform([tf.shape(x)[0], 3], seed=pair) < 0.5
+
+        def pick(i, a, b):
+            return tf.where(tf.reshape(bits[:, i], [-1, 1, 1, 1]), a, b)
+
+        x = pick(0, tf.reverse(x, [1]), x)
+        x = pick(1, tf.reverse(x, [2]), x)
+        x = pick(2, tf.transpose(x, [0, 2, 1, 3]), x)
         return x, y
 
     return tf.data.Dataset.zip((seeds, ds)).map(turn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

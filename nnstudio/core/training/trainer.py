@@ -308,9 +308,10 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
                if prepared.problem == "classification" else None)
     train_ds = (tf.data.Dataset.from_tensor_slices((prepared.x["train"], prepared.y["train"]))
                 .shuffle(n, seed=seed, reshuffle_each_iteration=True))
+    train_ds = train_ds.batch(config.batch_size)
     if augment == "sky":
         train_ds = sky_symmetries(train_ds, seed)
-    train_ds = train_ds.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+    train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
     settings = {**config.to_dict(), "augmentation": augment, "class_weight": "balanced" if weights else "none",
                 **(extra_settings or {})}
     has_val = prepared.count("val") > 0
