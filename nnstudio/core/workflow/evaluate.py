@@ -211,7 +211,11 @@ def format_evaluation(result: EvaluationResult) -> str:
             figures = "  ".join(f"{k} {fmt_number(b.metrics[k])}" + (f" ({fmt_interval(*b.metrics_ci[k])})"
                                                                       if k in b.metrics_ci else "")
                                 for k in shown if isinstance(b.metrics.get(k), float))
-            lines.append(f"  {b.label:<22} {figures}")
+            if len(b.label) > 22:                   # a formula: its own line, the figures under it
+                lines.append(f"  {b.label}")
+                lines.append(f"  {'':<22} {figures or b.note}")
+            else:
+                lines.append(f"  {b.label:<22} {figures or b.note}")
     if result.versus_baseline:
         lines.append(f"  verdict                {result.versus_baseline['verdict']['text']}")
     if result.hint:
