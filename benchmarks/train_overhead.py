@@ -47,7 +47,7 @@ def example(name: str, smoke: bool):
         kind, task, template, classes = "table", "regression", "mlp-regression", None
     cut = [0, int(0.8 * n), n, n, n]   # train / validation; no calibration or test needed here
     splits = ("train", "val", "cal", "test")
-    prepared = PreparedData(kind=kind, task=task,
+    prepared = PreparedData(kind=kind, problem=task,
                             x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
                             y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
                             index={s: np.arange(cut[i], cut[i + 1]) for i, s in enumerate(splits)},
@@ -62,7 +62,7 @@ def run_plain(prepared, spec, epochs: int) -> float:
     from nnstudio.core.model import build_model
 
     t0 = time.perf_counter()
-    model = build_model(spec, prepared.input_shape, prepared.task, prepared.n_classes, seed=0)
+    model = build_model(spec, prepared.input_shape, prepared.problem, prepared.n_classes, seed=0)
     model.fit(prepared.x["train"], prepared.y["train"], batch_size=BATCH_SIZE, epochs=epochs,
               validation_data=(prepared.x["val"], prepared.y["val"]), verbose=0)
     return time.perf_counter() - t0

@@ -39,7 +39,7 @@ def synthetic(model: str, n: int, seed: int = 0):
         kind, task, names = "table", "regression", [f"x{i}" for i in range(16)]
     cut = [0, int(0.7 * n), int(0.85 * n), int(0.85 * n), n]
     splits = ("train", "val", "cal", "test")
-    return PreparedData(kind=kind, task=task,
+    return PreparedData(kind=kind, problem=task,
                         x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
                         y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(splits)},
                         index={s: np.arange(cut[i], cut[i + 1]) for i, s in enumerate(splits)},
@@ -72,7 +72,7 @@ def main() -> int:
     session = Session()
     session.tf_info = info
     template = "small-cnn" if args.model == "cnn" else "mlp-regression"
-    session.project.model = make_template(template, prepared.input_shape, prepared.task, prepared.n_classes)
+    session.project.model = make_template(template, prepared.input_shape, prepared.problem, prepared.n_classes)
     session.project.training.epochs = 100_000        # stopped after --seconds
     session.project.training.early_stopping = False
     session.project.training.batch_size = 32
