@@ -120,6 +120,105 @@ def _keras_objects_source() -> str:
                      if line not in ("import functools", "import math", "import keras", "from keras import ops"))
 
 
+# Keras 3's model.fit stops under MultiWorkerMirroredStrategy (keras-team/keras#20585), so the
+# script's multi-worker path trains with TensorFlow's custom-loop pattern instead.
+MULTIWORKER_SOURCE = r'''
+
+# -- training across workers ----------------------------------------------------------------------
+def per_sample_loss(loss):
+    """The compiled loss without its mean over the batch (the step divides by the global batch)."""
+    if isinstance(loss, keras.losses.Loss):
+        return loss.__class__.from_config({**loss.get_config(), "reduction": None})
+    return loss  # a plain function (gaussian_nll) already gives one value per sample
+
+
+def fit_across_workers(strategy, model, plain, train, data, epochs, out, monitor):
+    """Train under MultiWorkerMirroredStrategy with a step of our own under ``strategy.run``.
+
+    Every worker takes its slice of each global batch (DATA sharding); the loss is averaged over the
+    global batch and Keras's optimizer sums the gradients over the workers, so a step equals one
+    step of a single process on the same batch. Validation, early stopping, learning-rate reduction
+    and the best checkpoint follow the rules of Keras's callbacks, and every worker reaches the same
+    decisions. ``plain`` is the same model built outside the strategy: it validates, saves and tests.
+    Returns it with the trained weights, the history and this worker's index.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    worker = int(resolver.task_id or 0) if resolver is not None else 0
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    batches = strategy.experimental_distribute_dataset(train.with_options(options))
+    loss_fn, optimizer = per_sample_loss(model.loss), model.optimizer
+    with strategy.scope():
+        optimizer.build(model.trainable_variables)
+    plain.optimizer.build(plain.trainable_variables)
+
+    def copy_to_plain():  # weights and optimizer state, so that a saved model resumes like fit's
+        plain.set_weights(model.get_weights())
+        for mine, theirs in zip(plain.optimizer.variables, optimizer.variables):
+            mine.assign(theirs.numpy())
+
+    def replica_step(x, y):
+        n = tf.distribute.get_replica_context().all_reduce("sum", tf.cast(tf.shape(x)[0], tf.float32))
+        with tf.GradientTape() as tape:
+            per_sample = loss_fn(y, model(x, training=True))
+            loss = tf.nn.compute_average_loss(per_sample, global_batch_size=tf.cast(n, tf.int64))
+            if model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss, n
+
+    @tf.function
+    def step(batch):
+        loss, n = strategy.run(replica_step, args=batch)
+        return strategy.reduce("SUM", loss, axis=None), strategy.reduce("MEAN", n, axis=None)
+
+    @tf.function
+    def workers_mean(value):
+        ctx = tf.distribute.get_replica_context
+        return strategy.run(lambda v: ctx().all_reduce("mean", tf.identity(v)), args=(value,))
+
+    def agree(value):  # one value for all workers, so that every worker stops at the same epoch
+        return float(strategy.experimental_local_results(workers_mean(tf.constant(value)))[0])
+
+    has_val = len(data["val"][1]) > 0
+    if worker == 0:
+        os.makedirs(out, exist_ok=True)
+    history, best, wait, lr_best, lr_wait = {}, float("inf"), 0, float("inf"), 0
+    best_weights = None
+    for epoch in range(epochs):
+        total, count = 0.0, 0.0
+        for batch in batches:
+            loss, n = step(batch)
+            total, count = total + loss * n, count + n  # Keras's epoch loss: weighted by batch size
+        logs = {"loss": float(total / count)}
+        copy_to_plain()
+        if has_val:
+            val = plain.evaluate(*data["val"], batch_size=BATCH_SIZE, verbose=0, return_dict=True)
+            logs.update({"val_" + k: float(v) for k, v in val.items()})
+        for k, v in logs.items():
+            history.setdefault(k, []).append(v)
+        print(f"Epoch {epoch + 1}/{epochs} - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()), flush=True)
+        current = agree(logs[monitor])
+        wait += 1
+        if current < best:  # ModelCheckpoint(save_best_only) and EarlyStopping
+            best, wait, best_weights = current, 0, model.get_weights()
+            if worker == 0:
+                plain.save(os.path.join(out, "best.keras"))
+        if REDUCE_LR:  # ReduceLROnPlateau (min_delta 1e-4, no cooldown)
+            lr_wait += 1
+            if current < lr_best - 1e-4:
+                lr_best, lr_wait = current, 0
+            elif lr_wait >= REDUCE_LR_PATIENCE:
+                optimizer.learning_rate = float(optimizer.learning_rate) * REDUCE_LR_FACTOR
+                lr_wait = 0
+        if EARLY_STOPPING and wait >= PATIENCE and epoch > 0:
+            break
+    if EARLY_STOPPING and RESTORE_BEST and best_weights is not None:
+        plain.set_weights(best_weights)
+    return plain, history, worker
+'''
+
+
 def script_for(project) -> str:
     """The text of the training script for ``project`` (prepared at least once, so scalers exist)."""
     if project.model is None:
@@ -345,6 +444,14 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
             return tf.distribute.get_strategy()
 
 
+        def training_set(x, y):
+            """The training split, shuffled the same way on every worker, in global batches."""
+            return (tf.data.Dataset.from_tensor_slices((x, y))
+                    .shuffle(len(x), seed=TRAIN_SEED, reshuffle_each_iteration=True)
+                    .batch(BATCH_SIZE)
+                    .prefetch(tf.data.AUTOTUNE))
+        __MULTIWORKER__
+
         # -- training ---------------------------------------------------------------------------------
         def main(argv=None):
             ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -359,33 +466,34 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
             strategy = make_strategy(args.strategy)
             with strategy.scope():
                 model = build_model(x_train.shape[1:])
-            train = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
-                     .shuffle(len(x_train), seed=TRAIN_SEED, reshuffle_each_iteration=True)
-                     .batch(BATCH_SIZE)
-                     .prefetch(tf.data.AUTOTUNE))
+            if args.strategy == "multiworker":
+                # built before the data set, whose shuffling the seed resets would change
+                plain = build_model(x_train.shape[1:])
+            train = training_set(x_train, y_train)
             has_val = len(data["val"][1]) > 0
             monitor = "val_loss" if has_val else "loss"
-            resolver = getattr(strategy, "cluster_resolver", None)
-            if resolver is not None and resolver.task_id not in (None, 0):
-                # every worker must save (collective ops), but only worker 0 into the real folder
-                import tempfile
-
-                args.out = tempfile.mkdtemp(prefix=f"worker{{resolver.task_id}}-")
-            os.makedirs(args.out, exist_ok=True)
-            callbacks = [keras.callbacks.ModelCheckpoint(os.path.join(args.out, "best.keras"), monitor=monitor,
-                                                         save_best_only=True)]
-            if EARLY_STOPPING:
-                callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=PATIENCE,
-                                                               restore_best_weights=RESTORE_BEST))
-            if REDUCE_LR:
-                callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=REDUCE_LR_FACTOR,
-                                                                   patience=REDUCE_LR_PATIENCE))
-            history = model.fit(train, validation_data=data["val"] if has_val else None, epochs=args.epochs,
-                                callbacks=callbacks, verbose=2, shuffle=False)
+            if args.strategy == "multiworker":
+                model, history, worker = fit_across_workers(strategy, model, plain, train, data, args.epochs,
+                                                            args.out, monitor)
+                if worker != 0:  # worker 0 writes the model and the figures
+                    print(json.dumps({{"first_epoch_loss": history["loss"][0], "worker": worker}}))
+                    return {{"history": history}}
+            else:
+                os.makedirs(args.out, exist_ok=True)
+                callbacks = [keras.callbacks.ModelCheckpoint(os.path.join(args.out, "best.keras"), monitor=monitor,
+                                                             save_best_only=True)]
+                if EARLY_STOPPING:
+                    callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=PATIENCE,
+                                                                   restore_best_weights=RESTORE_BEST))
+                if REDUCE_LR:
+                    callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=REDUCE_LR_FACTOR,
+                                                                       patience=REDUCE_LR_PATIENCE))
+                history = model.fit(train, validation_data=data["val"] if has_val else None, epochs=args.epochs,
+                                    callbacks=callbacks, verbose=2, shuffle=False).history
             model.save(os.path.join(args.out, "model.keras"))
             x_test, y_test = data["test"]
             test, test_ci = test_figures(model, x_test, y_test)
-            summary = {{"history": {{k: [float(v) for v in vs] for k, vs in target_units(history.history).items()}},
+            summary = {{"history": {{k: [float(v) for v in vs] for k, vs in target_units(history).items()}},
                        "test": test, "test_ci": test_ci,
                        "units": "metrics in the target's units; the loss as trained (standardised target)"}}
             with open(os.path.join(args.out, "history.json"), "w") as fh:
@@ -441,7 +549,7 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
     from nnstudio.core.data.prepare import _class_label
 
     # the app's own class naming, copied, so labels map to the same class indices
-    body = body.replace("__MODEL_LINES__", model_lines).replace(
+    body = body.replace("__MULTIWORKER__", MULTIWORKER_SOURCE).replace("__MODEL_LINES__", model_lines).replace(
         "__CLASS_LABEL__", inspect.getsource(_class_label).rstrip())
     return header + custom + split + body
 
