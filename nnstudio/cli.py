@@ -142,6 +142,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("project")
     s.add_argument("--out", required=True)
 
+    s = sub.add_parser("predict", help="run a trained model on new data and write a catalog")
+    s.add_argument("project", nargs="?", help="the project, PROJECT.nnproj")
+    s.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="a FITS file, a table, a folder of cutouts (searched recursively), or several cutout files")
+    s.add_argument("--out", required=True, help="the catalog: .fits (default), .csv, .ecsv or .vot")
+    s.add_argument("--run", help="the run to use (default: the project's active run)")
+    s.add_argument("--format", choices=["fits", "csv", "ecsv", "votable"], help="catalog format (default: by extension)")
+    s.add_argument("--batch-size", type=int, default=256, metavar="N")
+    s.add_argument("--shard", metavar="K/N", help="predict only the K-th of N interleaved parts (K from 1)")
+    s.add_argument("--skip-bad", action="store_true", help="flag unreadable files instead of refusing the input")
+    s.add_argument("--merge", nargs="+", metavar="PART", help="join shard catalogs in input order (no project then)")
+    _add_part_options(s, "predict on")
+    s.add_argument("--json", action="store_true")
+
     sub.add_parser("selftest", help="check that everything works (offscreen, about a minute)")
     return p
 
@@ -504,6 +518,50 @@ COMMANDS = {
     "selftest": cmd_selftest,
 }
 
+
+def cmd_predict(args) -> int:
+    """``predict PROJECT INPUT... --out CATALOG`` or ``predict --merge PART... --out CATALOG``."""
+    from nnstudio.core.data.catalog import merge_catalogs
+
+    if args.merge:
+        if args.project or args.inputs:
+            print("nnstudio predict: --merge takes the shard catalogs only, no project or input", file=sys.stderr)
+            return EXIT_USAGE
+        out = merge_catalogs(args.merge, args.out, args.format)
+        if args.json:
+            _print_json({"catalog": str(out), "parts": len(args.merge)})
+        else:
+            print(out)
+        return EXIT_OK
+    if not args.project or not args.inputs:
+        print("nnstudio predict: give a project and an input (or --merge PART...)", file=sys.stderr)
+        return EXIT_USAGE
+    from nnstudio.core.formatting import fmt_interval, fmt_number
+    from nnstudio.core.tasks import ConsoleTask
+    from nnstudio.core.workflow.predict import parse_shard, predict_project
+
+    shard = parse_shard(args.shard)
+    project = _load_project(args.project)
+    _quiet_tf()
+    inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
+    result = predict_project(project, inputs, args.out, run_id=args.run, fmt=args.format,
+                             batch_size=args.batch_size, shard=shard, skip_bad=args.skip_bad, hdu=_part(args),
+                             task=ConsoleTask())
+    if args.json:
+        _print_json(result.to_dict())
+        return EXIT_OK
+    print(f"{result.path}: {result.n_rows} rows ({result.n_flagged} flagged) · {result.meta['nnrun']}")
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.metrics is not None:
+        print(f"external test on the input's own {project.data.target!r} ({result.metrics['n']} rows):")
+        for k, v in result.metrics.items():
+            if isinstance(v, float) and k in result.metrics_ci:
+                print(f"  {k:<22} {fmt_number(v)}  95% {fmt_interval(*result.metrics_ci[k])}")
+    return EXIT_OK
+
+
+COMMANDS["predict"] = cmd_predict
 
 def main(argv: list[str] | None = None) -> int:
     if getattr(sys, "frozen", False):  # the packaged app: let `sweep --jobs` start worker processes

@@ -67,7 +67,7 @@ def write_catalog(columns: dict[str, np.ndarray], meta: dict, path, fmt: str | N
     try:
         with atomic_path(path) as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            kwargs = {"comment": "#"} if kind == "csv" else {}
+            kwargs = {"comment": "# "} if kind == "csv" else {}
             t.write(tmp, format=FORMATS[kind], overwrite=True, **kwargs)
     except OSError as exc:
         raise NnstudioError(f"Cannot write the catalog {path}: {exc.strerror or exc}.") from None

@@ -92,13 +92,16 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
                             "No trained model yet: train the project first (Train panel or `nnstudio train`).")
     task.report_progress(0, 100, "reading the input's headers")
     source = open_source(inputs, hdu, skip_bad=skip_bad, task=task)
+    stored = (project.preparation.fitted or {}).get("input")
+    if stored and prepared is None:     # refuse a mismatch before reading the project's data
+        _check_compatible(source, project.data.inputs, stored)
     task.report_progress(0, 100, "loading the model and the project's data")
     if model is None:
         model = load_run_model(project, run)
     if prepared is None:
         prepared = prepare_project(project, task=task)
     fitted = prepared.scaler
-    _check_compatible(source, prepared, fitted)
+    _check_compatible(source, prepared.inputs, fitted)
     cal = calibrate(project, model, prepared, task=task)
     n = source.n
     rows = np.arange(n) if shard is None else np.arange(shard[0] - 1, n, shard[1])
@@ -136,14 +139,14 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
 
 # -- checks and inputs ------------------------------------------------------------------------------
 
-def _check_compatible(source, prepared, fitted) -> None:
+def _check_compatible(source, inputs, fitted) -> None:
     """One line naming what differs between the input and what the model takes."""
     from nnstudio.core.data.sources import size_text
 
     if fitted.get("data_kind") == "images":
         h, w, c = fitted["image_shape"]
         if source.kind != "images":
-            column = prepared.inputs[0] if prepared.inputs else None
+            column = inputs[0] if inputs else None
             if column and column in (source.columns or {}):
                 return
             raise NnstudioError(f"{source.name} is a table but the model takes {size_text((h, w, c))} images.")
