@@ -12,9 +12,22 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel,
-                               QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
-                               QStackedWidget, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStackedWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio import __version__
 
@@ -167,10 +180,14 @@ class MainWindow(QMainWindow):
                 QTimer.singleShot(0, self.loader.start)
         self._autosave.start()
         self.panels_loaded.emit()
-        self._offer_recovery()
+        recovering = self._offer_recovery()
         if self._pending_open:
             path, self._pending_open = self._pending_open, None
             self.open_path(path)
+        elif not recovering and self.reopen_last:
+            last = next((p for p in self.recent_files() if p.endswith(".nnproj") and Path(p).exists()), None)
+            if last:
+                self.open_path(last)
 
     def _on_tf_ready(self, info: dict) -> None:
         self.session.tf_info = info
@@ -235,6 +252,11 @@ class MainWindow(QMainWindow):
             theme.addAction(a)
             self.theme_actions[name] = a
         self.act_fullscreen = self._action(v, "&Full Screen", self.toggle_fullscreen, QKeySequence.FullScreen)
+        v.addSeparator()
+        self.act_reopen = QAction("&Reopen Last Project at Start", self, checkable=True)
+        self.act_reopen.setStatusTip("Open the project used last when nnstudio starts")
+        self.act_reopen.toggled.connect(lambda on: self.settings.setValue("reopen_last", bool(on)))
+        v.addAction(self.act_reopen)
 
         h = mb.addMenu("&Help")
         self._action(h, "&Keyboard Shortcuts", self.show_shortcuts, "F1")
@@ -262,20 +284,36 @@ class MainWindow(QMainWindow):
         self.update_title()
 
     # -- files --------------------------------------------------------------------------------
-    def ask(self, title: str, text: str, buttons=("Yes", "No"), default: str | None = None) -> str:
-        """Ask a question; returns the chosen button's text. Tests replace this method."""
-        box = QMessageBox(QMessageBox.Question, title, text, parent=self)
+    def question_box(self, title: str, text: str, buttons=("Yes", "No"), default: str | None = None):
+        """The question :meth:`ask` shows: Enter presses ``default`` (else the last button, which
+        callers make the safe one), Escape the last button. Returns (box, {button: text})."""
+        from nnstudio.gui.widgets.messages import plain_text
+
+        box = QMessageBox(QMessageBox.Question, title, plain_text(text), parent=self)
         mapping = {}
         for b in buttons:
             mapping[box.addButton(b, QMessageBox.AcceptRole if b == buttons[0] else QMessageBox.RejectRole)] = b
+        by_text = {t: btn for btn, t in mapping.items()}
+        box.setDefaultButton(by_text.get(default or buttons[-1], by_text[buttons[-1]]))
+        box.setEscapeButton(by_text[buttons[-1]])
+        return box, mapping
+
+    def ask(self, title: str, text: str, buttons=("Yes", "No"), default: str | None = None) -> str:
+        """Ask a question; returns the chosen button's text. Tests replace this method."""
+        box, mapping = self.question_box(title, text, buttons, default)
         box.exec()
         return mapping.get(box.clickedButton(), buttons[-1])
 
     def _confirm_discard(self) -> bool:
+        """Save, discard or cancel the unsaved changes; Enter cancels (neither overwrites a good
+        file with a state that may be broken nor throws work away)."""
         if not (self.session and self.session.project.dirty):
             return True
-        answer = self.ask("Unsaved changes", f"Save the changes to {self.session.project.name}?",
-                          ("Save", "Discard", "Cancel"))
+        project = self.session.project
+        where = f" in {project.path.name}" if project.path else ""
+        answer = self.ask("Unsaved changes", f"Save the changes to {project.name}{where}? Saving replaces "
+                          "the file on disk; Discard loses the changes.", ("Save", "Discard", "Cancel"),
+                          default="Cancel")
         if answer == "Save":
             return self.save()
         return answer == "Discard"
@@ -339,10 +377,34 @@ class MainWindow(QMainWindow):
             self.show_panel("model")
             self.panels["model"].import_keras(str(p))
             return True
+        if not self._data_may_replace(p):
+            return False
         self.add_recent(str(p))
         self.show_panel("data")
         self.panels["data"].open_data(str(p))
         return True
+
+    def _data_may_replace(self, path: Path) -> bool:
+        """Opening data into a project with trained runs asks first: a new project (the default),
+        or replace the data and keep the runs apart (a run whose inputs no longer fit is refused
+        where it would be used)."""
+        from nnstudio.core.project import Project
+
+        project = self.session.project
+        trained = [r for r in project.runs if r.model_path]
+        if not trained:
+            return True
+        answer = self.ask(
+            "Open data", f"{project.name} has {len(trained)} trained run{'s' if len(trained) != 1 else ''} on "
+            f"its data. Open {path.name} in a new project, or replace this project's data? Replacing keeps "
+            "the runs, but a model trained on other inputs cannot be used with the new data.",
+            ("New Project", "Replace Data", "Cancel"), default="New Project")
+        if answer == "New Project":
+            if not self._confirm_discard():
+                return False
+            self.session.set_project(Project())
+            return True
+        return answer == "Replace Data"
 
     def locate_data_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Locate the data file", self._last_dir())
@@ -388,11 +450,17 @@ class MainWindow(QMainWindow):
             return self.save_as()
         return self._save_to(None)
 
-    def save_as(self) -> bool:
+    def choose_save_path(self, title: str = "Save project") -> str:
+        """Where to save the project ("" when cancelled). Tests replace this method."""
+        name = self.session.project.name if self.session else "untitled"
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(self._last_dir()) / f"{name}.nnproj"),
+                                              "nnstudio projects (*.nnproj)")
+        return path
+
+    def save_as(self, title: str = "Save project") -> bool:
         if self.session is None:
             return False
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._last_dir(),
-                                              "nnstudio projects (*.nnproj)")
+        path = self.choose_save_path(title)
         if not path:
             return False
         return self._save_to(path)
@@ -447,11 +515,20 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recent_files", json.dumps(items[:MAX_RECENT]))
         self._rebuild_recent_menu()
 
+    @property
+    def reopen_last(self) -> bool:
+        return str(self.settings.value("reopen_last", True)).lower() not in ("false", "0")
+
     def _rebuild_recent_menu(self) -> None:
+        from nnstudio.gui.recent import recent_labels
+
         self.recent_menu.clear()
-        items = self.recent_files()
+        items = [p for p in self.recent_files() if Path(p).exists()]
+        if len(items) != len(self.recent_files()):      # files gone: drop them for good
+            self.settings.setValue("recent_files", json.dumps(items))
+        labels = recent_labels(items)
         for p in items:
-            a = QAction(Path(p).name, self)
+            a = QAction(labels[p], self)
             a.setToolTip(p)
             a.setStatusTip(p)
             a.triggered.connect(lambda _=False, q=p: self.open_path(q))
@@ -490,13 +567,14 @@ class MainWindow(QMainWindow):
         except OSError:
             pass
 
-    def _offer_recovery(self) -> None:
+    def _offer_recovery(self) -> bool:
         path = self.recovery_path()
         if not path.exists():
-            return
+            return False
         self.panels["data"].messages.warning(
             "recovery", "nnstudio did not close cleanly last time. Recover the unsaved project?",
             actions=[("Recover", self.recover), ("Discard", self._dismiss_recovery)])
+        return True
 
     def recover(self) -> bool:
         from nnstudio.core.project import Project
@@ -598,6 +676,7 @@ class MainWindow(QMainWindow):
         geom = self.settings.value("geometry")
         if isinstance(geom, (QByteArray, bytes)):
             self.restoreGeometry(QByteArray(geom))
+        self.act_reopen.setChecked(self.reopen_last)
         theme = str(self.settings.value("theme", "system"))
         if theme in self.theme_actions:
             self.theme_actions[theme].setChecked(True)
@@ -608,7 +687,7 @@ class MainWindow(QMainWindow):
 
         running = active_jobs()
         if running and self.ask("Work in progress", "Training or another job is still running. "
-                                "Stop it and quit?", ("Stop and quit", "Cancel")) != "Stop and quit":
+                                "Stop it and quit?", ("Stop and quit", "Cancel"), default="Cancel") != "Stop and quit":
             e.ignore()
             return
         # stop jobs first, so a stopped run is recorded before the save question

@@ -89,13 +89,16 @@ def test_open_project_updates_title_and_recent(make_window, tmp_path):
     assert w.open_path(str(tmp_path / "lenses.nnproj"))
     assert w.windowTitle().startswith("nnstudio — lenses")
     assert w.recent_files()[0] == str(tmp_path / "lenses.nnproj")
-    assert w.recent_menu.actions()[0].text() == "lenses.nnproj"
+    assert w.recent_menu.actions()[0].text().startswith("lenses.nnproj — ")
 
 
 def test_recent_files_remembered_across_windows(make_window, tmp_path, qsettings):
     w = make_window()
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.nnproj").write_text("{}")
     w.add_recent(str(tmp_path / "a.nnproj"))
     w.add_recent(str(tmp_path / "b.nnproj"))
+    w.settings.setValue("reopen_last", False)       # b.nnproj is no project to reopen
     w2 = make_window()
     assert w2.recent_files()[:2] == [str(tmp_path / "b.nnproj"), str(tmp_path / "a.nnproj")]
 

@@ -391,4 +391,33 @@ def _external_test(result, source, rows, prepared, project, out) -> None:
     result.metrics_ci = {k: (float(a), float(b)) for k, (a, b) in ci.items() if k in metrics}
 
 
-__all__ = ["CHUNK_BYTES", "PredictResult", "class_column", "model_hash", "parse_shard", "predict_project"]
+def export_rows(result: PredictResult, rows, out, fmt: str | None = None) -> list[Path]:
+    """Write the catalog rows at positions ``rows`` (of ``result.columns``) to ``out``; for image
+    inputs also their cutouts, as a FITS cube ``OUT_cutouts.fits`` in the same order: the
+    candidate list handed to a follow-up team. Returns the files written."""
+    from nnstudio.core.data.catalog import write_catalog
+    from nnstudio.core.files import atomic_path
+
+    rows = np.asarray(sorted(int(r) for r in rows), dtype=np.int64)
+    if len(rows) == 0:
+        raise NnstudioError("Select the rows to export first.")
+    columns = {k: np.asarray(v)[rows] for k, v in result.columns.items()}
+    written = [write_catalog(columns, {**result.meta, "selected": len(rows)}, out, fmt)]
+    src = result.source
+    if src is not None and src.kind == "images":
+        from astropy.io import fits
+
+        cube = src.read(np.asarray(result.columns["row"])[rows])
+        data = cube[..., 0] if cube.shape[-1] == 1 else np.moveaxis(cube, -1, 1)
+        hdu = fits.PrimaryHDU(data)
+        hdu.header["NNRUN"] = result.meta.get("nnrun", "")
+        hdu.header["COMMENT"] = f"Cutouts of the rows of {Path(out).name}, in the same order."
+        path = Path(out).with_name(Path(out).stem + "_cutouts.fits")
+        with atomic_path(path) as tmp:
+            hdu.writeto(tmp, overwrite=True)
+        written.append(path)
+    return written
+
+
+__all__ = ["CHUNK_BYTES", "PredictResult", "class_column", "export_rows", "model_hash", "parse_shard",
+           "predict_project"]

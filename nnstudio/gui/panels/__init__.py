@@ -1,4 +1,4 @@
-"""The five workflow panels, in order: ``PANELS`` is what the window builds its sidebar from.
+"""The six workflow panels, in order: ``PANELS`` is what the window builds its sidebar from.
 
 Each panel is a folder: ``panel.py`` (run it with ``python -m`` for a preview, ``--dark`` for the
 dark theme) beside the views only that panel shows. Views shared by panels are in ``gui.widgets``.
@@ -13,4 +13,6 @@ PANELS = [
      "Confusion matrix, ROC/PR, regression views on held-out data"),
     ("uncertainty", "Uncertainty", "nnstudio.gui.panels.uncertainty.panel", "UncertaintyPanel",
      "Error bars, calibration, conformal sets"),
+    ("predict", "Predict", "nnstudio.gui.panels.predict.panel", "PredictPanel",
+     "Put a trained model to work on new data: a catalog of predictions"),
 ]
