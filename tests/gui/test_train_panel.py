@@ -102,10 +102,23 @@ def test_pause_blocks_the_worker_then_resume_continues(train_window, qtbot):
 
 def test_start_without_saved_project_asks_to_save(train_window, qtbot):
     _w, panel = train_window(save=False)
-    assert panel.start() is False
+    assert panel.start() is False           # the save dialog was cancelled
     assert panel.job is None and not panel.is_training
     assert panel.messages.is_shown("save-first")
     assert "save the project first" in panel.messages.text("save-first")
+
+
+def test_start_of_an_unsaved_project_saves_then_trains_in_one_flow(train_window, qtbot, tmp_path):
+    w, panel = train_window(epochs=1, save=False)
+    asked = []
+    w.choose_save_path = lambda title="": asked.append(title) or str(tmp_path / "chosen" / "toy.nnproj")
+    with qtbot.waitSignal(w.session.run_finished, timeout=60_000) as sig:
+        qtbot.mouseClick(panel.start_button, Qt.LeftButton)
+    assert asked and "runs are kept in its folder" in asked[0]
+    assert w.session.project.path == tmp_path / "chosen" / "toy.nnproj"
+    assert sig.args[0].status == "completed"
+    assert not panel.messages.is_shown("save-first")
+    assert (tmp_path / "chosen" / "toy" / "runs" / sig.args[0].model_path).exists()
 
 
 def test_settings_edits_reach_the_project(train_window, qtbot):

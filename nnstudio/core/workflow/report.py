@@ -15,7 +15,7 @@ def report_context(project: Project, result: EvaluationResult, prepared=None, di
     replaces ``result.diagnostics`` (a classifier at the threshold a person chose)."""
     from nnstudio.core.model.infer import spec_summary
 
-    d = diagnostics if diagnostics is not None else result.diagnostics
+    d = diagnostics if diagnostics is not None else project_decision_diagnostics(project, result)
     split = result.split_label
     figures = jsonable(d.summary()) if result.problem == "classification" else result.metrics
     run = project.run(result.run)
@@ -41,10 +41,30 @@ def report_context(project: Project, result: EvaluationResult, prepared=None, di
     notes = [f"Uncertainty: {result.uncertainty.verdict['text']}"]
     if result.split == "val":
         notes.append("Figures from the validation split, which chose the best epoch: slightly optimistic.")
+    rule = project.decision
+    if result.problem == "classification" and getattr(d, "threshold", None) is not None:
+        name = (result.class_names or [])[d.positive] if d.positive < len(result.class_names or []) else d.positive
+        chosen = {"test": "on the test split (so the test figures at it are optimistic)",
+                  "val": "on the validation split"}.get(rule.split or "", "")
+        notes.append(f"Decision: '{name}' when P({name}) ≥ {d.threshold:.3f}"
+                     + (f", the project's threshold, chosen {chosen}." if rule.threshold == d.threshold
+                        and chosen else "."))
     ctx["notes"] = notes
     if result.baselines:
         ctx["baselines"] = _baselines(result)
     return ctx
+
+
+def project_decision_diagnostics(project: Project, result: EvaluationResult):
+    """A classifier's diagnostics at the project's decision rule (its positive class and
+    threshold); the evaluated ones when the project has none, or none that fits."""
+    from nnstudio.core.evaluation import diagnostics_at
+
+    d, rule = result.diagnostics, project.decision
+    if (result.problem != "classification" or rule.threshold is None or rule.positive is None
+            or rule.positive >= d.n_classes):
+        return d
+    return diagnostics_at(d, result.arrays["y_true"], result.arrays["proba"], rule.threshold, rule.positive)
 
 
 def _baselines(result: EvaluationResult) -> dict:
@@ -97,4 +117,4 @@ def write_report(project: Project, result: EvaluationResult, out: str | Path, pr
     return out.absolute()
 
 
-__all__ = ["report_context", "write_report"]
+__all__ = ["project_decision_diagnostics", "report_context", "write_report"]

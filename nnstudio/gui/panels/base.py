@@ -15,6 +15,19 @@ REQUIREMENTS = {
 }
 
 
+def error_text(exc, doing: str = "") -> str:
+    """What a person reads about an exception: an :class:`NnstudioError`'s own message; for
+    anything else (a bug, or a library's error nobody turned into words) no raw exception text,
+    only where it happened and where the details are (the job logged the traceback)."""
+    if isinstance(exc, NnstudioError):
+        return exc.message
+    from nnstudio.logs import log_path
+
+    where = f" while running “{doing}”" if doing else ""
+    return (f"Something went wrong{where} ({type(exc).__name__}). This is a bug in nnstudio, not "
+            f"something you did; the details are in the log ({log_path()}).")
+
+
 class Panel(QWidget):
     """Base of the five workflow panels. Subclasses implement :meth:`build` and may override
     :meth:`missing`, :meth:`refresh` and :meth:`on_tf_ready`."""
@@ -130,13 +143,7 @@ class Panel(QWidget):
             self.messages.error("save", f"{what} but the project could not be saved: {exc}")
 
     def show_error(self, exc) -> None:
-        if isinstance(exc, NnstudioError):
-            self.messages.error("error", exc.message)
-        else:
-            from nnstudio.logs import log_path
-
-            self.messages.error("error", f"Unexpected error: {type(exc).__name__}: {exc}. "
-                                         f"Details are in the log ({log_path()}).")
+        self.messages.error("error", error_text(exc, self.job.name if self.job is not None else self.title))
 
     def shutdown(self, msecs: int = 30000) -> None:
         """Cancel the panel's job and wait for it (window close, tests)."""

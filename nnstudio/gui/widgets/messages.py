@@ -1,8 +1,33 @@
 """A panel's message area: declared errors, warnings and notes shown as dismissable lines."""
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+MAX_CHARS = 600
+# terminal colour and cursor codes (TensorFlow and Keras colour their errors) and other controls
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def plain_text(text) -> str:
+    """A message as a person should read it: no escape codes or control characters, runs of
+    blank space collapsed, and at most ``MAX_CHARS`` characters."""
+    text = _CONTROL.sub("", _ANSI.sub("", str(text)))
+    text = re.sub(r"[ \t]*\n\s*", " ", text)
+    text = re.sub(r"[ \t]{2,}", " ", text).strip()
+    return text if len(text) <= MAX_CHARS else text[:MAX_CHARS - 1].rstrip() + "…"
+
 
 LEVELS = {
     "error": ("rgba(220, 53, 69, 0.16)", "rgba(220, 53, 69, 0.75)", "✖"),
@@ -56,6 +81,7 @@ class MessageBar(QWidget):
 
     def show_message(self, key: str, level: str, text: str, actions=None) -> None:
         self.clear(key)
+        text = plain_text(text)
         line = _Line(level, text, actions, lambda: self.clear(key))
         self._lines[key] = (level, text, line)
         self._lay.addWidget(line)

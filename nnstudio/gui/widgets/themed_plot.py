@@ -30,6 +30,10 @@ class ThemedPlot(pg.PlotWidget):
         self.plot_item.setMenuEnabled(True)
         self.legend = (self.plot_item.addLegend(offset=legend_offset, labelTextSize="8pt", brush=None)
                        if legend else None)
+        if legend:      # legend_offset is where it starts; it moves off the data when they meet
+            from nnstudio.gui.widgets.legend import keep_legend_clear
+
+            keep_legend_clear(self.plot_item)
         self.setMinimumSize(200, 170)
         self._placeholder = QLabel(self)
         self._placeholder.setAlignment(Qt.AlignCenter)

@@ -17,16 +17,37 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSpinBox,
-                               QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from nnstudio.core.formatting import fmt_percent
 from nnstudio.core.workflow.data import load_job
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
+from nnstudio.gui.panels.data.changes import describe_changes
 from nnstudio.gui.panels.data.column_table import ColumnTable
 from nnstudio.gui.panels.data.hdu_picker import HduPicker, is_votable
 from nnstudio.gui.panels.data.histogram import ColumnHistogram
@@ -494,6 +515,7 @@ class DataPanel(Panel):
             return
         dataset, prepared = result
         project = self.session.project
+        before, before_spec = self.session.prepared, project.preparation
         data = scratch.data
         # absolute paths: right whatever the project file's place is now (a save relativises them)
         data.path = str(scratch.resolve(data.path))
@@ -508,6 +530,8 @@ class DataPanel(Panel):
         self.session.model_changed.emit()
         if user:
             project.mark_changed("data")
+        if user and before is not None:
+            self.messages.info("applied", describe_changes(before, prepared, before_spec, project.preparation))
         self.messages.clear("fractions")
         self._show_dataset()
         self._load_spec(project.preparation)

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTableWidget,
-    QTabWidget,
     QTableWidgetItem,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -76,6 +76,7 @@ class DiagnosticsPanel(Panel):
     MSG_NOTES = "notes"
     MSG_EXPORT = "export"
     MSG_SPLIT = "split"
+    MSG_DECISION = "decision"
 
     def build(self) -> QWidget:
         self.result: dict | None = None
@@ -361,6 +362,8 @@ class DiagnosticsPanel(Panel):
             return
         self.messages.clear("error")
         self._eval_key = self._key()
+        if not self._run_fits():
+            return
         self.evaluate_button.setEnabled(False)
         self.progress.setValue(0)
         self.progress.setVisible(True)
@@ -372,6 +375,19 @@ class DiagnosticsPanel(Panel):
         job.progress.connect(lambda done, total, text: self.progress.setValue(int(done)))
         job.finished.connect(self._on_job_finished)
         self._job_key = self._eval_key
+
+    def _run_fits(self) -> bool:
+        """Refuse, in one sentence, a model trained on other inputs than the data now prepared."""
+        from nnstudio.core.workflow.compat import check_run_fits
+
+        try:
+            check_run_fits(self.session.project, self.session.prepared)
+        except NnstudioError as exc:
+            self._failed_key = self._eval_key
+            self.state_label.setText("")
+            self.messages.error("error", exc.message)
+            return False
+        return True
 
     def _on_job_finished(self) -> None:
         if self.job is None or not self.job.running:
@@ -489,13 +505,13 @@ class DiagnosticsPanel(Panel):
             self.positive_combo.addItem("none: most probable class", ARGMAX)
         for i, name in enumerate(d.class_names):
             self.positive_combo.addItem(name, i)
-        self.positive_combo.setCurrentIndex(0 if k > 2 else 1)
+        self._positive, self._threshold = self._project_decision(k)
+        self.positive_combo.setCurrentIndex(self.positive_combo.findData(self._positive))
         self.positive_combo.blockSignals(False)
-        self._positive = ARGMAX if k > 2 else 1
         self.threshold_slider.blockSignals(True)
-        self.threshold_slider.setValue(0.5)
+        self.threshold_slider.setValue(self._threshold)
         self.threshold_slider.blockSignals(False)
-        self._threshold = 0.5
+        self._say_where_decided()
         self._draw_curves()
         self.apply_threshold()
 
@@ -539,15 +555,49 @@ class DiagnosticsPanel(Panel):
     def positive(self) -> int:
         return self.diag.positive if self._positive == ARGMAX else self._positive
 
+    def _project_decision(self, k: int) -> tuple[int, float]:
+        """The project's decision rule as (positive entry, threshold) for ``k`` classes; the
+        default (class 1 at 0.5, or the most probable of K > 2) when it has none that fits."""
+        rule = self.session.project.decision
+        if rule.threshold is not None and rule.positive is not None and rule.positive < k:
+            return int(rule.positive), float(rule.threshold)
+        return (ARGMAX if k > 2 else 1), 0.5
+
+    def _store_decision(self) -> None:
+        """The person moved the threshold or picked a class: the project keeps it (every view, the
+        report and predictions read it), with the split it was chosen on."""
+        from nnstudio.core.project import DecisionRule
+
+        project = self.session.project
+        rule = (DecisionRule() if self.threshold is None else
+                DecisionRule(positive=int(self._positive), threshold=round(self._threshold, 6), split=self.split))
+        if rule != project.decision:
+            project.decision = rule
+            project.mark_changed("decision")
+        self._say_where_decided()
+
+    def _say_where_decided(self) -> None:
+        rule = self.session.project.decision
+        if rule.threshold is not None and rule.split == "test":
+            self.messages.warning(self.MSG_DECISION, f"The threshold {rule.threshold:.3f} was chosen while "
+                                  "looking at the test split, so the test figures at it are optimistic. Choose "
+                                  "it on the validation split (Evaluate on ▸ Validation) and keep test for "
+                                  "the honest figures.")
+        else:
+            self.messages.clear(self.MSG_DECISION)
+
     def _on_positive_changed(self, _i) -> None:
         data = self.positive_combo.currentData()
         if data is None or self.diag is None:
             return
         self._positive = int(data)
         self.apply_threshold()
+        self._store_decision()
 
     def _on_slider(self, value: float) -> None:
         self._threshold = float(value)
+        if self.diag is not None:
+            self._store_decision()
         if self._thr_timer.isActive():
             self._pending_threshold = True
         else:

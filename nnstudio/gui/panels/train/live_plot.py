@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidg
 
 from nnstudio.core.formatting import fmt_number
 from nnstudio.gui.theme import apply_plot_theme, plot_colours
+from nnstudio.gui.widgets.legend import keep_legend_clear
 
 REDRAW_MS = 100
 SMOOTHING = 0.6            # weight of the past in the batch-loss moving average (reports come ~10/s)
@@ -111,6 +112,7 @@ class LivePlots(QWidget):
         self.batch_plot.setTitle(BATCH_TITLE)
         self.batch_plot.setLabel("bottom", "epoch")
         self.batch_plot.addLegend(offset=(-10, 10))
+        keep_legend_clear(self.batch_plot)
         # An hour of batch reports is ~36k points. One peak pair per pixel (pyqtgraph keeps five by
         # default) and no antialiasing of the thin, dense raw curve cut a repaint to about a quarter.
         self.batch_raw_item = self.batch_plot.plot(name="batch", pen=pg.mkPen((*TRAIN_COLOUR, 120), width=1),
@@ -167,6 +169,7 @@ class LivePlots(QWidget):
             plot = self.epoch_view.addPlot(row=i // MAX_COLUMNS, col=i % MAX_COLUMNS, title=pretty(base))
             plot.setLabel("bottom", "epoch")
             plot.addLegend(offset=(-10, 10))
+            keep_legend_clear(plot)
             plot.setLogMode(False, self._log)
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((128, 128, 128), style=Qt.DashLine))
             line.setVisible(False)

@@ -130,7 +130,7 @@ class TrainPanel(Panel):
         project = self.session.project
         for key in ("run", "error", "job", "resume"):
             self.messages.clear(key)
-        if project.path is None:
+        if project.path is None and not self._save_as("Save the project: its runs are kept in its folder"):
             self.messages.info("save-first", "Training writes the model and its history into the project's "
                                              "folder: save the project first.",
                                actions=[("Save As…", self._save_as)])
@@ -143,15 +143,18 @@ class TrainPanel(Panel):
             return False
         return True
 
-    def _save_as(self) -> None:
+    def _save_as(self, title: str = "Save project") -> bool:
+        """Save the project where the person chooses (Start asks this of an unsaved project and
+        then goes on starting); False when cancelled."""
         w = self.window()
         if hasattr(w, "save_as"):
-            ok = w.save_as()
+            ok = w.save_as(title)
         else:   # the panel on its own (preview)
-            path, _ = QFileDialog.getSaveFileName(self, "Save project", "", "nnstudio projects (*.nnproj)")
+            path, _ = QFileDialog.getSaveFileName(self, title, "", "nnstudio projects (*.nnproj)")
             ok = bool(path) and bool(self.session.project.save(path))
         if ok:
             self.messages.clear("save-first")
+        return bool(ok)
 
     # -- refresh from the session -----------------------------------------------------------------
     def on_tf_ready(self, info) -> None:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core.formatting import fmt_number, fmt_percent
 from nnstudio.errors import Cancelled
 from nnstudio.gui.panels.base import Panel
+from nnstudio.gui.panels.uncertainty.methods import set_names
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
     dataset_columns,
@@ -47,6 +48,7 @@ VERDICT_STYLE = {
     "none": ("transparent", "rgba(128, 128, 128, 0.5)", ""),
 }
 BAR_BRUSH = (31, 119, 180, 170)
+MC_TIP = "T passes with dropout switched on: the spread is the model's own (epistemic) uncertainty"
 AFTER_COLOUR = (255, 127, 14)
 
 
@@ -118,6 +120,8 @@ class UncertaintyPanel(Panel):
         s.prepared_changed.connect(self.clear_result)
         s.project_changed.connect(self._on_project)
         s.model_changed.connect(self._refresh_ensemble)
+        s.project_edited.connect(self._on_project_edited)
+        s.run_finished.connect(lambda _r: self._update_enabled())
         self._refresh_ensemble()
         self._load_settings()
         return w
@@ -133,8 +137,7 @@ class UncertaintyPanel(Panel):
                         "classifier's probabilities, or a constant σ from held-out residuals",
                 "heteroscedastic": "The σ the model predicts for every sample (regression models "
                                    "trained with Gaussian NLL)",
-                "mc_dropout": "T passes with dropout switched on: the spread is the model's own "
-                              "(epistemic) uncertainty",
+                "mc_dropout": MC_TIP,
                 "ensemble": "K copies of the model trained with different seeds: their spread is the "
                             "model's own (epistemic) uncertainty; members with a mean-and-variance "
                             "head add the noise in the data"}
@@ -162,7 +165,6 @@ class UncertaintyPanel(Panel):
         self.ensemble_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         ens.addWidget(self.ensemble_label)
         self._option_pages = {"mc_dropout": 1, "ensemble": 2}
-        row.addWidget(self.options_stack)
         row.addWidget(QLabel("conformal level"))
         self.level_spin = QDoubleSpinBox()
         self.level_spin.setRange(50.0, 99.5)
@@ -186,6 +188,8 @@ class UncertaintyPanel(Panel):
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         row.addWidget(self.cancel_button)
+        # the chosen method's options after the buttons, so that nothing before them moves
+        row.addWidget(self.options_stack)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(160)
@@ -307,7 +311,19 @@ class UncertaintyPanel(Panel):
         self.session.project.mark_changed("uncertainty")
         self._update_enabled()
 
+    def _update_mc_item(self) -> None:
+        """MC dropout needs a Dropout layer: greyed out, with the reason, for a model without."""
+        from nnstudio.gui.panels.uncertainty.methods import mc_dropout_unavailable
+
+        i = self.method_combo.findData("mc_dropout")
+        item = self.method_combo.model().item(i)
+        reason = mc_dropout_unavailable(self.session.project)
+        item.setEnabled(reason is None)
+        item.setToolTip(reason or MC_TIP)
+        self.mc_unavailable = reason
+
     def _update_enabled(self) -> None:
+        self._update_mc_item()
         page = self._option_pages.get(self.method, 0)
         self.options_stack.setCurrentIndex(page)
         for i in range(self.options_stack.count()):    # the row is as wide as the shown page only
@@ -359,6 +375,8 @@ class UncertaintyPanel(Panel):
         self.messages.clear("error")
         self.messages.clear("job")
         self._job_key = self._key()
+        if not self._run_fits():
+            return
         done = self._evaluation_shown_elsewhere()
         if done is not None:        # the Diagnostics panel evaluated exactly this: no second pass
             self.show_result(done)
@@ -369,6 +387,19 @@ class UncertaintyPanel(Panel):
                              level=self.level_spin.value() / 100.0, prepared=self.session.prepared,
                              on_done=self._on_computed, on_error=self._on_error, name="uncertainty")
         self._job_started(job)
+
+    def _run_fits(self) -> bool:
+        """Refuse, in one sentence, a model trained on other inputs than the data now prepared."""
+        from nnstudio.core.workflow.compat import check_run_fits
+        from nnstudio.errors import NnstudioError
+
+        try:
+            check_run_fits(self.session.project, self.session.prepared)
+        except NnstudioError as exc:
+            self._failed_key = self._job_key
+            self.messages.error("error", exc.message)
+            return False
+        return True
 
     def _evaluation_shown_elsewhere(self):
         """The session's evaluation when it is this panel's request with the automatic method."""
@@ -730,13 +761,16 @@ class UncertaintyPanel(Panel):
             names = np.asarray(self.session.prepared.class_names or
                                [str(i) for i in range(int(a["y_pred"].max()) + 1)])
             # the sort column first after the labels, where the eye lands
-            cols = {"row": rows, "true": names[a["y_true"][idx]], "predicted": names[a["y_pred"][idx]]}
+            pred = self.predicted(a)
+            cols = {"row": rows, "true": names[a["y_true"][idx]], "predicted": names[pred[idx]]}
             if "mutual_information" in a:
                 cols["mutual info"] = a["mutual_information"][idx]
             cols.update({"entropy": a["entropy"][idx], "confidence": a["confidence"][idx],
                          "after T": a["confidence_scaled"][idx]})
             if "set_size" in a:
                 cols["set size"] = a["set_size"][idx]
+            if "conformal_set" in a:
+                cols["conformal set"] = set_names(a["conformal_set"][idx], names)
             sort_by = "mutual info" if "mutual_information" in a else "entropy"
             caption = lambda i: f"{cols['predicted'][i]} {cols['confidence'][i]:.2f}\nH {cols['entropy'][i]:.2f}"
         if "ood" in a:
@@ -755,8 +789,30 @@ class UncertaintyPanel(Panel):
                   "entropy": "Predictive entropy (nats): 0 certain, log K a coin toss",
                   "mutual info": "Mutual information (nats): the model's own (epistemic) part",
                   "set size": "Classes in the conformal prediction set",
+                  "conformal set": "The classes plausible at the conformal level; an empty set means none "
+                                   "is: abstain, and look at the sample",
+                  "predicted": "The class the project's decision rule gives (its positive class and "
+                               "threshold, set in Diagnostics)",
                   "unlike training": "Out-of-distribution score above the 99th percentile of the same score "
                                      "on held-out data (the calibration split)"})
+
+    def predicted(self, a: dict) -> np.ndarray:
+        """The predicted class of every sample under the project's decision rule (the threshold
+        chosen in Diagnostics), else the most probable class."""
+        from nnstudio.core.evaluation import predicted_labels
+
+        rule = self.session.project.decision
+        proba = np.asarray(a["proba"])
+        k = proba.shape[1] if proba.ndim == 2 else 2
+        if rule.threshold is None or rule.positive is None or rule.positive >= k:
+            return np.asarray(a["y_pred"])
+        return predicted_labels(proba, rule.threshold, rule.positive)
+
+    def _on_project_edited(self, what: str) -> None:
+        if what == "decision" and self.result is not None and self.result.problem == "classification":
+            self.show_all_samples()
+        elif what in ("model", "runs", "run"):
+            self._update_enabled()
 
     def _points_clicked(self, _item, points, _ev=None) -> None:
         idx = np.unique([int(p.data()) for p in points])
