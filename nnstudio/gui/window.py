@@ -1,4 +1,4 @@
-"""The main window: a sidebar of five workflow steps, menus, status bar, drag and drop.
+"""The main window: a sidebar of six workflow steps, menus, status bar, drag and drop.
 
 Only PySide6 is imported before the first paint; the panels (numpy, pyqtgraph) are created from a
 single-shot timer right after it, then the application's TensorFlow loader starts.

@@ -42,7 +42,7 @@ def test_title_sidebar_and_status(make_window, qtbot):
     w = make_window()
     assert w.windowTitle().startswith("nnstudio")
     assert [w.sidebar.item(i).text().split()[-1] for i in range(w.sidebar.count())] == \
-        ["Data", "Model", "Train", "Diagnostics", "Uncertainty"]
+        ["Data", "Model", "Train", "Diagnostics", "Uncertainty", "Predict"]
     assert w.device_label.text() == "Device: CPU"
     assert w.state_label.text() == "Ready"
     w.sidebar.setCurrentRow(2)
