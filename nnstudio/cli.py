@@ -156,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_part_options(s, "predict on")
     s.add_argument("--json", action="store_true")
 
+    s = sub.add_parser("explain", help="why the network said what it said: attribution maps or input importance")
+    s.add_argument("project")
+    which = s.add_mutually_exclusive_group()
+    which.add_argument("--rows", metavar="R,R,…", help="0-based rows of the data file to explain")
+    which.add_argument("--split", choices=["train", "val", "cal", "test"], help="explain a whole split (default test)")
+    s.add_argument("--method", choices=["ig", "gradcam", "occlusion"], default="ig",
+                   help="images: integrated gradients (default), Grad-CAM or occlusion")
+    s.add_argument("--steps", type=int, default=32, help="integrated gradients: steps along the path (default 32)")
+    s.add_argument("--out", required=True, help="folder for the maps (images: one FITS and one PNG per sample)")
+    s.add_argument("--json", action="store_true")
+
     sub.add_parser("selftest", help="check that everything works (offscreen, about a minute)")
     return p
 
@@ -562,6 +573,60 @@ def cmd_predict(args) -> int:
 
 
 COMMANDS["predict"] = cmd_predict
+
+
+def _explain_rows(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        rows = [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise NnstudioError(f"--rows takes 0-based row numbers separated by commas, e.g. 0,5,12 (got {text!r}).") from None
+    if not rows or min(rows) < 0:
+        raise NnstudioError("--rows takes 0-based row numbers separated by commas, e.g. 0,5,12.")
+    return rows
+
+
+def cmd_explain(args) -> int:
+    from nnstudio.core.tasks import ConsoleTask
+    from nnstudio.core.workflow.explain import explain as explain_project
+    from nnstudio.core.workflow.explain import write_explanation
+
+    rows = _explain_rows(args.rows)
+    project = _load_project(args.project)
+    _quiet_tf()
+    result = explain_project(project, rows=rows, split=args.split, method=args.method, steps=args.steps,
+                             task=ConsoleTask())
+    files = write_explanation(result, args.out)
+    if result.kind == "table":
+        from nnstudio.core.files import atomic_write_json
+
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        files.append(atomic_write_json(Path(args.out) / "explanation.json", result.to_dict()))
+    if args.json:
+        _print_json({**result.to_dict(), "out": str(Path(args.out)), "files": [str(f) for f in files]})
+        return EXIT_OK
+    from nnstudio.core.formatting import fmt_interval, fmt_number
+
+    where = f"{result.split} split" if result.split else "chosen rows"
+    print(f"{result.problem} · {where} · {len(result.rows)} sample(s)")
+    if result.kind == "images":
+        print(f"{len(files) // 2} map(s) ({result.method}) written to {args.out}")
+        print(result.sanity.verdict)
+        d = result.deletion
+        print(f"deletion: mean score {fmt_number(d.area_attributed)} removing top-attributed pixels first, "
+              f"{fmt_number(d.area_random)} removing random ones"
+              + ("" if d.better_than_random else " (the maps do no better than chance)"))
+    else:
+        print(f"permutation importance ({result.units}), 95% bootstrap intervals:")
+        for r in result.importance:
+            print(f"  {r.input:<22} {fmt_number(r.mean)}  95% {fmt_interval(r.low, r.high)}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return EXIT_OK
+
+
+COMMANDS["explain"] = cmd_explain
 
 def main(argv: list[str] | None = None) -> int:
     if getattr(sys, "frozen", False):  # the packaged app: let `sweep --jobs` start worker processes

@@ -1,0 +1,116 @@
+"""`nnstudio explain`: maps as FITS (with the cutouts' WCS) and PNG for images, importance with
+intervals for tables, one-line refusals."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.core.evaluation.point_sources import point_source_images
+
+
+def _wcs_header(k: int):
+    from astropy.io import fits
+
+    h = fits.Header()
+    h.update(CTYPE1="RA---TAN", CTYPE2="DEC--TAN", CRPIX1=16.5, CRPIX2=16.5, CRVAL1=150.0 + k * 0.01,
+             CRVAL2=2.0, CDELT1=-5e-5, CDELT2=5e-5, CUNIT1="deg", CUNIT2="deg")
+    return h
+
+
+@pytest.fixture(scope="module")
+def images_project(tmp_path_factory, tensorflow):
+    from astropy.io import fits
+
+    from nnstudio.core.workflow.projects import new_project
+    from nnstudio.core.workflow.train import train_project
+
+    folder = tmp_path_factory.mktemp("sources")
+    x, y, _ = point_source_images(160, seed=3)
+    for k, (img, label) in enumerate(zip(x, y)):
+        d = folder / "cutouts" / ("source" if label else "empty")
+        d.mkdir(parents=True, exist_ok=True)
+        fits.PrimaryHDU(img[..., 0], header=_wcs_header(k)).writeto(d / f"c{k:03d}.fits")
+    project = new_project(str(folder / "cutouts"), folder / "sources.nnproj")
+    train_project(project, epochs=1)
+    project.save()
+    return project
+
+
+@pytest.fixture(scope="module")
+def table_project(tmp_path_factory, tensorflow):
+    from nnstudio.core.examples._write import write_csv
+    from nnstudio.core.workflow.projects import new_project
+    from nnstudio.core.workflow.train import train_project
+
+    folder = tmp_path_factory.mktemp("table")
+    rng = np.random.default_rng(0)
+    cols = {"a": rng.normal(size=600), "b": rng.normal(size=600), "c": rng.normal(size=600)}
+    cols["y"] = 2.0 * cols["b"] + 0.1 * rng.normal(size=600)          # b decides
+    write_csv(folder / "t.csv", cols)
+    project = new_project(str(folder / "t.csv"), folder / "t.nnproj", target="y", problem="regression",
+                          inputs=["a", "b", "c"])
+    train_project(project, epochs=30)
+    project.save()
+    return project
+
+
+def test_images_give_one_fits_map_per_row_with_the_cutouts_wcs(images_project, run_cli, tmp_path):
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    code, out, err = run_cli("explain", images_project.path, "--rows", "3,10,17", "--out", tmp_path / "maps", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["kind"] == "images" and d["rows"] == [3, 10, 17] and d["method"] == "ig"
+    assert set(d["sanity"]) >= {"mean_correlation", "informative", "verdict", "correlations"}
+    assert len(d["sanity"]["correlations"]) == 3
+    assert d["deletion"]["fractions"][0] == 0.0
+    for row in (3, 10, 17):
+        with fits.open(tmp_path / "maps" / f"row-{row:06d}.fits") as hdul:
+            assert hdul[0].data.shape == (32, 32)
+            assert hdul[0].header["EXPLROW"] == row
+            assert WCS(hdul[0].header).has_celestial
+        assert (tmp_path / "maps" / f"row-{row:06d}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the FITS map is the attribution summed over bands: integrated gradients are complete, so the sum of
+    # the map is close to the explained score minus the score of the sky level
+    assert all(0.0 <= s <= 1.0 for s in d["scores"])
+
+
+def test_a_split_with_gradcam_as_text(images_project, run_cli, tmp_path):
+    code, out, err = run_cli("explain", images_project.path, "--split", "test", "--method", "gradcam",
+                             "--out", tmp_path / "cam")
+    assert code == 0, err
+    assert "Grad-CAM" in out and "deletion" in out
+    n = len(list((tmp_path / "cam").glob("row-*.fits")))
+    assert n > 10 and n == len(list((tmp_path / "cam").glob("row-*.png")))
+
+
+def test_tables_rank_the_deciding_input_with_intervals(table_project, run_cli, tmp_path):
+    code, out, err = run_cli("explain", table_project.path, "--out", tmp_path / "t", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    imp = d["importance"]
+    assert imp[0]["input"] == "b"
+    assert imp[0]["low"] > 0.5                                    # RMSE in y's units rises by ~2.8
+    for r in imp[1:]:
+        assert r["low"] <= 0.0 <= r["high"] or r["high"] < 0.1
+    assert {p["input"] for p in d["partial_dependence"]} == {"a", "b", "c"}
+    assert (tmp_path / "t" / "explanation.json").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--rows", "1,x"], "--rows takes"),
+    (["--rows", "99999"], "not in the prepared data"),
+])
+def test_refusals_are_one_line(images_project, run_cli, tmp_path, argv, message):
+    code, _out, err = run_cli("explain", images_project.path, *argv, "--out", tmp_path / "x")
+    assert code == 1
+    errors = [line for line in err.splitlines() if line.startswith("nnstudio:")]
+    assert len(errors) == 1 and message in errors[0]
+
+
+def test_a_table_with_a_method_is_bad_usage(run_cli, tmp_path):
+    code, _out, err = run_cli("explain", tmp_path / "p.nnproj", "--method", "shap", "--out", tmp_path)
+    assert code == 2 and "invalid choice" in err
