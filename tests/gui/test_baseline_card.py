@@ -101,3 +101,22 @@ def test_two_classes_get_the_baselines_roc_curve_beside_the_networks(qtbot):
     names = [item.name() for item in panel.roc_curves]
     assert len(names) == 2 and names[1].startswith("logistic regression (AUC ")
     assert [item.name() for item in panel.pr_curves][1].startswith("logistic regression (AP ")
+
+
+def test_the_formula_predicts_beside_the_network_on_predicted_against_true(qtbot):
+    from nnstudio.gui.panels.diagnostics.panel import DiagnosticsPanel
+    from nnstudio.gui.session import Session
+
+    prepared = toy_regression(n=600)
+    session = Session()
+    session.prepared = prepared
+    r = evaluate(prepared=prepared, model=ToyPredictor("regression"), formula="k + m*a")
+    panel = DiagnosticsPanel(session)
+    qtbot.addWidget(panel)
+    panel.show_result(r)
+    x, y = panel.baseline_points.getData()
+    d = r.diagnostics
+    np.testing.assert_allclose(x, d.plot_true)
+    np.testing.assert_allclose(y, r.baselines[-1].arrays["mean"][d.plot_index])
+    labels = [label.text for _item, label in panel.scatter_plot.legend.items]
+    assert labels == ["network", "formula k + m*a"]

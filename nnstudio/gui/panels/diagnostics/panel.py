@@ -239,13 +239,16 @@ class DiagnosticsPanel(Panel):
         page = QWidget()
         lay = QHBoxLayout(page)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.scatter_plot = ThemedPlot("Predicted against true", "true", "predicted")
+        self.scatter_plot = ThemedPlot("Predicted against true", "true", "predicted", legend=True, legend_offset=(8, 8))
         self.residual_plot = ThemedPlot("Residuals against true", "true", "predicted − true")
         self.hist_plot = ThemedPlot("Residual histogram", "predicted − true", "samples")
         brush = pg.mkBrush(31, 119, 180, 110)
         self.scatter_points = pg.ScatterPlotItem(size=5, pen=None, brush=brush, hoverable=False)
         self.scatter_points.sigClicked.connect(self._points_clicked)
         self.one_to_one = pg.PlotDataItem(pen=pg.mkPen((214, 39, 40), width=1.5, style=Qt.DashLine))
+        # a baseline's predictions of the same samples, grey and behind the network's
+        self.baseline_points = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(128, 128, 128, 90))
+        self.scatter_plot.plot_item.addItem(self.baseline_points)
         self.scatter_plot.plot_item.addItem(self.scatter_points)
         self.scatter_plot.plot_item.addItem(self.one_to_one)
         self.residual_points = pg.ScatterPlotItem(size=5, pen=None, brush=brush)
@@ -481,6 +484,21 @@ class DiagnosticsPanel(Panel):
                                        "A formula is written over a table's columns and predicts a number: "
                                        "it applies to regression on tables.")
         self.baseline_card.show_result(result)
+
+    def _show_baseline_points(self, d) -> None:
+        """The formula's predictions (else the best baseline's) beside the network's."""
+        scored = {b.name: b for b in self.result.baselines if "mean" in b.arrays}
+        best = (self.result.versus_baseline or {}).get("baseline")
+        b = scored.get("formula") or scored.get(best)
+        legend = self.scatter_plot.legend
+        legend.removeItem(self.baseline_points)
+        legend.removeItem(self.scatter_points)
+        if b is None:
+            self.baseline_points.setData([], [])
+            return
+        self.baseline_points.setData(d.plot_true, np.asarray(b.arrays["mean"])[d.plot_index])
+        legend.addItem(self.scatter_points, "network")
+        legend.addItem(self.baseline_points, b.label)
 
     def _on_formula(self, text: str) -> None:
         from nnstudio.core.project import PhysicsSettings
@@ -846,6 +864,7 @@ class DiagnosticsPanel(Panel):
         lo = float(min(d.plot_true.min(), d.plot_pred.min()))
         hi = float(max(d.plot_true.max(), d.plot_pred.max()))
         self.one_to_one.setData([lo, hi], [lo, hi])
+        self._show_baseline_points(d)
         self.residual_points.setData(d.plot_true, d.plot_residual, data=d.plot_index)
         self.outlier_lines[0].setValue(d.outlier_threshold)
         self.outlier_lines[1].setValue(-d.outlier_threshold)
