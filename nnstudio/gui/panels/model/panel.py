@@ -21,8 +21,10 @@ from nnstudio.core.model import (LAYER_TYPES, LOSSES, METRICS, OPTIMIZERS, TEMPL
                                  LayerSpec, ModelSpec, default_template, diagram_data, infer,
                                  make_template, metric_applies, output_kind, shape_text,
                                  suggest_output)
+from nnstudio.core.model.budget import parameter_budget
 from nnstudio.errors import NnstudioError
 from nnstudio.gui.panels.base import Panel
+from nnstudio.gui.panels.model.budget import BudgetCard
 from nnstudio.gui.panels.model.diagram import DiagramView, export_png, export_svg
 from nnstudio.gui.panels.model.layer_form import LayerForm
 from nnstudio.gui.panels.model.layer_table import LayerTable, Row
@@ -286,6 +288,8 @@ class ModelPanel(Panel):
         row.addWidget(self.export_svg_button)
         v.addLayout(row)
         self.tabs.addTab(diagram_page, "Diagram")
+        self.budget_card = BudgetCard()
+        self.tabs.addTab(self.budget_card, "Parameter budget")
         self.tabs.currentChanged.connect(self._scroll_diagram)
         return self.tabs
 
@@ -636,6 +640,8 @@ class ModelPanel(Panel):
         self.diagram.set_boxes(boxes)
         self._render_totals(inf)
         self._render_messages(inf)
+        prepared = self.session.prepared
+        self.budget_card.set_budget(parameter_budget(inf, prepared.count("train") if prepared is not None else None))
         self._show_form()
         self._update_buttons()
 
