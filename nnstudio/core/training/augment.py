@@ -5,7 +5,8 @@ the square): a cutout has no preferred orientation on the sky, so each is as lik
 original. They need no interpolation, so no pixel value is invented. They are applied on the fly
 to training samples only (in the ``tf.data`` pipeline, seeded), never to the validation,
 calibration or test splits. Labels that depend on handedness (a spiral's winding) must turn them
-off.
+off. A run trained on them is evaluated on all 8 views of each cutout, averaged (test-time
+augmentation: :func:`sky_views`).
 """
 from __future__ import annotations
 
@@ -44,6 +45,22 @@ def class_weights(choice: str, y, n_classes: int) -> dict[int, float] | None:
         return None
     k = len(present)
     return {int(c): float(counts.sum() / (k * counts[c])) for c in np.flatnonzero(counts)}
+
+
+def sky_views(x: np.ndarray) -> list[np.ndarray]:
+    """The 8 sky symmetries of every image of ``x`` (N, H, W, C), the identity first (views of
+    the array: nothing is copied until a view is used)."""
+    out = []
+    for t in (x, np.swapaxes(x, 1, 2)):
+        for a in (t, t[:, ::-1]):
+            out += [a, a[:, :, ::-1]]
+    return out
+
+
+def uses_tta(settings: dict | None, prepared) -> bool:
+    """Test-time augmentation for a run trained on the sky symmetries: its predictions average
+    the 8 views of each cutout."""
+    return bool(settings) and settings.get("augmentation") == "sky" and resolve_augmentation("auto", prepared) == "sky"
 
 
 def sky_symmetries(ds, seed: int):

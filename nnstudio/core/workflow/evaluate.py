@@ -86,18 +86,24 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
     task.check()
     task.report_progress(5, 100, "predicting")
     splits = [s for s in dict.fromkeys(("val", "cal", split)) if prepared.count(s) > 0]
+    from nnstudio.core.training.augment import uses_tta
+
+    tta = method in ("auto", "heteroscedastic") and uses_tta(run.settings if run is not None else None, prepared)
     ens = ens_meta = None
     if method == "ensemble":
         ens, ens_meta = ensemble_samples(project, members, prepared, splits, reference_size, seed, task)
         raw = {s: ensemble_point(ens[s], prepared.problem) for s in splits}
     else:
-        raw = {s: predict(model, prepared.x[s]) for s in splits}
+        raw = {s: predict(model, prepared.x[s], tta=tta) for s in splits}
     task.check()
     args = (prepared, model, raw, method, split, n_passes, level, reference_size, seed, task, ens)
     if prepared.problem == "classification":
-        uncertainty = classification_uncertainty(*args, temperature_scaling=temperature_scaling)
+        uncertainty = classification_uncertainty(*args, temperature_scaling=temperature_scaling, tta=tta)
     else:
         uncertainty = regression_uncertainty(*args)
+    if tta:
+        uncertainty.notes.append("The run trained on the sky symmetries: each prediction averages the 8 flips "
+                                 "and quarter turns of its cutout (test-time augmentation).")
     uncertainty.arrays["index"] = np.asarray(prepared.index[split])
     uncertainty.ensemble = ens_meta
     _add_ood(uncertainty, model, prepared, split, method, reference_size, seed, task)

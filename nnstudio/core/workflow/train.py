@@ -93,10 +93,15 @@ def load_run_model(project: Project, run=None):
     return load_keras(path)
 
 
-def predict(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Raw model outputs (float64), in the model's (scaled) units."""
+def predict(model, x: np.ndarray, batch_size: int = 256, tta: bool = False) -> np.ndarray:
+    """Raw model outputs (float64), in the model's (scaled) units; with ``tta`` the mean over the
+    8 sky symmetries of each image."""
     if len(x) == 0:
         return np.zeros((0,) + tuple(model.output_shape[1:]), dtype="float64")
+    if tta:
+        from nnstudio.core.training.augment import sky_views
+
+        return np.mean([predict(model, np.ascontiguousarray(v), batch_size) for v in sky_views(x)], axis=0)
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype="float64")
 
 

@@ -63,6 +63,16 @@ def hidden_features(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     return np.asarray(head.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
 
 
+def _logits(model, x: np.ndarray, tta: bool) -> np.ndarray | None:
+    """The logits, averaged over the 8 sky symmetries with ``tta`` (as the probabilities are)."""
+    if not tta:
+        return predict_logits(model, x)
+    from nnstudio.core.training.augment import sky_views
+
+    views = [predict_logits(model, np.ascontiguousarray(v)) for v in sky_views(x)]
+    return None if views[0] is None else np.mean(views, axis=0)
+
+
 def predict_logits(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray | None:
     """A classifier's pre-activation outputs in float64, or None when its last layer does not end
     in a sigmoid or softmax. Computed from the last hidden features and the output layer's own
@@ -279,7 +289,7 @@ def _validated_temperature(val_logits, val_proba, y_val) -> tuple[float, str | N
 
 
 def classification_uncertainty(prepared, model, raw, method, split, n_passes, level, reference_size, seed,
-                               task, ens=None, temperature_scaling: bool = True) -> UncertaintyResult:
+                               task, ens=None, temperature_scaling: bool = True, tta: bool = False) -> UncertaintyResult:
     from nnstudio.core import evaluation as ev
 
     if method == "heteroscedastic":
@@ -334,7 +344,7 @@ def classification_uncertainty(prepared, model, raw, method, split, n_passes, le
     # a single model's own logits when it has them (the ensemble and MC means have none)
     logits = {}
     if method == "softmax" and getattr(model, "layers", None):
-        logits = {s: predict_logits(model, prepared.x[s]) for s in ("val", split) if s in raw}
+        logits = {s: _logits(model, prepared.x[s], tta) for s in ("val", split) if s in raw}
         logits = {s: z for s, z in logits.items() if z is not None}
     temperature, skipped = 1.0, None
     if not temperature_scaling:

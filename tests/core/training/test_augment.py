@@ -75,3 +75,35 @@ def test_training_records_what_it_did_and_leaves_held_out_splits_alone(tmp_path)
     assert record.settings["augmentation"] == "sky" and record.settings["class_weight"] == "balanced"
     for s, v in before.items():
         np.testing.assert_array_equal(prepared.x[s], v)
+
+
+def test_a_run_trained_on_the_symmetries_is_evaluated_on_all_eight_views():
+    from nnstudio.core.model import build_model, make_template
+    from nnstudio.core.project import Project
+    from nnstudio.core.training.augment import sky_views
+    from nnstudio.core.training.config import RunRecord
+    from nnstudio.core.workflow.evaluate import evaluate
+
+    prepared = _images(n=120, labels=[i % 2 for i in range(120)])
+    spec = make_template("small-cnn", prepared.input_shape, "classification", 2)
+    model = build_model(spec, prepared.input_shape, "classification", 2, seed=0)
+    project = Project(name="t")
+    project.runs = [RunRecord(id="run-0001", started="", settings={"augmentation": "sky"}, model={}),
+                    RunRecord(id="run-0002", started="", settings={"augmentation": "none"}, model={})]
+    x = prepared.x["test"]
+    views = np.mean([model.predict(np.ascontiguousarray(v), verbose=0) for v in sky_views(x)], axis=0)
+    r = evaluate(project, run_id="run-0001", prepared=prepared, model=model, baselines=False)
+    np.testing.assert_allclose(r.arrays["proba"], views[:, 0], rtol=1e-5)
+    assert any("test-time augmentation" in n for n in r.uncertainty.notes)
+    plain = evaluate(project, run_id="run-0002", prepared=prepared, model=model, baselines=False)
+    np.testing.assert_allclose(plain.arrays["proba"], model.predict(x, verbose=0)[:, 0], rtol=1e-5)
+    assert not any("test-time" in n for n in plain.uncertainty.notes)
+
+
+def test_the_eight_views_are_the_eight_symmetries():
+    from nnstudio.core.training.augment import sky_views
+
+    img = np.arange(16, dtype="float32").reshape(4, 4, 1)
+    views = [v[0] for v in sky_views(img[None])]
+    assert np.array_equal(views[0], img)
+    assert {v.tobytes() for v in views} == {np.ascontiguousarray(v).tobytes() for v in _d4(img)}
