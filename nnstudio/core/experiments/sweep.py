@@ -23,6 +23,7 @@ import re
 import socket
 import threading
 import time
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -317,14 +318,40 @@ def open_storage(url: str):
 
     import optuna
 
-    try:
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's words
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-                                              engine_kwargs={"connect_args": {"timeout": 60}}
-                                              if url.startswith("sqlite:") else None)
-    except Exception as exc:  # bad URL, driver missing, server down, not a database file
-        raise NnstudioError(f"Cannot open the sweep storage {_redact(url)}: {exc}") from None
+    # machines that start together on a fresh database race to create Optuna's tables: the loser
+    # finds them made on a second try
+    tries = 1 if _is_file_storage(url) else 3
+    for attempt in range(tries):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna's words
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                                                  engine_kwargs=_engine_kwargs(url))
+        except Exception as exc:  # bad URL, driver missing, server down, not a database file
+            if attempt + 1 < tries and not isinstance(exc, ImportError):
+                time.sleep(1.0 + attempt)
+                continue
+            raise NnstudioError(f"Cannot open the sweep storage {_redact(url)}: "
+                                f"{_storage_problem(url, exc)}") from None
+
+
+def _engine_kwargs(url: str) -> dict | None:
+    if url.startswith("sqlite:"):
+        return {"connect_args": {"timeout": 60}}
+    if url.startswith("postgresql"):  # a host that drops packets fails in seconds, not minutes
+        return {"connect_args": {"connect_timeout": 20}}
+    return None
+
+
+def _storage_problem(url: str, exc: Exception) -> str:
+    """Why a storage cannot be opened, in one line."""
+    if isinstance(exc, ImportError):
+        dialect, _, driver = url.partition(":")[0].partition("+")
+        if dialect == "postgresql" and driver in ("", "psycopg"):
+            return "the PostgreSQL driver (psycopg) is missing: pip install 'nnstudio[cluster]'."
+        return (f"the database driver {driver or dialect!r} is missing: install it, or use postgresql://… "
+                "with pip install 'nnstudio[cluster]'.")
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())  # the driver's own words, not SQLAlchemy's
 
 
 def _check_storage_project(storage, url: str, ident: dict) -> None:
@@ -723,6 +750,8 @@ def run_sweep(project: Project, params: list[SweepParam | str], trials: int | No
 
     # a resumed study samples afresh, not the first session's points again
     seed = seed + 1009 * len(st.get_trials(deepcopy=False))
+    if not _is_file_storage(url):  # machines joining one study at once must not draw the same points
+        seed += zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode()) % 1_000_003
     t0 = time.time()
     job = _Job(project=project.to_dict(), project_path=str(project.path), storage=url, study=name,
                params=[p.to_dict() for p in params], spec=project.model.to_dict(), config=config.to_dict(),
