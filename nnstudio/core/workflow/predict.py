@@ -119,7 +119,7 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
         if ok.any():
             from nnstudio.core.data.prepare import apply_scaler
 
-            xs = apply_scaler(fitted, x[ok], in_place=True)
+            xs = apply_scaler(fitted, x if ok.all() else x[ok], in_place=True)
             outputs, hidden = forward(cal, model, xs, batch_size)
             _fill(out_cols, np.flatnonzero(ok) + start, cal, prepared, project, outputs, hidden)
         done += len(chunk)
@@ -244,8 +244,8 @@ def _empty_outputs(prepared, n: int) -> dict[str, np.ndarray]:
 def _fill(out, at, cal: Calibration, prepared, project, outputs, hidden) -> None:
     from nnstudio.core import evaluation as ev
 
-    if hidden is not None and cal.ood_train is not None:
-        score = ev.distance_scores(cal.ood_train, hidden)
+    if hidden is not None and cal.ood is not None:
+        score = cal.ood(hidden)
         out["ood_score"][at] = score
         out["ood"][at] = score > cal.ood_threshold
     if prepared.problem == "classification":

@@ -33,7 +33,7 @@ class Calibration:
     q: float | None = None              # regression: interval half-width (× σ when normalised)
     normalised: bool = False
     sigma_const: float = float("nan")   # regression without σ: RMS of the calibration residuals
-    ood_train: np.ndarray | None = None
+    ood: OodScorer | None = None
     ood_threshold: float | None = None
     model: object = None
 
@@ -110,12 +110,54 @@ def _head(model):
     return head, weights, is_hidden
 
 
+def _compiled(cal: Calibration, x: np.ndarray):
+    """The head as one traced function for any batch of this input shape: a loop over batches
+    with it costs less per batch than ``Model.predict``'s data pipeline."""
+    fn = getattr(cal, "_fn", None)
+    if fn is None:
+        import tensorflow as tf
+
+        head = cal.head
+        spec = tf.TensorSpec((None,) + tuple(x.shape[1:]), tf.float32)
+        fn = tf.function(lambda batch: head(batch, training=False), input_signature=[spec])
+        cal._fn = fn
+    return fn
+
+
 def forward(cal: Calibration, model, x: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """(outputs, last hidden features) of ``x`` in one pass through the network."""
     if len(x) == 0:
         return np.zeros((0,) + tuple(model.output_shape[1:])), np.zeros((0, 1))
-    hidden, outputs = cal.head.predict(x, batch_size=batch_size, verbose=0)
-    return np.asarray(outputs, np.float64), np.asarray(hidden, np.float64)
+    fn = _compiled(cal, x)
+    x = np.asarray(x, dtype=np.float32)
+    hidden, outputs = [], []
+    for i in range(0, len(x), batch_size):
+        h, o = fn(x[i:i + batch_size])
+        hidden.append(h.numpy())
+        outputs.append(o.numpy())
+    return np.concatenate(outputs).astype(np.float64), np.concatenate(hidden).astype(np.float64)
+
+
+class OodScorer:
+    """:func:`nnstudio.core.evaluation.distance_scores` with the neighbour index built once (the
+    training features standardised by their own mean and spread; mean distance to the k nearest),
+    in float32, for scoring many chunks of new data."""
+
+    def __init__(self, train_features: np.ndarray, k: int = 5):
+        from sklearn.neighbors import NearestNeighbors
+
+        ref = np.asarray(train_features, np.float64).reshape(len(train_features), -1)
+        self.mean, std = ref.mean(axis=0), ref.std(axis=0)
+        std[std == 0] = 1.0
+        self.std = std
+        self.nn = NearestNeighbors(n_neighbors=min(k, len(ref)), algorithm="brute").fit(self._z(ref))
+
+    def _z(self, x) -> np.ndarray:
+        return ((np.asarray(x, np.float64).reshape(len(x), -1) - self.mean) / self.std).astype(np.float32)
+
+    def __call__(self, features) -> np.ndarray:
+        dist, _ = self.nn.kneighbors(self._z(features))
+        return dist.mean(axis=1).astype(np.float64)
 
 
 def calibrate(project: Project, model, prepared, task: Task | None = None, seed: int = 0) -> Calibration:
@@ -150,11 +192,11 @@ def calibrate(project: Project, model, prepared, task: Task | None = None, seed:
     ref = reference_split(prepared, "test")
     if ref is not None and prepared.count("train") > 0:
         rows = reference_rows(prepared.count("train"), REFERENCE_SIZE, seed)
-        cal.ood_train = forward(cal, model, prepared.x["train"][rows])[1]
+        cal.ood = OodScorer(forward(cal, model, prepared.x["train"][rows])[1])
         ref_rows = reference_rows(prepared.count(ref), REFERENCE_SIZE, seed)
         ref_hidden = (run[ref][1][ref_rows] if ref in run else forward(cal, model, prepared.x[ref][ref_rows])[1])
-        cal.ood_threshold = ev.ood_threshold(ev.distance_scores(cal.ood_train, ref_hidden), OOD_QUANTILE)
+        cal.ood_threshold = ev.ood_threshold(cal.ood(ref_hidden), OOD_QUANTILE)
     return cal
 
 
-__all__ = ["Calibration", "calibrate", "forward"]
+__all__ = ["Calibration", "OodScorer", "calibrate", "forward"]
