@@ -264,18 +264,19 @@ def write_explanation(result: Explanation, out_dir) -> list[Path]:
     return written
 
 
-def overlay(image, attribution, opacity: float = 0.6, zoom: int = 4) -> np.ndarray:
-    """RGB (H*zoom, W*zoom, 3): the cutout in grey (asinh stretch of all bands' mean) with the
-    positive attribution in orange, its opacity growing with the attribution."""
+def overlay(image, attribution, opacity: float = 0.8, zoom: int = 4) -> np.ndarray:
+    """RGB (H*zoom, W*zoom, 3): the cutout in grey (asinh stretch of the bands' mean, kept below
+    white so the colour shows on bright sources) with the positive attribution in red-orange, its
+    opacity growing with the square root of the attribution (faint structure stays visible)."""
     img = np.asarray(image, dtype=np.float64)
     img = img.mean(axis=-1) if img.ndim == 3 else img
     lo, hi = np.percentile(img, [1, 99.5])
     g = np.arcsinh(np.clip((img - lo) / max(hi - lo, 1e-12), 0, None) * 10) / np.arcsinh(10)
-    grey = np.repeat(np.clip(g, 0, 1)[..., None], 3, axis=-1) * 255
+    grey = np.repeat(np.clip(g, 0, 1)[..., None], 3, axis=-1) * 200
     a = np.clip(np.asarray(attribution, dtype=np.float64), 0, None)
-    a = a / a.max() if a.max() > 0 else a
+    a = np.sqrt(a / a.max()) if a.max() > 0 else a
     alpha = (opacity * a)[..., None]
-    rgb = grey * (1 - alpha) + np.array([255.0, 140.0, 0.0]) * alpha
+    rgb = grey * (1 - alpha) + np.array([255.0, 70.0, 0.0]) * alpha
     return np.kron(rgb, np.ones((zoom, zoom, 1)))
 
 
