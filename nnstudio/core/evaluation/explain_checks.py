@@ -9,6 +9,7 @@
   it), so the rank correlation stays near 0.5 for a trained and a random model alike; where the
   strongest attributions lie is what learning changes. A method whose maps barely change is "not
   informative for this model": it shows the image (or the architecture), not what was learned.
+  On request the cascade: the layers re-initialised one at a time from the output down.
 - Deletion (Samek et al. 2017; Petsiuk et al. 2018): set the most-attributed pixels to the sky
   (its level plus noise of its own spread) a fraction at a time and watch the score; the same with pixels in random order. Maps that
   find what matters make the score fall faster than chance.
@@ -118,6 +119,36 @@ def sanity_check(model, x, method: str, target=None, maps: AttributionMaps | Non
     return SanityCheck(method, *map_correlations(maps.summed, rmaps.summed), threshold=threshold)
 
 
+def cascading_copies(model, seed: int = 0):
+    """(layer name, copy) with the weights of the top 1, 2, … weighted layers re-initialised,
+    the others kept (Adebayo et al.'s cascade, from the output down)."""
+    import keras
+
+    rand = randomised_copy(model, seed)
+    weighted = [k for k, layer in enumerate(model.layers) if layer.weights]
+    for depth in range(1, len(weighted) + 1):
+        copy = keras.models.clone_model(model)
+        copy.build(tuple(model.input_shape))
+        copy.set_weights(model.get_weights())
+        for k in weighted[-depth:]:
+            copy.layers[k].set_weights(rand.layers[k].get_weights())
+        yield model.layers[weighted[-depth]].name, copy
+
+
+def cascading_check(model, x, method: str, target=None, maps: AttributionMaps | None = None, seed: int = 0,
+                    threshold: float = NOT_INFORMATIVE) -> list[tuple[str, SanityCheck]]:
+    """The randomisation check with the layers re-initialised from the top down: one
+    (deepest re-initialised layer, check) per step, on request (it costs one map set per layer)."""
+    x = check_images(x)
+    maps = maps if maps is not None else attribution_maps(model, x, method, target)
+    out = []
+    for name, copy in cascading_copies(model, seed):
+        rmaps = attribution_maps(copy, x, method, target)
+        out.append((name, SanityCheck(method, *map_correlations(maps.summed, rmaps.summed), threshold=threshold,
+                                      randomised=f"layers from {name} to the output re-initialised")))
+    return out
+
+
 @dataclass
 class DeletionCurve:
     """Mean score after setting a fraction of pixels to the sky level: top-attributed first, and
@@ -181,5 +212,6 @@ def deletion_curve(model, x, maps: AttributionMaps, target=None, fractions=DELET
     return DeletionCurve(fractions, curves["attributed"], curves["random"])
 
 
-__all__ = ["DELETION_FRACTIONS", "NOT_INFORMATIVE", "DeletionCurve", "SanityCheck", "deletion_curve",
+__all__ = ["DELETION_FRACTIONS", "NOT_INFORMATIVE", "DeletionCurve", "SanityCheck", "cascading_check",
+           "cascading_copies", "deletion_curve",
            "map_correlations", "randomised_copy", "sanity_check"]

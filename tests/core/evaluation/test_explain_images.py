@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from nnstudio.core.evaluation.explain_checks import (
+    cascading_check,
+    cascading_copies,
     deletion_curve,
     randomised_copy,
     sanity_check,
@@ -87,6 +89,20 @@ def test_a_model_with_random_weights_is_flagged(detector):
     assert "not informative for this model" in check.verdict
     d = check.to_dict()
     assert d["informative"] is False and d["mean_linear_correlation"] >= d["threshold"]
+
+
+def test_the_cascade_reinitialises_from_the_output_down(detector):
+    model, x, _pos, _ = detector
+    copies = list(cascading_copies(model, seed=2))
+    weighted = [layer for layer in model.layers if layer.weights]
+    assert [name for name, _ in copies] == [layer.name for layer in reversed(weighted)]
+    _name, top_only = copies[0]
+    for layer, same in zip(model.layers, top_only.layers):
+        equal = all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), same.get_weights()))
+        assert equal == (layer is not weighted[-1])
+    checks = cascading_check(model, x[:6], "ig", np.ones(6, int), seed=2)
+    assert len(checks) == len(weighted) and "re-initialised" in checks[-1][1].randomised
+    assert checks[-1][1].mean_linear < checks[0][1].mean_linear + 0.2
 
 
 def test_deleting_the_top_attributed_pixels_lowers_the_score_faster_than_random(detector):
