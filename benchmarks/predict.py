@@ -62,6 +62,8 @@ def images(n: int, size: int, seed: int):
     from nnstudio.core.examples import strong_lens
 
     base, cols = strong_lens.generate(n=min(n, 600), seed=seed)
+    if size > base.shape[1]:
+        raise ValueError(f"the simulated cutouts are {base.shape[1]} pixels wide, not {size}")
     lo = (base.shape[1] - size) // 2
     base = base[:, lo:lo + size, lo:lo + size]
     reps = -(-n // len(base))
@@ -167,7 +169,8 @@ def memory(project, path: Path, budget: int) -> dict:
     # the peak of a fresh process also holds what TensorFlow and the model took before predicting
     return {"cube_mb": round(cube_mb, 1), "budget_mb": round(budget / 2**20, 1), "model_mb": round(model_mb, 2),
             "rss_before_mb": round(d["before_mb"], 1), "rss_peak_mb": round(d["peak_mb"], 1),
-            "growth_mb": round(growth, 1), "limit_mb": round(limit, 1), "pass": bool(growth <= limit)}
+            "growth_mb": round(growth, 1), "limit_mb": round(limit, 1),
+            "growth_below_cube": bool(growth < cube_mb), "pass": bool(growth <= limit)}
 
 
 def main(argv=None) -> int:
@@ -175,7 +178,8 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true", help="tiny quick run (checks the script works)")
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--images", type=int, default=20_000)
-    ap.add_argument("--rss-images", type=int, default=24_000, help="96×96 cutouts in the memory check")
+    ap.add_argument("--rss-images", type=int, default=12_000, help="64×64 cutouts in the memory check")
+    ap.add_argument("--memory-only", action="store_true", help="only the peak-memory check")
     ap.add_argument("--batch-size", type=int, default=256)
     args = ap.parse_args(argv)
     if args.smoke:
@@ -188,11 +192,13 @@ def main(argv=None) -> int:
     keras.utils.set_random_seed(0)
     folder = Path(tempfile.mkdtemp(prefix="nnstudio-bench-predict-"))
     t0 = time.perf_counter()
-    table = compare(*table_case(folder, args.rows), args.batch_size, args.smoke)
+    skipped = {"pass_": True, "skipped": True}
+    table = dict(skipped) if args.memory_only else compare(*table_case(folder, args.rows), args.batch_size, args.smoke)
     print("table", json.dumps(table), file=sys.stderr)
-    cube = compare(*cube_case(folder, args.images), args.batch_size, args.smoke)
+    cube = dict(skipped) if args.memory_only else compare(*cube_case(folder, args.images), args.batch_size,
+                                                          args.smoke)
     print("cube", json.dumps(cube), file=sys.stderr)
-    project, path = cube_case(folder, args.rss_images, size=96)
+    project, path = cube_case(folder, args.rss_images, size=64)
     budget = max(1, path.stat().st_size // 4)
     mem = memory(project, path, budget)
     print("memory", json.dumps(mem), file=sys.stderr)
