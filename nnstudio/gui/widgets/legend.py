@@ -11,9 +11,12 @@ import pyqtgraph as pg
 
 MARGIN = 8
 MAX_POINTS = 1500           # per curve, enough to see where a line runs
-# (legend anchor, plot-area anchor, offset): top right first, the usual place
+# (legend anchor, plot-area anchor, offset): the corners, top right first (the usual place),
+# then the middles of the edges
 CORNERS = (((1, 0), (1, 0), (-MARGIN, MARGIN)), ((0, 0), (0, 0), (MARGIN, MARGIN)),
-           ((1, 1), (1, 1), (-MARGIN, -MARGIN)), ((0, 1), (0, 1), (MARGIN, -MARGIN)))
+           ((1, 1), (1, 1), (-MARGIN, -MARGIN)), ((0, 1), (0, 1), (MARGIN, -MARGIN)),
+           ((0.5, 0), (0.5, 0), (0, MARGIN)), ((0.5, 1), (0.5, 1), (0, -MARGIN)),
+           ((0, 0.5), (0, 0.5), (MARGIN, 0)), ((1, 0.5), (1, 0.5), (-MARGIN, 0)))
 
 
 def _items(plot_item: pg.PlotItem):
@@ -82,8 +85,8 @@ def legend_overlap(plot_item: pg.PlotItem, points: np.ndarray | None = None) -> 
 
 
 def place_legend(plot_item: pg.PlotItem) -> int:
-    """Move the legend to the corner covering the fewest points (top right on a tie); returns
-    how many it still covers."""
+    """Move the legend to the corner (else the edge) covering the fewest points, top right on a
+    tie; returns how many it still covers."""
     legend = plot_item.legend
     if legend is None or not legend.items:
         return 0

@@ -52,9 +52,13 @@ class ThemedPlot(pg.PlotWidget):
         self.plot_item.setTitle(text, color=self.foreground_colour(), size="10pt")
 
     def set_placeholder(self, text: str | None) -> None:
-        """A centred note over the plot area ("needs MC dropout", "no data yet"); None hides it."""
+        """A centred note in place of the plot ("needs MC dropout", "no data yet"); the empty
+        axes are hidden meanwhile, so no tick label runs through the text. None hides it."""
         self._placeholder.setText(text or "")
         self._placeholder.setVisible(bool(text))
+        for name in ("left", "bottom"):
+            self.plot_item.showAxis(name, not text)
+        self.plot_item.showGrid(x=not text, y=not text, alpha=0.15)
         self._place()
 
     @property
@@ -62,8 +66,9 @@ class ThemedPlot(pg.PlotWidget):
         return self._placeholder.text()
 
     def _place(self) -> None:
-        m = 40
-        self._placeholder.setGeometry(m, m, max(10, self.width() - 2 * m), max(10, self.height() - 2 * m))
+        m = 24
+        top = 40        # below the title
+        self._placeholder.setGeometry(m, top, max(10, self.width() - 2 * m), max(10, self.height() - top - m))
 
     def resizeEvent(self, e):
         super().resizeEvent(e)

@@ -694,9 +694,9 @@ class UncertaintyPanel(Panel):
 
         self.reliability_plot.set_title(f"Reliability · {self.split_name}")
         self.reliability_plot.legend.clear()
-        self.reliability_plot.legend.addItem(self.reliability_before, f"before (ECE {s['ece']:.3f})")
-        self.reliability_plot.legend.addItem(
-            self.reliability_after, f"after T = {s['temperature']:.2f} (ECE {s['ece_after_temperature']:.3f})")
+        # short labels leave the legend room beside the curves; T is in the line above the plots
+        self.reliability_plot.legend.addItem(self.reliability_before, f"raw · ECE {s['ece']:.3f}")
+        self.reliability_plot.legend.addItem(self.reliability_after, f"scaled · ECE {s['ece_after_temperature']:.3f}")
         self.reliability_before.setData(*finite(s["reliability"]))
         self.reliability_after.setData(*finite(s["reliability_after_temperature"]))
         hist = r.histograms
