@@ -174,7 +174,8 @@ class PredictPanel(Panel):
         self.decision_label = QLabel("")
         self.decision_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         row.addWidget(self.decision_label, 1)
-        row.addWidget(QLabel("Threshold:"))
+        self.threshold_title = QLabel("Threshold:")
+        row.addWidget(self.threshold_title)
         self.threshold_spin = QDoubleSpinBox()
         self.threshold_spin.setRange(0.0, 1.0)
         self.threshold_spin.setDecimals(3)
@@ -288,6 +289,9 @@ class PredictPanel(Panel):
         binary = result.problem == "classification" and result.positive is not None \
             and len(result.class_names) == 2
         self.threshold_spin.setEnabled(binary)
+        self.threshold_spin.setVisible(result.problem == "classification")
+        self.threshold_title.setVisible(result.problem == "classification")
+        self.detail_image.setVisible(result.thumbnails is not None)
         if binary:
             t = result.threshold_calibrated if result.threshold_calibrated is not None else 0.5
             self.threshold_spin.setValue(t)
@@ -328,6 +332,7 @@ class PredictPanel(Panel):
         self.hist_bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
         label = f"{r.score_column} (calibrated)" if r.problem == "classification" else "predicted (target's units)"
         self.hist.plot_item.setLabel("bottom", label)
+        self.hist.set_title("Scores of the new data" if r.problem == "classification" else "Predictions for the new data")
         self.hist.plot_item.enableAutoRange()
 
     def _on_threshold(self, value: float) -> None:
@@ -377,7 +382,10 @@ class PredictPanel(Panel):
             return
         k = rows[-1]
         c = r.columns
-        lines = [f"<b>{c['source'][k]}</b>" if "source" in c else f"row {c['row'][k]}"]
+        lines = [f"<b>{c['source'][k]}</b> · row {c['row'][k]}"]
+        names = list(c)
+        identity = names[1:names.index("flag")]         # the catalog carries identity before the flag
+        lines += [f"{name} {c[name][k]}" for name in identity if name not in ("source", "hdu", "index", "ra", "dec")]
         if c["flag"][k]:
             lines.append(f"flag: {c['flag'][k]}")
         if r.problem == "classification":
