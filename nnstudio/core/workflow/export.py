@@ -237,6 +237,9 @@ def script_for(project) -> str:
                             "labels must follow the images' row order.")
     if sel.labels_hdu is not None:
         raise NnstudioError("Exporting a script for labels in a table HDU is not supported yet.")
+    if project.training.residual:
+        raise NnstudioError("Exporting a run that learns what the formula misses is not supported yet: "
+                            "turn off 'Learn what the formula misses' to export the plain network.")
     inp = fitted["input"]
     images = inp.get("data_kind") == "images"
     spec, cfg = project.model, project.training
@@ -264,8 +267,8 @@ On a cluster (one process per worker, each with its own TF_CONFIG):
         python {{script}} --strategy multiworker
 """
 import argparse
-import json
-import os
+{'import functools' + chr(10) if uses_custom else ''}import json
+{'import math' + chr(10) if uses_custom else ''}import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -306,6 +309,8 @@ RESTORE_BEST = {cfg.restore_best!r}
 REDUCE_LR = {cfg.reduce_lr!r}
 REDUCE_LR_PATIENCE = {cfg.reduce_lr_patience!r}
 REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
+AUGMENTATION = {cfg.augmentation!r}       # auto: the 8 sky symmetries for square images
+CLASS_WEIGHT = {cfg.class_weight!r}       # auto: balanced past 5:1
 '''
     custom = ("\n\n# -- nnstudio's Keras objects (registered, so the saved model reloads in nnstudio) ---\n"
               + _keras_objects_source() + "\n") if uses_custom else ""
@@ -444,12 +449,22 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
             return tf.distribute.get_strategy()
 
 
+        IMBALANCE_AUTO = 5.0
+
+
+        __AUGMENT__
+
+
         def training_set(x, y):
-            """The training split, shuffled the same way on every worker, in global batches."""
-            return (tf.data.Dataset.from_tensor_slices((x, y))
-                    .shuffle(len(x), seed=TRAIN_SEED, reshuffle_each_iteration=True)
-                    .batch(BATCH_SIZE)
-                    .prefetch(tf.data.AUTOTUNE))
+            """The training split, shuffled the same way on every worker, in global batches; square
+            images see their sky symmetries as nnstudio trains them."""
+            ds = (tf.data.Dataset.from_tensor_slices((x, y))
+                  .shuffle(len(x), seed=TRAIN_SEED, reshuffle_each_iteration=True)
+                  .batch(BATCH_SIZE))
+            square = x.ndim == 4 and x.shape[1] == x.shape[2]
+            if (AUGMENTATION == "auto" and square) or AUGMENTATION == "sky":
+                ds = sky_symmetries(ds, TRAIN_SEED)
+            return ds.prefetch(tf.data.AUTOTUNE)
         __MULTIWORKER__
 
         # -- training ---------------------------------------------------------------------------------
@@ -488,8 +503,9 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
                 if REDUCE_LR:
                     callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=REDUCE_LR_FACTOR,
                                                                        patience=REDUCE_LR_PATIENCE))
+                weights = class_weights(CLASS_WEIGHT, y_train, len(CLASS_NAMES)) if CLASS_NAMES else None
                 history = model.fit(train, validation_data=data["val"] if has_val else None, epochs=args.epochs,
-                                    callbacks=callbacks, verbose=2, shuffle=False).history
+                                    callbacks=callbacks, verbose=2, shuffle=False, class_weight=weights).history
             model.save(os.path.join(args.out, "model.keras"))
             x_test, y_test = data["test"]
             test, test_ci = test_figures(model, x_test, y_test)
@@ -549,8 +565,11 @@ REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
     from nnstudio.core.data.prepare import _class_label
 
     # the app's own class naming, copied, so labels map to the same class indices
+    from nnstudio.core.training.augment import class_weights, sky_symmetries
+
+    augment = "\n\n\n".join(inspect.getsource(f).rstrip() for f in (class_weights, sky_symmetries))
     body = body.replace("__MULTIWORKER__", MULTIWORKER_SOURCE).replace("__MODEL_LINES__", model_lines).replace(
-        "__CLASS_LABEL__", inspect.getsource(_class_label).rstrip())
+        "__CLASS_LABEL__", inspect.getsource(_class_label).rstrip()).replace("__AUGMENT__", augment)
     return header + custom + split + body
 
 

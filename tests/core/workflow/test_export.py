@@ -50,3 +50,23 @@ def test_export_refuses_non_py_name(tmp_path):
     project = Project.load(write_example_project("galaxy-mass", tmp_path / "work"))
     with pytest.raises(NnstudioError, match=r"\.py"):
         export_project_script(project, tmp_path / "train.txt")
+
+
+def test_export_refuses_a_residual_run_and_carries_the_augmentation(tmp_path):
+    from nnstudio.core.project import PhysicsSettings
+    from nnstudio.core.workflow.export import export_project_script
+    from nnstudio.core.workflow.projects import write_example_project
+    from nnstudio.errors import NnstudioError
+
+    from nnstudio.core.project import Project
+
+    project = Project.load(write_example_project("galaxy-mass", tmp_path))
+    project.physics = PhysicsSettings("a + b*log_luminosity")
+    project.training.residual = True
+    with pytest.raises(NnstudioError, match="formula misses is not supported"):
+        export_project_script(project, tmp_path / "t.py")
+    project.training.residual = False
+    project.training.augmentation = "none"
+    text = export_project_script(project, tmp_path / "t.py").read_text()
+    assert "AUGMENTATION = 'none'" in text and "def sky_symmetries(ds, seed: int):" in text
+    assert "class_weight=weights" in text
