@@ -354,6 +354,7 @@ class PredictPanel(Panel):
             labels = predicted_labels(proba[ok], value, r.positive)
             pred[ok] = [names[k] for k in labels]
         self.model.set_predicted(pred)
+        self._on_selection()                            # the detail view shows the class at this threshold
         above = int(np.count_nonzero(proba[ok, r.positive] >= value))
         self.selected_label.setText(f"{above} of {int(ok.sum())} predicted {names[r.positive]!r} at "
                                     f"{fmt_number(value)}")
