@@ -213,3 +213,21 @@ def baseline_curves(result, positive: int) -> list[tuple[str, dict]]:
                                   "pr": (c["pr"]["recall"], c["pr"]["precision"]),
                                   "auc": c["auc"], "average_precision": c["average_precision"]}))
     return out
+
+
+def show_baseline_points(legend, points, network, result, d) -> None:
+    """The formula's predictions (else the best baseline's) of the plotted samples, beside the
+    network's on predicted-against-true, both named in the legend."""
+    import numpy as np
+
+    scored = {b.name: b for b in result.baselines if "mean" in b.arrays}
+    best = (result.versus_baseline or {}).get("baseline")
+    b = scored.get("formula") or scored.get(best)
+    legend.removeItem(points)
+    legend.removeItem(network)
+    if b is None:
+        points.setData([], [])
+        return
+    points.setData(d.plot_true, np.asarray(b.arrays["mean"])[d.plot_index])
+    legend.addItem(network, "network")
+    legend.addItem(points, b.label)

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from nnstudio.core.formatting import fmt_interval, fmt_number
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
-from nnstudio.gui.panels.diagnostics.baselines import BaselineCard, baseline_curves
+from nnstudio.gui.panels.diagnostics.baselines import BaselineCard, baseline_curves, show_baseline_points
 from nnstudio.gui.panels.diagnostics.heatmap import ConfusionHeatmap
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
@@ -485,21 +485,6 @@ class DiagnosticsPanel(Panel):
                                        "it applies to regression on tables.")
         self.baseline_card.show_result(result)
 
-    def _show_baseline_points(self, d) -> None:
-        """The formula's predictions (else the best baseline's) beside the network's."""
-        scored = {b.name: b for b in self.result.baselines if "mean" in b.arrays}
-        best = (self.result.versus_baseline or {}).get("baseline")
-        b = scored.get("formula") or scored.get(best)
-        legend = self.scatter_plot.legend
-        legend.removeItem(self.baseline_points)
-        legend.removeItem(self.scatter_points)
-        if b is None:
-            self.baseline_points.setData([], [])
-            return
-        self.baseline_points.setData(d.plot_true, np.asarray(b.arrays["mean"])[d.plot_index])
-        legend.addItem(self.scatter_points, "network")
-        legend.addItem(self.baseline_points, b.label)
-
     def _on_formula(self, text: str) -> None:
         from nnstudio.core.project import PhysicsSettings
 
@@ -864,7 +849,7 @@ class DiagnosticsPanel(Panel):
         lo = float(min(d.plot_true.min(), d.plot_pred.min()))
         hi = float(max(d.plot_true.max(), d.plot_pred.max()))
         self.one_to_one.setData([lo, hi], [lo, hi])
-        self._show_baseline_points(d)
+        show_baseline_points(self.scatter_plot.legend, self.baseline_points, self.scatter_points, self.result, d)
         self.residual_points.setData(d.plot_true, d.plot_residual, data=d.plot_index)
         self.outlier_lines[0].setValue(d.outlier_threshold)
         self.outlier_lines[1].setValue(-d.outlier_threshold)
