@@ -276,6 +276,7 @@ class PredictPanel(Panel):
 
     def show_result(self, result) -> None:
         self.result = result
+        self._set_busy(False)
         self.model.set_result(result)
         self.table.resizeColumnsToContents()
         if result.thumbnails is not None:
