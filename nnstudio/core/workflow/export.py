@@ -132,7 +132,7 @@ def per_sample_loss(loss):
     return loss  # a plain function (gaussian_nll) already gives one value per sample
 
 
-def fit_across_workers(strategy, model, plain, train, data, epochs, out, monitor):
+def fit_across_workers(strategy, model, plain, train, data, epochs, out, monitor, class_weight=None):
     """Train under MultiWorkerMirroredStrategy with a step of our own under ``strategy.run``.
 
     Every worker takes its slice of each global batch (DATA sharding); the loss is averaged over the
@@ -140,6 +140,7 @@ def fit_across_workers(strategy, model, plain, train, data, epochs, out, monitor
     step of a single process on the same batch. Validation, early stopping, learning-rate reduction
     and the best checkpoint follow the rules of Keras's callbacks, and every worker reaches the same
     decisions. ``plain`` is the same model built outside the strategy: it validates, saves and tests.
+    ``class_weight`` ({class: weight}) weighs each sample's loss as Keras's fit does.
     Returns it with the trained weights, the history and this worker's index.
     """
     resolver = getattr(strategy, "cluster_resolver", None)
@@ -148,6 +149,8 @@ def fit_across_workers(strategy, model, plain, train, data, epochs, out, monitor
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     batches = strategy.experimental_distribute_dataset(train.with_options(options))
     loss_fn, optimizer = per_sample_loss(model.loss), model.optimizer
+    table = None if not class_weight else tf.constant(
+        [class_weight.get(k, 1.0) for k in range(max(class_weight) + 1)], tf.float32)
     with strategy.scope():
         optimizer.build(model.trainable_variables)
     plain.optimizer.build(plain.trainable_variables)
@@ -161,6 +164,8 @@ def fit_across_workers(strategy, model, plain, train, data, epochs, out, monitor
         n = tf.distribute.get_replica_context().all_reduce("sum", tf.cast(tf.shape(x)[0], tf.float32))
         with tf.GradientTape() as tape:
             per_sample = loss_fn(y, model(x, training=True))
+            if table is not None:
+                per_sample *= tf.gather(table, tf.cast(tf.reshape(y, [-1]), tf.int32))
             loss = tf.nn.compute_average_loss(per_sample, global_batch_size=tf.cast(n, tf.int64))
             if model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
@@ -487,9 +492,10 @@ CLASS_WEIGHT = {cfg.class_weight!r}       # auto: balanced past 5:1
             train = training_set(x_train, y_train)
             has_val = len(data["val"][1]) > 0
             monitor = "val_loss" if has_val else "loss"
+            weights = class_weights(CLASS_WEIGHT, y_train, len(CLASS_NAMES)) if CLASS_NAMES else None
             if args.strategy == "multiworker":
                 model, history, worker = fit_across_workers(strategy, model, plain, train, data, args.epochs,
-                                                            args.out, monitor)
+                                                            args.out, monitor, class_weight=weights)
                 if worker != 0:  # worker 0 writes the model and the figures
                     print(json.dumps({{"first_epoch_loss": history["loss"][0], "worker": worker}}))
                     return {{"history": history}}
@@ -503,7 +509,6 @@ CLASS_WEIGHT = {cfg.class_weight!r}       # auto: balanced past 5:1
                 if REDUCE_LR:
                     callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=REDUCE_LR_FACTOR,
                                                                        patience=REDUCE_LR_PATIENCE))
-                weights = class_weights(CLASS_WEIGHT, y_train, len(CLASS_NAMES)) if CLASS_NAMES else None
                 history = model.fit(train, validation_data=data["val"] if has_val else None, epochs=args.epochs,
                                     callbacks=callbacks, verbose=2, shuffle=False, class_weight=weights).history
             model.save(os.path.join(args.out, "model.keras"))

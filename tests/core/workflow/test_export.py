@@ -70,3 +70,20 @@ def test_export_refuses_a_residual_run_and_carries_the_augmentation(tmp_path):
     text = export_project_script(project, tmp_path / "t.py").read_text()
     assert "AUGMENTATION = 'none'" in text and "def sky_symmetries(ds, seed: int):" in text
     assert "class_weight=weights" in text
+
+
+def test_exported_script_trains_a_gaussian_head(tmp_path, tensorflow):
+    """nnstudio's own Keras objects travel in the script; the per-sample loss is then a plain function."""
+    from nnstudio.core.model.importer import load_keras
+    from nnstudio.core.model.spec import LayerSpec
+    from nnstudio.core.workflow import prepare_project
+
+    project = Project.load(write_example_project("galaxy-mass", tmp_path / "work"))
+    project.model.layers[-1] = LayerSpec("GaussianHead")
+    project.model.loss, project.model.metrics = "gaussian_nll", ["mae"]
+    prepare_project(project)
+    script = export_project_script(project, tmp_path / "train.py")
+    result = _run_script(script, tmp_path, "--strategy", "multiworker")
+    assert result["test"]["rmse"] > 0
+    model = load_keras(tmp_path / "trained" / "model.keras")
+    assert type(model.layers[-1]).__name__ == "GaussianHead"
