@@ -24,11 +24,11 @@ EXCLUDES = [
     # Keras backends other than TensorFlow; TensorFlow's gRPC runtime (distributed training only)
     "keras.src.backend.jax", "keras.src.backend.torch", "keras.src.backend.openvino",
     "jax", "torch", "openvino", "grpc",
-    # astropy parts nnstudio never reaches (it uses io, table, units, time, coordinates, stats and
-    # visualization's intervals and stretches)
+    # astropy parts nnstudio never reaches (it uses io, table, units, time, coordinates, stats, wcs
+    # for the positions of predicted cutouts, and visualization's intervals and stretches)
     "tensorflow.compiler.mlir.stablehlo",
     "astropy.visualization.wcsaxes", "astropy.convolution", "astropy.cosmology", "astropy.modeling",
-    "astropy.nddata", "astropy.samp", "astropy.timeseries", "astropy.uncertainty", "astropy.wcs",
+    "astropy.nddata", "astropy.samp", "astropy.timeseries", "astropy.uncertainty",
     # pyqtgraph extras
     "pyqtgraph.opengl", "pyqtgraph.examples", "pyqtgraph.jupyter", "pyqtgraph.flowchart",
     # Qt bindings not in use (their Qt libraries stay where QtGui needs them, e.g. libQt6DBus)
@@ -172,6 +172,7 @@ REQUIRED_MODULES = [
     "astropy.io.fits", "astropy.io.votable", "astropy.io.ascii.ecsv", "astropy.table",
     "astropy.visualization.interval", "astropy.visualization.stretch", "sklearn.metrics",
     "sklearn.linear_model", "sklearn.dummy", "scipy.optimize", "nnstudio.core.model.formula",
+    "astropy.wcs", "nnstudio.core.workflow.predict", "nnstudio.core.data.catalog",
     "keras.src.backend.tensorflow", "pyqtgraph.exporters", "superqt.utils", "psygnal", "h5py",
 ]
 

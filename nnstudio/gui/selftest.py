@@ -99,12 +99,20 @@ def run_selftest() -> int:
             if formula is None or not formula.parameters or not all(
                     math.isfinite(v["value"]) and math.isfinite(v["error"]) for v in formula.parameters.values()):
                 raise RuntimeError(f"the example's formula was not fitted: {formula.note if formula else 'none'}")
+            step = "predict"
+            from nnstudio.core.workflow.predict import predict_project
+
+            catalog = _job(app, lambda task: predict_project(
+                project, project.resolved_selection().path, tmp / "catalog.fits", task=task), what="prediction")
+            if catalog.n_rows < 1 or not catalog.path.exists():
+                raise RuntimeError(f"the prediction wrote no catalog ({catalog.n_rows} rows)")
             step = "close"
             window.session.project.dirty = False
             window.close()
         total = time.perf_counter() - t0
         print(f"selftest: PASS (window, 5 panels, TensorFlow ready at {t_tf:.1f} s, galaxy-mass example, "
-              f"1 epoch, test RMSE {rmse:.3f}, formula RMSE {formula.metrics['rmse']:.3f}; {total:.1f} s)")
+              f"1 epoch, test RMSE {rmse:.3f}, formula RMSE {formula.metrics['rmse']:.3f}, "
+              f"{catalog.n_rows} rows predicted; {total:.1f} s)")
         return 0
     except Exception as exc:  # report any failure as one line; details follow on stderr
         traceback.print_exc(file=sys.stderr)
