@@ -67,6 +67,7 @@ def run_selftest() -> int:
             if not window.panels:
                 _wait(app, window.panels_loaded, 60, "the panels")
             step = "panels"
+            n_panels = len(window.panel_keys)
             for key in window.panel_keys:
                 window.show_panel(key)
                 app.processEvents()
@@ -110,7 +111,7 @@ def run_selftest() -> int:
             window.session.project.dirty = False
             window.close()
         total = time.perf_counter() - t0
-        print(f"selftest: PASS (window, 5 panels, TensorFlow ready at {t_tf:.1f} s, galaxy-mass example, "
+        print(f"selftest: PASS (window, {n_panels} panels, TensorFlow ready at {t_tf:.1f} s, galaxy-mass example, "
               f"1 epoch, test RMSE {rmse:.3f}, formula RMSE {formula.metrics['rmse']:.3f}, "
               f"{catalog.n_rows} rows predicted; {total:.1f} s)")
         return 0
