@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QLabel,
     QLineEdit,
@@ -148,9 +149,10 @@ def test_no_clipped_text_and_no_legend_over_data(make_window, qtbot, trained, th
     for key in w.panel_keys:
         w.show_panel(key)
         panel = w.panels[key]
-        qtbot.wait(50)
-        qtbot.waitUntil(lambda p=panel: p.job is None or not p.job.running, timeout=120_000)
-        qtbot.wait(100)                   # the result drawn, the layout settled
+        # Diagnostics and Uncertainty evaluate on showing: wait for their result, then for no job
+        qtbot.waitUntil(lambda p=panel, k=key: (k not in ("diagnostics", "uncertainty") or p.result is not None)
+                        and (p.job is None or not p.job.running), timeout=120_000)
+        QApplication.sendPostedEvents(None, QEvent.LayoutRequest)   # the layout settled
         w.grab()                          # a paint: legends take their places before it
         problems += [f"{key}: {p}" for p in clipped_texts(panel) + covered_legends(panel)]
         if shots:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication
 
 from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.formatting import fmt_count
@@ -48,7 +50,7 @@ def test_the_card_shows_every_layers_parameters_and_the_count_per_sample(panel, 
     assert "For scale" in card.scale.text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     panel.window().resize(1300, 820)
-    qtbot.wait(50)
+    QApplication.sendPostedEvents(None, QEvent.LayoutRequest)
     assert panel.window().grab().save(str(SHOTS / "model-parameter-budget.png"))
 
 

@@ -4,7 +4,8 @@ threshold reaches every view and survives reopening, the last project reopens, O
 same-named files apart, and MC dropout is offered only to a model with dropout."""
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.project import Project
@@ -196,7 +197,7 @@ def test_mc_dropout_greyed_out_with_its_reason_and_compute_does_not_move(make_wi
     for method in ("auto", "ensemble", "heteroscedastic", "auto"):
         panel.method_combo.setCurrentIndex(panel.method_combo.findData(method))
         panel.layout().activate()
-        qtbot.wait(0)
+        QApplication.sendPostedEvents(None, QEvent.LayoutRequest)
         x.append(panel.compute_button.mapTo(panel, panel.compute_button.rect().topLeft()).x())
     assert len(set(x)) == 1
 
