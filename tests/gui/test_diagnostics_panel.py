@@ -7,25 +7,11 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from binary_states import open_state, synthetic_binary
 from PySide6.QtCore import Qt
 
 from nnstudio.core import evaluation as ev
-from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.project import Project
-
-SPLITS = ("train", "val", "cal", "test")
-
-
-def synthetic_binary(n=1000, seed=0) -> PreparedData:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 4)).astype("float32")
-    y = (x[:, 0] + 0.8 * x[:, 1] + rng.normal(scale=0.8, size=n) > 0.3).astype("int64")
-    cuts = [0, 600, 750, 850, n]
-    return PreparedData(kind="table", problem="classification",
-                        x={s: x[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
-                        y={s: y[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
-                        index={s: np.arange(cuts[i], cuts[i + 1]) for i, s in enumerate(SPLITS)},
-                        feature_names=["a", "b", "c", "d"], class_names=["faint", "lens"], target_name="is_lens")
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +20,13 @@ def binary_project(tmp_path_factory, tensorflow):
     from nnstudio.core.model import make_template
     from nnstudio.core.workflow import train_project
 
-    prepared = synthetic_binary()
+    prepared = synthetic_binary(class_names=("faint", "lens"), target_name="is_lens")
     project = Project(name="binary")
     project.model = make_template("dense", (4,), "classification", 2)
     project.save(tmp_path_factory.mktemp("binary") / "binary.nnproj")
     train_project(project, epochs=2, prepared=prepared)
     project.save()
     return project.path, prepared
-
-
-def open_state(make_window, path, prepared):
-    w = make_window()
-    w.session.set_project(Project.load(path))
-    w.session.set_prepared(prepared)
-    return w
 
 
 def wait_result(qtbot, panel, run=None):

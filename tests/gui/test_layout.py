@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from binary_states import synthetic_binary
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -18,24 +19,9 @@ from PySide6.QtWidgets import (
     QTabBar,
 )
 
-from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.project import Project
 
 SIZES = [(1280, 800), (1920, 1080)]
-SPLITS = ("train", "val", "cal", "test")
-
-
-def _prepared(n=600, seed=0) -> PreparedData:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 5)).astype("float32")
-    y = (x[:, 0] + 0.8 * x[:, 1] + rng.normal(scale=0.8, size=n) > 0.3).astype("int64")
-    cuts = [0, 360, 450, 510, n]
-    return PreparedData(kind="table", problem="classification",
-                        x={s: x[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
-                        y={s: y[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
-                        index={s: np.arange(cuts[i], cuts[i + 1]) for i, s in enumerate(SPLITS)},
-                        feature_names=["radius", "texture", "smoothness", "symmetry", "concavity"],
-                        class_names=["benign", "malignant"], target_name="diagnosis")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +29,7 @@ def trained(tmp_path_factory, tensorflow):
     from nnstudio.core.model import LayerSpec, make_template
     from nnstudio.core.workflow import train_project
 
-    prepared = _prepared()
+    prepared = synthetic_binary(600, feature_names=("radius", "texture", "smoothness", "symmetry", "concavity"))
     project = Project(name="layout")
     project.model = make_template("dense", (5,), "classification", 2)
     project.model.layers.insert(1, LayerSpec("Dropout", {"rate": 0.2}))

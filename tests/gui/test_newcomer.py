@@ -4,26 +4,11 @@ threshold reaches every view and survives reopening, the last project reopens, O
 same-named files apart, and MC dropout is offered only to a model with dropout."""
 import numpy as np
 import pytest
+from binary_states import open_state, synthetic_binary, wait_result
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.project import Project
-
-SPLITS = ("train", "val", "cal", "test")
-
-
-def synthetic_binary(n=1000, seed=0) -> PreparedData:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 4)).astype("float32")
-    y = (x[:, 0] + 0.8 * x[:, 1] + rng.normal(scale=0.8, size=n) > 0.3).astype("int64")
-    cuts = [0, 600, 750, 850, n]
-    return PreparedData(kind="table", problem="classification",
-                        x={s: x[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
-                        y={s: y[cuts[i]:cuts[i + 1]] for i, s in enumerate(SPLITS)},
-                        index={s: np.arange(cuts[i], cuts[i + 1]) for i, s in enumerate(SPLITS)},
-                        feature_names=["a", "b", "c", "d"], class_names=["benign", "malignant"],
-                        target_name="diagnosis")
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +26,6 @@ def trained(tmp_path_factory, tensorflow):
     return project.path, prepared
 
 
-def open_trained(make_window, trained, **kw):
-    path, prepared = trained
-    w = make_window(**kw)
-    w.session.set_project(Project.load(path))
-    w.session.set_prepared(prepared)
-    return w
-
-
-def wait_result(qtbot, panel):
-    qtbot.waitUntil(lambda: panel.result is not None and not (panel.job and panel.job.running), timeout=60_000)
-    return panel.result
-
-
 def _csv(path, columns=("x1", "x2", "x3", "size"), n=120):
     rng = np.random.default_rng(1)
     rows = [",".join(columns)] + [",".join(f"{v:.4f}" for v in rng.normal(size=len(columns))) for _ in range(n)]
@@ -64,7 +36,7 @@ def _csv(path, columns=("x1", "x2", "x3", "size"), n=120):
 # -- 1. nothing lost by an obvious click ---------------------------------------------------------------
 
 def test_open_data_on_a_trained_project_asks_and_cancel_changes_nothing(make_window, trained, tmp_path):
-    w = open_trained(make_window, trained)
+    w = open_state(make_window, *trained)
     asked = []
     w.ask = lambda title, text, buttons=(), default=None: asked.append((title, text, buttons, default)) or "Cancel"
     before = w.session.project
@@ -76,7 +48,7 @@ def test_open_data_on_a_trained_project_asks_and_cancel_changes_nothing(make_win
 
 
 def test_open_data_as_a_new_project_leaves_the_trained_one_whole(make_window, trained, tmp_path, qtbot):
-    w = open_trained(make_window, trained, answers={"Open data": "New Project"})
+    w = open_state(make_window, *trained, answers={"Open data": "New Project"})
     old = w.session.project
     with qtbot.waitSignal(w.session.prepared_changed, timeout=60_000,
                           check_params_cb=lambda *a: w.session.prepared is not None):
@@ -89,7 +61,7 @@ def test_open_data_as_a_new_project_leaves_the_trained_one_whole(make_window, tr
 
 def test_replaced_data_keeps_the_runs_and_the_old_model_is_refused_in_one_sentence(make_window, trained, tmp_path,
                                                                                      qtbot):
-    w = open_trained(make_window, trained, answers={"Open data": "Replace Data"})
+    w = open_state(make_window, *trained, answers={"Open data": "Replace Data"})
     with qtbot.waitSignal(w.session.prepared_changed, timeout=60_000,
                           check_params_cb=lambda *a: w.session.prepared is not None):
         assert w.open_path(str(_csv(tmp_path / "other.csv")))
@@ -143,7 +115,7 @@ def test_threshold_is_the_projects_and_reaches_uncertainty_report_and_reopening(
     from nnstudio.core.evaluation import predicted_labels
     from nnstudio.core.workflow.report import report_context
 
-    w = open_trained(make_window, trained)
+    w = open_state(make_window, *trained)
     diag = w.panels["diagnostics"]
     w.show_panel("diagnostics")
     result = wait_result(qtbot, diag)
@@ -187,7 +159,7 @@ def test_threshold_is_the_projects_and_reaches_uncertainty_report_and_reopening(
 # -- 5. MC dropout needs dropout; 9. the Compute button stays put ----------------------------------------
 
 def test_mc_dropout_greyed_out_with_its_reason_and_compute_does_not_move(make_window, trained, qtbot):
-    w = open_trained(make_window, trained)
+    w = open_state(make_window, *trained)
     panel = w.panels["uncertainty"]
     w.show_panel("uncertainty")
     item = panel.method_combo.model().item(panel.method_combo.findData("mc_dropout"))

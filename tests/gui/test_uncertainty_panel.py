@@ -2,6 +2,7 @@
 and the per-sample table."""
 import numpy as np
 import pytest
+from binary_states import open_state, wait_result
 from PySide6.QtCore import Qt
 
 from nnstudio.core.data.prepared import PreparedData
@@ -51,18 +52,6 @@ def projects(tmp_path_factory, tensorflow):
         project.save()
         out[task] = (project.path, prepared)
     return out
-
-
-def open_state(make_window, path, prepared):
-    w = make_window()
-    w.session.set_project(Project.load(path))
-    w.session.set_prepared(prepared)
-    return w
-
-
-def wait_result(qtbot, panel):
-    qtbot.waitUntil(lambda: panel.result is not None and not (panel.job and panel.job.running), timeout=60_000)
-    return panel.result
 
 
 def test_heteroscedastic_regression_shows_core_coverages_and_verdict(make_window, qtbot, projects):
