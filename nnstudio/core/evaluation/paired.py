@@ -64,18 +64,7 @@ def paired_difference(problem: str, y_true, scores_a, scores_b, *, n_resamples: 
     if n_resamples < 100:
         raise NnstudioError("A paired bootstrap needs at least 100 resamples.")
     metric = PRIMARY.get(problem)
-    if metric is None:
-        raise NnstudioError(f"The problem must be 'classification' or 'regression', not {problem!r}.")
-    if problem == "classification":
-        y, parts = _classification_parts(y_true, scores_a, scores_b, positive)
-        groups = [np.flatnonzero(y == k) for k in np.unique(y)]
-    else:
-        t, pa, n = regression_inputs(y_true, scores_a)
-        _t, pb, _n = regression_inputs(y_true, scores_b)
-        if len(pb) != n:
-            raise NnstudioError("The two models were scored on different numbers of samples.")
-        parts = [("rmse", None, (pa - t) ** 2, (pb - t) ** 2)]
-        groups = [np.arange(n)]
+    parts, groups = _parts(problem, y_true, scores_a, scores_b, positive)
     n = int(sum(len(g) for g in groups))
 
     ones = np.ones((1, n))
@@ -95,6 +84,27 @@ def paired_difference(problem: str, y_true, scores_a, scores_b, *, n_resamples: 
     lo, hi = np.quantile(d, [half, 1.0 - half])
     p = min(1.0, 2.0 * min(np.mean(d <= 0.0), np.mean(d >= 0.0)))
     return PairedDifference(metric, a, b, a - b, (float(lo), float(hi)), float(p), n, level)
+
+
+def primary_metric(problem: str, y_true, scores, positive: int = 1) -> float:
+    """The primary metric of ``scores`` alone (ROC AUC or RMSE), as :func:`paired_difference`
+    defines it; NaN where it is undefined."""
+    parts, groups = _parts(problem, y_true, scores, scores, positive)
+    return float(_metric(parts, np.ones((1, sum(len(g) for g in groups))), 0)[0])
+
+
+def _parts(problem, y_true, scores_a, scores_b, positive):
+    """What the metric needs of the two models, and the groups resampled within themselves."""
+    if problem not in PRIMARY:
+        raise NnstudioError(f"The problem must be 'classification' or 'regression', not {problem!r}.")
+    if problem == "classification":
+        y, parts = _classification_parts(y_true, scores_a, scores_b, positive)
+        return parts, [np.flatnonzero(y == k) for k in np.unique(y)]
+    t, pa, n = regression_inputs(y_true, scores_a)
+    _t, pb, _n = regression_inputs(y_true, scores_b)
+    if len(pb) != n:
+        raise NnstudioError("The two models were scored on different numbers of samples.")
+    return [("rmse", None, (pa - t) ** 2, (pb - t) ** 2)], [np.arange(n)]
 
 
 def _classification_parts(y_true, scores_a, scores_b, positive):

@@ -67,7 +67,7 @@ def run_test_figures(project: Project, run_id: str, prepared, model) -> tuple[di
     each one's 95 % bootstrap interval."""
     from nnstudio.core.workflow.evaluate import evaluate
 
-    result = evaluate(project, split="test", run_id=run_id, prepared=prepared, model=model)
+    result = evaluate(project, split="test", run_id=run_id, prepared=prepared, model=model, baselines=False)
     figures = {k: float(v) for k, v in result.metrics.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return figures, bootstrap_intervals(result)

@@ -669,7 +669,7 @@ def _test_figures(path: Path, prepared) -> tuple[dict | None, dict]:
     from nnstudio.core.model import load_keras
     from nnstudio.core.workflow.evaluate import evaluate
 
-    result = evaluate(prepared=prepared, model=load_keras(path))
+    result = evaluate(prepared=prepared, model=load_keras(path), baselines=False)
     figures = {k: float(v) for k, v in result.metrics.items() if isinstance(v, (int, float))
                and not isinstance(v, bool) and is_metric(k) and math.isfinite(float(v))}
     cis = {k: v for k, v in bootstrap_intervals(result).items() if k in figures}

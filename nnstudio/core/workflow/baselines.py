@@ -13,7 +13,7 @@ import numpy as np
 from nnstudio.core.evaluation.baselines import fit_baselines
 from nnstudio.core.model.formula import FormulaFit, fit_formula, parse_formula
 from nnstudio.core.evaluation.metrics import point_metrics
-from nnstudio.core.evaluation.paired import LABELS, paired_difference
+from nnstudio.core.evaluation.paired import HIGHER_IS_BETTER, LABELS, PRIMARY, paired_difference, primary_metric
 from nnstudio.core.workflow.results import BaselineResult, EvaluationResult
 from nnstudio.errors import NnstudioError
 
@@ -138,19 +138,17 @@ def _best_on_validation(candidates, prepared, result):
 
 
 def _primary(problem: str, y, scores) -> float | None:
-    """The primary metric on validation, larger is better (−RMSE for regression)."""
-    if scores is None:
+    """The primary metric on validation, larger is better (−RMSE for regression); None where it
+    cannot be had (a class missing from the split, a formula not finite)."""
+    if scores is None or (problem == "regression" and not np.all(np.isfinite(scores))):
         return None
-    if problem == "regression":
-        return -float(np.sqrt(np.mean((scores - y) ** 2))) if np.all(np.isfinite(scores)) else None
-    from sklearn.metrics import roc_auc_score
-
     try:
-        if scores.shape[1] == 2:
-            return float(roc_auc_score(y, scores[:, 1]))
-        return float(roc_auc_score(y, scores, multi_class="ovr", average="macro", labels=np.arange(scores.shape[1])))
-    except ValueError:                  # a class missing from the validation split
+        value = primary_metric(problem, y, scores)
+    except NnstudioError:
         return None
+    if not np.isfinite(value):
+        return None
+    return value if HIGHER_IS_BETTER[PRIMARY[problem]] else -value
 
 
 def verdict(diff, baseline_label: str, split_label: str) -> dict:

@@ -385,7 +385,7 @@ class UncertaintyPanel(Panel):
         job = self.start_job(evaluate, self.session.project, method=self.method,
                              split=self.split_combo.currentData(), n_passes=int(self.t_spin.value()),
                              level=self.level_spin.value() / 100.0, prepared=self.session.prepared,
-                             on_done=self._on_computed, on_error=self._on_error, name="uncertainty")
+                             baselines=False, on_done=self._on_computed, on_error=self._on_error, name="uncertainty")
         self._job_started(job)
 
     def _run_fits(self) -> bool:
