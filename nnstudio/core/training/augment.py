@@ -10,11 +10,14 @@ augmentation: :func:`sky_views`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 AUGMENTATIONS = ("auto", "none", "sky")
 CLASS_WEIGHTS = ("auto", "none", "balanced")
 IMBALANCE_AUTO = 5.0          # "auto" weighs classes when the largest outnumbers the smallest 5:1
+IMBALANCE_PROPOSE = 3.0       # past 3:1 the Data step proposes weights
 
 
 def resolve_augmentation(choice: str, prepared) -> str:
@@ -45,6 +48,44 @@ def class_weights(choice: str, y, n_classes: int) -> dict[int, float] | None:
         return None
     k = len(present)
     return {int(c): float(counts.sum() / (k * counts[c])) for c in np.flatnonzero(counts)}
+
+
+@dataclass
+class BalanceAdvice:
+    """What the class ratio of the training split calls for. ``level``: "even" (nothing to do),
+    "propose" (past 3:1: weights would help, not on by default), "weighed" (weights on, by choice
+    or because "auto" passed 5:1) or "off" (past 3:1 with weights turned off)."""
+    ratio: float | None          # largest class / smallest present class
+    largest: str
+    smallest: str
+    level: str
+    text: str
+
+
+def balance_advice(counts: dict[str, int], choice: str) -> BalanceAdvice:
+    """The class ratio of the training ``counts`` ({class name: rows}) in words, with what the
+    ``class_weight`` setting ``choice`` will do about it."""
+    present = {k: int(v) for k, v in counts.items() if v > 0}
+    if len(present) < 2:
+        return BalanceAdvice(None, "", "", "even", "")
+    largest = max(present, key=present.get)
+    smallest = min(present, key=present.get)
+    ratio = present[largest] / present[smallest]
+    said = (f"Training split: {present[largest]} {largest}, {present[smallest]} {smallest} "
+            f"({ratio:.1f}:1).")
+    weighed = choice == "balanced" or (choice == "auto" and ratio > IMBALANCE_AUTO)
+    if weighed:
+        why = "past 5:1 they are weighed by default" if choice == "auto" else "class weights are on"
+        return BalanceAdvice(ratio, largest, smallest, "weighed", f"{said} Rare classes count more in the loss "
+                             f"({why}); the Diagnostics list balanced accuracy, per-class recall and PR AUC "
+                             "first, and the decision threshold is best chosen on validation.")
+    if ratio <= IMBALANCE_PROPOSE:
+        return BalanceAdvice(ratio, largest, smallest, "even", f"{said} Close enough to even: no weights needed.")
+    if choice == "none":
+        return BalanceAdvice(ratio, largest, smallest, "off", f"{said} Class weights are off, so the network "
+                             f"may learn to say {largest} and miss {smallest}: weighing the classes helps.")
+    return BalanceAdvice(ratio, largest, smallest, "propose", f"{said} Weighing the classes (balanced) helps "
+                         f"the network find {smallest}; nnstudio does it by default only past 5:1.")
 
 
 def sky_views(x: np.ndarray) -> list[np.ndarray]:

@@ -107,3 +107,17 @@ def test_the_eight_views_are_the_eight_symmetries():
     views = [v[0] for v in sky_views(img[None])]
     assert np.array_equal(views[0], img)
     assert {v.tobytes() for v in views} == {np.ascontiguousarray(v).tobytes() for v in _d4(img)}
+
+
+def test_balance_advice_names_the_ratio_and_what_the_setting_does():
+    from nnstudio.core.training.augment import balance_advice
+
+    a = balance_advice({"star": 400, "quasar": 100}, "auto")
+    assert (a.ratio, a.largest, a.smallest, a.level) == (4.0, "star", "quasar", "propose")
+    assert "(4.0:1)" in a.text and "quasar" in a.text
+    assert balance_advice({"star": 400, "quasar": 100}, "none").level == "off"
+    assert balance_advice({"star": 400, "quasar": 100}, "balanced").level == "weighed"
+    assert balance_advice({"star": 600, "quasar": 100}, "auto").level == "weighed"      # past 5:1
+    assert balance_advice({"star": 500, "quasar": 100}, "auto").level == "propose"     # exactly 5:1: not yet
+    assert balance_advice({"star": 300, "quasar": 100}, "auto").level == "even"
+    assert balance_advice({"star": 300, "quasar": 0}, "auto").ratio is None           # one class present

@@ -47,6 +47,7 @@ from nnstudio.core.formatting import fmt_percent
 from nnstudio.core.workflow.data import load_job
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
+from nnstudio.gui.panels.data.balance import BalanceAdvice
 from nnstudio.gui.panels.data.changes import describe_changes
 from nnstudio.gui.panels.data.column_table import ColumnTable
 from nnstudio.gui.panels.data.hdu_picker import HduPicker, is_votable
@@ -294,6 +295,10 @@ class DataPanel(Panel):
         self.balance_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.balance_table.setToolTip("Rows per class in each split")
         lay.addWidget(self.balance_table)
+        self.balance_advice = BalanceAdvice(self.session)
+        self.session.project_edited.connect(
+            lambda what: self.balance_advice.refresh() if what == "training" else None)
+        lay.addWidget(self.balance_advice)
         self.notes_label = QLabel()
         self.notes_label.setWordWrap(True)
         self.notes_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -883,6 +888,7 @@ class DataPanel(Panel):
                                  "cutouts, or pick one of the examples in File ▸ Examples.")
             self.balance_table.setRowCount(0)
             self.balance_table.setVisible(False)
+            self.balance_advice.show_counts(None)
             self.notes_label.setText("")
             self.classes_label.setText("–")
             return
@@ -909,6 +915,7 @@ class DataPanel(Panel):
         t.setFixedHeight(t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(len(rows)))
                          + 2 * t.frameWidth())
         t.setVisible(True)
+        self.balance_advice.show_counts(balance["train"] if prepared.problem == "classification" else None)
         notes = list(prepared.notes) + [n for n in (self.dataset.notes if self.dataset else [])
                                         if n not in prepared.notes]
         self.notes_label.setText("\n".join(f"• {n}" for n in notes) if notes else
