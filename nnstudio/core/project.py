@@ -26,7 +26,7 @@ from nnstudio.core.training.config import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
 FORMAT = "nnstudio-project"
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 SUFFIX = ".nnproj"
 
 STORE_NAME = "experiments.json"
@@ -75,11 +75,20 @@ def _v5_augmentation(d: dict) -> dict:
     return d
 
 
+def _v6_schedule(d: dict) -> dict:
+    """Format 7 chooses the learning-rate schedule (``auto``: warm-up and cosine decay for images,
+    constant for tables)."""
+    if isinstance(d.get("training"), dict):
+        d["training"] = {"schedule": "auto", **d["training"]}
+    return d
+
+
 UPGRADES[1] = _v1_problem_key
 UPGRADES[2] = _v2_decision
 UPGRADES[3] = _v3_physics
 UPGRADES[4] = _v4_residual
 UPGRADES[5] = _v5_augmentation
+UPGRADES[6] = _v6_schedule
 
 
 @dataclass

@@ -8,7 +8,7 @@ from nnstudio.core import project as project_mod
 from nnstudio.core.data.spec import DataSelection
 from nnstudio.core.model import make_template
 from nnstudio.core.project import Project, file_fingerprint
-from nnstudio.core.training import RunRecord
+from nnstudio.core.training import RunRecord, TrainConfig
 from nnstudio.errors import NnstudioError
 
 
@@ -151,6 +151,20 @@ def test_a_format_1_project_opens_with_its_problem_kind(tmp_path):
     assert d["data"]["problem"] == "regression" and "task" not in d["data"]
     assert d["decision"] == {"positive": None, "threshold": None, "split": None}
     assert d["physics"] == {"formula": None} and d["training"]["residual"] is False
+    assert d["training"]["schedule"] == "auto"
+
+
+def test_a_format_6_project_opens_with_the_automatic_schedule(tmp_path):
+    """Format 7 adds ``training.schedule``; a project saved by format 6 has none and opens."""
+    d = make_project(tmp_path).to_dict()
+    del d["training"]["schedule"]
+    d["format_version"] = 6
+    path = tmp_path / "six.nnproj"
+    path.write_text(json.dumps(d))
+    p = Project.load(path)
+    assert p.training.schedule == "auto"
+    with pytest.raises(NnstudioError, match="schedule"):
+        TrainConfig(schedule="linear").validate()
 
 
 def test_the_decision_rule_round_trips_and_refuses_nonsense(tmp_path):

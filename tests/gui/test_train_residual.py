@@ -46,3 +46,12 @@ def test_augmentation_and_class_weights_are_training_settings(make_window, tmp_p
     panel.weight_combo.setCurrentIndex(panel.weight_combo.findData("balanced"))
     assert (project.training.augmentation, project.training.class_weight) == ("none", "balanced")
     assert "handedness" in panel.augment_combo.toolTip()
+
+
+def test_the_learning_rate_schedule_is_a_training_setting(make_window, tmp_path):
+    w, panel = _window(make_window, tmp_path, None)
+    project = w.session.project
+    assert panel.schedule_combo.currentData() == "auto" == project.training.schedule
+    panel.schedule_combo.setCurrentIndex(panel.schedule_combo.findData("constant"))
+    assert project.training.schedule == "constant"
+    assert "full length" in panel.schedule_combo.toolTip()

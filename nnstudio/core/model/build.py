@@ -109,22 +109,28 @@ def _metric(name: str, spec: ModelSpec):
             "rmse": keras.metrics.RootMeanSquaredError}[name](name=name)
 
 
-def _optimizer(spec: ModelSpec):
+def _optimizer(spec: ModelSpec, learning_rate=None):
+    """``learning_rate``: a Keras schedule in place of the spec's constant rate."""
     import keras
+    lr = spec.learning_rate if learning_rate is None else learning_rate
     if spec.optimizer == "sgd":
-        return keras.optimizers.SGD(spec.learning_rate, momentum=spec.momentum)
+        return keras.optimizers.SGD(lr, momentum=spec.momentum)
     if spec.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(spec.learning_rate, momentum=spec.momentum)
-    return keras.optimizers.Adam(spec.learning_rate)
+        return keras.optimizers.RMSprop(lr, momentum=spec.momentum)
+    if spec.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr)
+    return keras.optimizers.Adam(lr)
 
 
 def build_model(spec: ModelSpec, input_shape, problem: str | None = None,
-                n_classes: int | None = None, seed: int | None = None, offset: dict | None = None):
+                n_classes: int | None = None, seed: int | None = None, offset: dict | None = None,
+                learning_rate=None):
     """A compiled ``keras.Sequential`` for ``spec``; refuses a spec that :func:`infer` marks invalid.
 
     ``seed`` seeds Python, numpy and the backend first, so the initial weights repeat. ``offset``
     (the arguments of ``FormulaOffset``) adds a fitted formula to the prediction: the layers then
     learn what the formula misses (a functional model, the formula its last layer).
+    ``learning_rate``: a Keras schedule in place of the spec's constant rate.
     """
     result = infer(spec, input_shape, problem, n_classes)
     if not result.ok:
@@ -146,13 +152,14 @@ def build_model(spec: ModelSpec, input_shape, problem: str | None = None,
         model = keras.Model(inp, FormulaOffset(**offset, name="formula_offset")([inp, h]), name=spec.name)
     else:
         model = keras.Sequential([keras.Input(shape=tuple(input_shape)), *layers], name=spec.name)
-    compile_model(model, spec)
+    compile_model(model, spec, learning_rate=learning_rate)
     return model
 
 
-def compile_model(model, spec: ModelSpec) -> None:
-    """Compile ``model`` with ``spec``'s optimizer, loss and metrics (again after freezing layers)."""
-    model.compile(optimizer=_optimizer(spec), loss=_loss(spec),
+def compile_model(model, spec: ModelSpec, learning_rate=None) -> None:
+    """Compile ``model`` with ``spec``'s optimizer, loss and metrics (again after freezing layers);
+    ``learning_rate`` a schedule in place of the spec's rate."""
+    model.compile(optimizer=_optimizer(spec, learning_rate), loss=_loss(spec),
                   metrics=[_metric(m, spec) for m in spec.metrics])
 
 
@@ -267,11 +274,15 @@ def _compile_settings(model, layers: list[LayerSpec], notes: list[str]) -> dict:
     out = {}
     opt = compiled.get("optimizer")
     if isinstance(opt, dict):
-        name = {"SGD": "sgd", "Adam": "adam", "RMSprop": "rmsprop"}.get(opt.get("class_name"))
+        name = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw", "RMSprop": "rmsprop"}.get(opt.get("class_name"))
         ocfg = opt.get("config", {})
-        if name and isinstance(ocfg.get("learning_rate"), (int, float)):
+        lr = ocfg.get("learning_rate")
+        if isinstance(lr, dict):  # a schedule: its peak rate (the training settings choose the schedule)
+            sched = lr.get("config", {})
+            lr = sched.get("warmup_target") or sched.get("initial_learning_rate")
+        if name and isinstance(lr, (int, float)):
             out["optimizer"] = name
-            out["learning_rate"] = _round_float(ocfg["learning_rate"])
+            out["learning_rate"] = _round_float(lr)
             if name in ("sgd", "rmsprop"):
                 out["momentum"] = _round_float(ocfg.get("momentum", 0.0))
         else:

@@ -29,6 +29,7 @@ LOSSES: dict[str, str] = {
 OPTIMIZERS: dict[str, str] = {
     "sgd": "Stochastic gradient descent (with momentum)",
     "adam": "Adam",
+    "adamw": "AdamW (Adam with decoupled weight decay, Keras's default 0.004)",
     "rmsprop": "RMSprop",
 }
 

@@ -32,6 +32,7 @@ class TrainConfig:
     residual: bool = False                  # learn what the project's formula misses
     augmentation: str = "auto"              # auto | none | sky (the 8 flips and quarter turns)
     class_weight: str = "auto"              # auto | none | balanced (auto: past 5:1)
+    schedule: str = "auto"                  # auto | constant | cosine (auto: cosine for images)
 
     def validate(self) -> "TrainConfig":
         _check(isinstance(self.epochs, int) and self.epochs >= 1, "Epochs must be a whole number of at least 1.")
@@ -43,6 +44,8 @@ class TrainConfig:
         _check(self.device in DEVICES, f"The device must be one of {', '.join(DEVICES)}.")
         _check(self.augmentation in ("auto", "none", "sky"), "Augmentation must be auto, none or sky.")
         _check(self.class_weight in ("auto", "none", "balanced"), "Class weights must be auto, none or balanced.")
+        _check(self.schedule in ("auto", "constant", "cosine"),
+               "The learning-rate schedule must be auto, constant or cosine.")
         return self
 
     def to_dict(self) -> dict:

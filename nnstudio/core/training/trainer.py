@@ -20,6 +20,7 @@ from nnstudio.core.files import atomic_path, atomic_write_json
 from nnstudio.core.tasks import Task
 from nnstudio.core.training.augment import check_augmentation, class_weights, resolve_augmentation, sky_symmetries
 from nnstudio.core.training.config import RunRecord, TrainConfig
+from nnstudio.core.training.schedule import cosine_rate, resolve_schedule
 from nnstudio.errors import NnstudioError
 
 BATCH_REPORT_INTERVAL = 0.1  # seconds
@@ -281,6 +282,12 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
         tf.config.experimental.enable_op_determinism()
     except Exception:  # older TF: determinism is best effort
         pass
+    n = prepared.count("train")
+    steps = max(1, math.ceil(n / config.batch_size))
+    schedule = resolve_schedule(config.schedule, prepared)
+    # a fresh run (or a fine-tune's start) gets the schedule; a resumed one keeps its optimizer's
+    rate = (cosine_rate(spec.learning_rate, config.epochs, steps)
+            if schedule == "cosine" and prior is None and initial_epoch == 0 else None)
     if model is None:
         from nnstudio.core.training.devices import choose_strategy, make_strategy, mixed_precision_policy
 
@@ -291,17 +298,19 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
             if choose_strategy(config.device, n_gpus) == "mirrored":  # several GPUs: one replica each
                 with make_strategy("mirrored").scope():
                     model = build_model(spec, prepared.input_shape, prepared.problem, prepared.n_classes,
-                                        seed=config.seed, offset=offset)
+                                        seed=config.seed, offset=offset, learning_rate=rate)
             else:
                 model = build_model(spec, prepared.input_shape, prepared.problem, prepared.n_classes,
-                                    seed=config.seed, offset=offset)
+                                    seed=config.seed, offset=offset, learning_rate=rate)
         finally:
             keras.mixed_precision.set_global_policy("float32")
+    elif rate is not None:
+        from nnstudio.core.model.build import compile_model
+
+        compile_model(model, spec, learning_rate=rate)
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    n = prepared.count("train")
-    steps = max(1, math.ceil(n / config.batch_size))
     augment = resolve_augmentation(config.augmentation, prepared)
     check_augmentation(augment, prepared)
     weights = (class_weights(config.class_weight, prepared.y["train"], prepared.n_classes)
@@ -313,6 +322,7 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
         train_ds = sky_symmetries(train_ds, seed)
     train_ds = train_ds.prefetch(tf.data.AUTOTUNE)
     settings = {**config.to_dict(), "augmentation": augment, "class_weight": "balanced" if weights else "none",
+                "schedule": schedule,
                 **(extra_settings or {})}
     has_val = prepared.count("val") > 0
     val = (prepared.x["val"], prepared.y["val"]) if has_val else None
@@ -325,10 +335,12 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     cbs = []
     early = reduce_lr = None
     if config.early_stopping:
-        early = keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience,
+        # under the cosine schedule the run goes its full length (the best epoch is still kept)
+        patience = config.epochs if schedule == "cosine" else config.patience
+        early = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
                                               restore_best_weights=config.restore_best, verbose=0)
         cbs.append(early)
-    if config.reduce_lr:
+    if config.reduce_lr and schedule != "cosine":  # a schedule already sets the rate
         reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=config.reduce_lr_factor,
                                                       patience=config.reduce_lr_patience, verbose=0)
         cbs.append(reduce_lr)

@@ -94,11 +94,35 @@ def _metric_code(name: str, spec) -> str:
 
 
 def _optimizer_code(spec) -> str:
+    """The optimizer over the script's ``rate`` (a number or a schedule)."""
     if spec.optimizer == "sgd":
-        return f"keras.optimizers.SGD({spec.learning_rate!r}, momentum={spec.momentum!r})"
+        return f"keras.optimizers.SGD(rate, momentum={spec.momentum!r})"
     if spec.optimizer == "rmsprop":
-        return f"keras.optimizers.RMSprop({spec.learning_rate!r}, momentum={spec.momentum!r})"
-    return f"keras.optimizers.Adam({spec.learning_rate!r})"
+        return f"keras.optimizers.RMSprop(rate, momentum={spec.momentum!r})"
+    if spec.optimizer == "adamw":
+        return "keras.optimizers.AdamW(rate)"
+    return "keras.optimizers.Adam(rate)"
+
+
+def _schedule_source() -> str:
+    """The script's twin of :func:`nnstudio.core.training.schedule.cosine_rate`, with its constants."""
+    from nnstudio.core.training import schedule as sc
+
+    return textwrap.dedent(f'''
+        def learning_rate(n_train, epochs, images):
+            """nnstudio's schedule: constant, or a warm-up from a tenth of the rate over up to
+            {sc.MAX_WARMUP_EPOCHS} epochs, then a cosine down to {sc.FINAL_FRACTION:g} of it at the last step."""
+            if SCHEDULE == "constant" or (SCHEDULE == "auto" and not images):
+                return LEARNING_RATE
+            steps = max(1, -(-n_train // BATCH_SIZE))
+            warm = (0 if epochs < 3 else min({sc.MAX_WARMUP_EPOCHS}, max(1, round({sc.WARMUP_FRACTION!r} * epochs)))) * steps
+            total = max(1, epochs * steps)
+            if warm:
+                return keras.optimizers.schedules.CosineDecay(LEARNING_RATE / 10, max(1, total - warm),
+                                                              alpha={sc.FINAL_FRACTION!r}, warmup_target=LEARNING_RATE,
+                                                              warmup_steps=warm)
+            return keras.optimizers.schedules.CosineDecay(LEARNING_RATE, total, alpha={sc.FINAL_FRACTION!r})
+        ''')
 
 
 def _split_source() -> str:
@@ -132,7 +156,8 @@ def per_sample_loss(loss):
     return loss  # a plain function (gaussian_nll) already gives one value per sample
 
 
-def fit_across_workers(strategy, model, plain, train, data, epochs, out, monitor, class_weight=None):
+def fit_across_workers(strategy, model, plain, train, data, epochs, out, monitor, class_weight=None,
+                       cosine=False):
     """Train under MultiWorkerMirroredStrategy with a step of our own under ``strategy.run``.
 
     Every worker takes its slice of each global batch (DATA sharding); the loss is averaged over the
@@ -209,14 +234,14 @@ def fit_across_workers(strategy, model, plain, train, data, epochs, out, monitor
             best, wait, best_weights = current, 0, model.get_weights()
             if worker == 0:
                 plain.save(os.path.join(out, "best.keras"))
-        if REDUCE_LR:  # ReduceLROnPlateau (min_delta 1e-4, no cooldown)
+        if REDUCE_LR and not cosine:  # ReduceLROnPlateau (min_delta 1e-4, no cooldown)
             lr_wait += 1
             if current < lr_best - 1e-4:
                 lr_best, lr_wait = current, 0
             elif lr_wait >= REDUCE_LR_PATIENCE:
                 optimizer.learning_rate = float(optimizer.learning_rate) * REDUCE_LR_FACTOR
                 lr_wait = 0
-        if EARLY_STOPPING and wait >= PATIENCE and epoch > 0:
+        if EARLY_STOPPING and wait >= (epochs if cosine else PATIENCE) and epoch > 0:
             break
     if EARLY_STOPPING and RESTORE_BEST and best_weights is not None:
         plain.set_weights(best_weights)
@@ -314,6 +339,8 @@ RESTORE_BEST = {cfg.restore_best!r}
 REDUCE_LR = {cfg.reduce_lr!r}
 REDUCE_LR_PATIENCE = {cfg.reduce_lr_patience!r}
 REDUCE_LR_FACTOR = {cfg.reduce_lr_factor!r}
+LEARNING_RATE = {cfg.learning_rate if cfg.learning_rate is not None else spec.learning_rate!r}
+SCHEDULE = {cfg.schedule!r}       # auto: warm-up + cosine for images (full length, best epoch kept)
 AUGMENTATION = {cfg.augmentation!r}       # auto: the 8 sky symmetries for square images
 CLASS_WEIGHT = {cfg.class_weight!r}       # auto: balanced past 5:1
 '''
@@ -434,7 +461,7 @@ CLASS_WEIGHT = {cfg.class_weight!r}       # auto: balanced past 5:1
 
 
         # -- the model --------------------------------------------------------------------------------
-        def build_model(input_shape):
+        def build_model(input_shape, rate=LEARNING_RATE):
             keras.utils.set_random_seed(TRAIN_SEED)
             model = keras.Sequential([
                 keras.Input(shape=input_shape),
@@ -456,6 +483,7 @@ CLASS_WEIGHT = {cfg.class_weight!r}       # auto: balanced past 5:1
 
         IMBALANCE_AUTO = 5.0
 
+        __SCHEDULE__
 
         __AUGMENT__
 
@@ -484,18 +512,20 @@ CLASS_WEIGHT = {cfg.class_weight!r}       # auto: balanced past 5:1
             keras.utils.set_random_seed(TRAIN_SEED)
             tf.config.experimental.enable_op_determinism()
             strategy = make_strategy(args.strategy)
+            rate = learning_rate(len(x_train), args.epochs, x_train.ndim == 4)
+            cosine = not isinstance(rate, float)  # runs its full length, keeps the best epoch
             with strategy.scope():
-                model = build_model(x_train.shape[1:])
+                model = build_model(x_train.shape[1:], rate)
             if args.strategy == "multiworker":
                 # built before the data set, whose shuffling the seed resets would change
-                plain = build_model(x_train.shape[1:])
+                plain = build_model(x_train.shape[1:], rate)
             train = training_set(x_train, y_train)
             has_val = len(data["val"][1]) > 0
             monitor = "val_loss" if has_val else "loss"
             weights = class_weights(CLASS_WEIGHT, y_train, len(CLASS_NAMES)) if CLASS_NAMES else None
             if args.strategy == "multiworker":
                 model, history, worker = fit_across_workers(strategy, model, plain, train, data, args.epochs,
-                                                            args.out, monitor, class_weight=weights)
+                                                            args.out, monitor, class_weight=weights, cosine=cosine)
                 if worker != 0:  # worker 0 writes the model and the figures
                     print(json.dumps({{"first_epoch_loss": history["loss"][0], "worker": worker}}))
                     return {{"history": history}}
@@ -504,9 +534,10 @@ CLASS_WEIGHT = {cfg.class_weight!r}       # auto: balanced past 5:1
                 callbacks = [keras.callbacks.ModelCheckpoint(os.path.join(args.out, "best.keras"), monitor=monitor,
                                                              save_best_only=True)]
                 if EARLY_STOPPING:
-                    callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=PATIENCE,
+                    callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor,
+                                                                   patience=args.epochs if cosine else PATIENCE,
                                                                    restore_best_weights=RESTORE_BEST))
-                if REDUCE_LR:
+                if REDUCE_LR and not cosine:
                     callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=REDUCE_LR_FACTOR,
                                                                        patience=REDUCE_LR_PATIENCE))
                 history = model.fit(train, validation_data=data["val"] if has_val else None, epochs=args.epochs,
@@ -574,7 +605,8 @@ CLASS_WEIGHT = {cfg.class_weight!r}       # auto: balanced past 5:1
 
     augment = "\n\n\n".join(inspect.getsource(f).rstrip() for f in (class_weights, sky_symmetries))
     body = body.replace("__MULTIWORKER__", MULTIWORKER_SOURCE).replace("__MODEL_LINES__", model_lines).replace(
-        "__CLASS_LABEL__", inspect.getsource(_class_label).rstrip()).replace("__AUGMENT__", augment)
+        "__CLASS_LABEL__", inspect.getsource(_class_label).rstrip()).replace("__AUGMENT__", augment).replace(
+        "__SCHEDULE__", _schedule_source().strip())
     return header + custom + split + body
 
 

@@ -87,3 +87,19 @@ def test_exported_script_trains_a_gaussian_head(tmp_path, tensorflow):
     assert result["test"]["rmse"] > 0
     model = load_keras(tmp_path / "trained" / "model.keras")
     assert type(model.layers[-1]).__name__ == "GaussianHead"
+
+
+def test_exported_script_repeats_the_image_schedule(tmp_path, tensorflow):
+    """Cutouts train with warm-up + cosine: the script's rate and losses follow the app's, epoch by epoch."""
+    project = Project.load(write_example_project("strong-lens", tmp_path / "work"))
+    project.training.epochs = 3
+    record = train_project(project)
+    assert record.settings["schedule"] == "cosine" and record.epochs_run == 3
+    project.save()
+    script = export_project_script(project, tmp_path / "train.py")
+    assert "SCHEDULE = 'auto'" in script.read_text()
+    out = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "trained")],
+                         capture_output=True, text=True, timeout=300, cwd="/")
+    assert out.returncode == 0, out.stderr[-2000:]
+    history = json.loads((tmp_path / "trained" / "history.json").read_text())["history"]
+    assert history["loss"] == pytest.approx(record.history["loss"], rel=1e-4)

@@ -45,6 +45,14 @@ CLASS_WEIGHTS = (("auto", "Automatic: balanced past 5:1"), ("none", "None"), ("b
 WEIGHT_TIP = ("Balanced weights count each class as much as the others in the loss (n / (K · n_class)), so a "
               "rare class is still learnt. They shift the probabilities: the threshold and the calibration "
               "are then read on the validation split.")
+SCHEDULES = (("auto", "Automatic: warm-up + cosine for images"), ("constant", "Constant"),
+             ("cosine", "Warm-up, then cosine decay"))
+SCHEDULE_TIP = ("How the learning rate moves during a run. Warm-up + cosine: it climbs from a tenth of the rate "
+                "over the first epochs (up to 3), then falls along a cosine to 1% by the last epoch, so late "
+                "epochs refine instead of wander. Such a run goes its full length and keeps its best "
+                "validation epoch: early stopping's patience and reduce-on-plateau do not apply. Automatic "
+                "uses it for images (whose validation scores jump from epoch to epoch at a constant rate) "
+                "and a constant rate for tables.")
 RESIDUAL_TIP = ("The project's physical formula, fitted on the training split, is built into the model and the "
                 "network learns only what it misses: predictions are formula + network. Diagnostics shows the "
                 "formula alone beside it.")
@@ -153,6 +161,11 @@ class LiveTraining(QObject):
         form.addRow("Epochs", self.epochs_spin)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Learning rate", self.lr_edit)
+        self.schedule_combo = QComboBox()
+        for value, text in SCHEDULES:
+            self.schedule_combo.addItem(text, value)
+        self.schedule_combo.setToolTip(SCHEDULE_TIP)
+        form.addRow("Schedule", self.schedule_combo)
 
         self.early_check = QCheckBox("Early stopping")
         self.early_check.setToolTip("Stop when the validation loss has not improved for a while")
@@ -230,6 +243,8 @@ class LiveTraining(QObject):
             lambda i: self._set("augmentation", self.augment_combo.itemData(i)))
         self.weight_combo.currentIndexChanged.connect(
             lambda i: self._set("class_weight", self.weight_combo.itemData(i)))
+        self.schedule_combo.currentIndexChanged.connect(
+            lambda i: self._set("schedule", self.schedule_combo.itemData(i)))
         self.settings_box = box
         return box
 
@@ -344,6 +359,7 @@ class LiveTraining(QObject):
             self.tensorboard_check.setChecked(c.tensorboard)
             self.augment_combo.setCurrentIndex(max(0, self.augment_combo.findData(c.augmentation)))
             self.weight_combo.setCurrentIndex(max(0, self.weight_combo.findData(c.class_weight)))
+            self.schedule_combo.setCurrentIndex(max(0, self.schedule_combo.findData(c.schedule)))
             formula = self.session.project.physics.formula
             self.residual_check.setChecked(c.residual)
             self.residual_check.setEnabled(bool(formula) or c.residual)

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # The parts' controls under the panel's own names, where the window, scripts and tests reach them.
 LIVE_WIDGETS = ("settings_box", "epochs_spin", "batch_spin", "lr_edit", "early_check", "patience_spin",
                 "restore_check", "reduce_check", "reduce_patience_spin", "reduce_factor_spin", "seed_spin",
-                "device_combo", "mixed_check", "tensorboard_check", "augment_combo", "weight_combo", "residual_check", "start_button", "pause_button",
+                "device_combo", "mixed_check", "tensorboard_check", "augment_combo", "weight_combo", "schedule_combo", "residual_check", "start_button", "pause_button",
                 "stop_button", "resume_row", "resume_button", "state_label", "device_label", "plots")
 EXPERIMENT_WIDGETS = ("run_table", "repeat_view", "sweep_view")
 
