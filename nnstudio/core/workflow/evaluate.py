@@ -173,13 +173,16 @@ def _intervals(result: EvaluationResult, seed: int) -> dict:
 def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, uncertainty) -> EvaluationResult:
     """Diagnostics of the point predictions (probabilities, or the mean in the target's units)."""
     from nnstudio.core import evaluation as ev
-    from nnstudio.core.evaluation.metrics import point_metrics
+    from nnstudio.core.evaluation.metrics import class_ratio, order_metrics, point_metrics
 
     arrays = {"index": np.asarray(prepared.index[split])}
+    ratio = None
     if prepared.problem == "classification":
         y = np.asarray(prepared.y[split])
         proba = raw[:, 0] if raw.ndim == 2 and raw.shape[1] == 1 else raw
         metrics, diag = point_metrics("classification", y, proba, prepared.class_names)
+        ratio = class_ratio(prepared.y["train"], len(prepared.class_names))
+        metrics = order_metrics(metrics, ratio)
         arrays.update(y_true=y, proba=proba, y_pred=diag.y_pred, confidence=of_class(proba, diag.y_pred),
                       entropy=ev.predictive_entropy(proba))
     else:
@@ -190,7 +193,8 @@ def _point_result(prepared, raw: np.ndarray, split: str, run_id: str | None, unc
     return EvaluationResult(problem=prepared.problem, split=split, run=run_id, n=prepared.count(split),
                             target=prepared.target_name, metrics=metrics, uncertainty=uncertainty,
                             diagnostics=diag, class_names=prepared.class_names
-                            if prepared.problem == "classification" else None, arrays=arrays)
+                            if prepared.problem == "classification" else None, arrays=arrays,
+                            class_ratio=ratio)
 
 
 def format_evaluation(result: EvaluationResult) -> str:

@@ -101,6 +101,14 @@ class EvaluationResult:
     # the network against the best baseline on the primary metric: a paired bootstrap
     # (PairedDifference.to_dict() plus "baseline" and "verdict" {"level", "text"})
     versus_baseline: dict | None = None
+    class_ratio: float | None = None    # the training split's largest class over its smallest
+
+    @property
+    def imbalanced(self) -> bool:
+        """Uneven enough that balanced accuracy, recall and PR AUC say more than accuracy."""
+        from nnstudio.core.evaluation.metrics import IMBALANCED_RATIO
+
+        return self.class_ratio is not None and self.class_ratio > IMBALANCED_RATIO
 
     @property
     def split_label(self) -> str:
@@ -112,6 +120,7 @@ class EvaluationResult:
                "metrics_ci": {k: [lo, hi] for k, (lo, hi) in self.metrics_ci.items()}}
         if self.class_names is not None:
             out["class_names"] = list(self.class_names)
+            out["class_ratio"] = self.class_ratio
         out["uncertainty"] = self.uncertainty.to_dict()
         out["hint"] = self.hint
         out["baselines"] = {b.name: b.to_dict() for b in self.baselines}

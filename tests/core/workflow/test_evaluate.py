@@ -395,3 +395,34 @@ def test_temperature_is_fitted_on_logits_not_on_saturated_probabilities(tensorfl
     r = evaluate(prepared=prepared, model=model)
     val_ref = ev.fit_temperature(z[2400:3000], y[2400:3000], kind="logits")
     assert r.uncertainty.temperature == pytest.approx(val_ref, rel=1e-3)
+
+
+def _linear_classifier(tensorflow_ready=True):
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.layers[-1].set_weights([np.array([[2.0], [-1.0]], "float32"), np.array([-2.0], "float32")])
+    return model
+
+
+@pytest.mark.parametrize("rare_every, first", [(8, "balanced_accuracy"), (2, "accuracy")])
+def test_uneven_classes_put_balanced_accuracy_recall_and_pr_auc_first(tensorflow, rare_every, first):
+    rng = np.random.default_rng(3)
+    n = 800
+    y = (np.arange(n) % rare_every == 0).astype("int64")
+    x = (rng.normal(size=(n, 2)) + y[:, None] * np.array([1.5, -0.5])).astype("float32")
+    cut = [0, 480, 600, 680, n]
+    prepared = PreparedData(kind="table", problem="classification",
+                            x={s: x[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
+                            y={s: y[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
+                            index={s: np.arange(n)[cut[i]:cut[i + 1]] for i, s in enumerate(SPLITS)},
+                            class_names=["other", "rare"], target_name="y")
+    r = evaluate(prepared=prepared, model=_linear_classifier(), baselines=False)
+    ratio = (rare_every - 1) / 1
+    assert r.class_ratio == pytest.approx(ratio, rel=0.05)
+    assert r.imbalanced == (ratio > 3)
+    assert next(iter(r.metrics)) == first
+    if r.imbalanced:
+        assert list(r.metrics)[:3] == ["balanced_accuracy", "recall", "average_precision"]
+        assert r.to_dict()["class_ratio"] == pytest.approx(ratio, rel=0.05)
+    assert set(r.metrics_ci) >= {"balanced_accuracy", "recall", "average_precision", "accuracy"}

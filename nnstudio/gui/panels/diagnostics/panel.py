@@ -634,11 +634,21 @@ class DiagnosticsPanel(Panel):
         ci = self.result.metrics_ci
         # the intervals are of the evaluated decision; the curves' areas do not depend on it
         default = (thr == d.threshold and self.positive == d.positive) or (thr is None and d.n_classes > 2)
-        self.summary_label.setText(
-            f"Accuracy {_f(m['accuracy'])}{self._ci('accuracy') if default else ''} · ROC AUC {_f(d.roc_auc)}"
-            + (" (macro)" if d.n_classes > 2 else "") + (self._ci("roc_auc") if self.positive == d.positive else "")
-            + f" · average precision {_f(d.average_precision)}"
-            + (self._ci("average_precision") if self.positive == d.positive else ""))
+        areas = (f"ROC AUC {_f(d.roc_auc)}" + (" (macro)" if d.n_classes > 2 else "")
+                 + (self._ci("roc_auc") if self.positive == d.positive else ""))
+        precision_area = (f"average precision {_f(d.average_precision)}"
+                          + (self._ci("average_precision") if self.positive == d.positive else ""))
+        accuracy = f"ccuracy {_f(m['accuracy'])}{self._ci('accuracy') if default else ''}"
+        if self.result.imbalanced:  # accuracy rewards saying the common class: what matters comes first
+            support = np.asarray(m["support"])
+            rare = int(np.argmin(np.where(support > 0, support, np.inf)))
+            same = default and d.n_classes == 2 and rare == d.positive
+            self.summary_label.setText(
+                f"Balanced accuracy {_f(m['macro']['recall'])}{self._ci('balanced_accuracy') if default else ''}"
+                f" · recall of {d.class_names[rare]} {_f(m['recall'][rare])}{self._ci('recall') if same else ''}"
+                f" · {precision_area} · {areas} · a{accuracy}")
+        else:
+            self.summary_label.setText(f"A{accuracy} · {areas} · {precision_area}")
         self.summary_label.setToolTip("In brackets: 95% intervals from resampling the evaluated samples "
                                       "(bootstrap, 1,000 resamples, stratified by class)." if ci else "")
         if thr is None:
