@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(auto: on for square images; turn off when labels depend on handedness)")
     s.add_argument("--class-weight", choices=["auto", "none", "balanced"],
                    help="weigh rare classes up (auto: balanced past 5:1)")
+    s.add_argument("--schedule", choices=["auto", "constant", "cosine"],
+                   help="learning rate over the run (auto: warm-up then cosine for images, running the full "
+                        "length and keeping the best epoch; constant for tables)")
     s.add_argument("--primary", metavar="METRIC", default="val_loss",
                    help="with --compare: the one metric the verdict rests on, chosen before looking "
                         "(default val_loss; never a test figure)")
@@ -290,7 +293,7 @@ def _apply_training_flags(project, args) -> None:
             raise NnstudioError("--residual needs a physical formula: set one with "
                                 "`nnstudio baseline PROJECT --formula EXPR`.")
         project.training = replace(project.training, residual=args.residual)
-    for name in ("augmentation", "class_weight"):
+    for name in ("augmentation", "class_weight", "schedule"):
         if getattr(args, name, None) is not None:
             project.training = replace(project.training, **{name: getattr(args, name)})
 

@@ -142,3 +142,19 @@ def test_train_an_ensemble_headless(run_cli, tmp_path, tensorflow):
     assert len(result["members"]) == 2 and sorted(r["seed"] for r in result["runs"]) == [0, 1]
     code, _, err = run_cli("train", tmp_path / "galaxy-mass.nnproj", "--ensemble", "2", "--repeat", "2")
     assert code == 2
+
+
+def test_train_takes_the_schedule_and_keeps_it_in_the_project(run_cli, tmp_path, tensorflow):
+    import json as _json
+
+    code, out, err = run_cli("example", "galaxy-mass", "--out", tmp_path)
+    assert code == 0, err
+    project = next(tmp_path.glob("*.nnproj"))
+    code, out, err = run_cli("train", project, "--epochs", "3", "--schedule", "cosine", "--json")
+    assert code == 0, err
+    run = _json.loads(out)["run"]
+    record = _json.loads((tmp_path / project.stem / "runs" / run / "run.json").read_text())
+    assert record["settings"]["schedule"] == "cosine" and record["epochs_run"] == 3
+    assert _json.loads(project.read_text())["training"]["schedule"] == "cosine"
+    code, _, err = run_cli("train", project, "--schedule", "linear")
+    assert code == 2 and "linear" in err
