@@ -1,12 +1,17 @@
 """Benchmark: MC dropout with T passes against T calls of ``model.predict``, in one run.
 
-Both sides see the same inputs and the same batch size (inputs per step; MC dropout tiles each
-batch T times inside one compiled function). The baseline's predict function is warmed up before
-timing; MC dropout is timed cold, including its model rebuild and tracing, as a user meets it.
+Both sides see the same inputs; the baseline calls ``predict`` T times with ``--batch-size``;
+MC dropout tiles each step's inputs T times inside one compiled function, with as many inputs per
+step as its memory budget allows. MC dropout is timed cold (its model rebuild and tracing
+included, as a user meets it); the baseline's predict function is warmed up first. The sides run
+in interleaved pairs (``_paired.py``): the median ratio with its 95% interval, judged on the upper end.
 
     python benchmarks/uncertainty.py [--smoke] [--cnn] [--n 10000] [--T 50] [--batch-size 256]
 
-The last line of stdout is one JSON object; the goal is ratio = t_mc / t_baseline <= 0.5.
+The last line of stdout is one JSON object; the goal is ratio = t_mc / t_baseline <= 0.5 for the
+dense model and the CNN. The dense model's stretch goal (0.05) and the CNN's compute-bound limit
+(T passes of compute over one: the share of its time that is compute, ``compute_limit``) are
+reported beside it.
 """
 from __future__ import annotations
 
@@ -43,24 +48,29 @@ def cnn_model(size: int):
     ])
 
 
-def time_pair(model, x, T: int, batch_size: int) -> dict:
+def time_pair(model, x, T: int, batch_size: int, quick: bool) -> dict:
     import numpy as np
+    from _paired import interleaved
 
     from nnstudio.core.evaluation.uncertainty import mc_dropout_predict
 
     model.predict(x[:batch_size], batch_size=batch_size, verbose=0)      # warm the baseline
-    start = time.perf_counter()
-    for _ in range(T):
-        model.predict(x, batch_size=batch_size, verbose=0)
-    t_baseline = time.perf_counter() - start
 
-    start = time.perf_counter()
-    samples = mc_dropout_predict(model, x, n_passes=T, batch_size=batch_size)
-    t_mc = time.perf_counter() - start
-    assert samples.shape[:2] == (T, len(x))
-    assert float(np.std(samples, axis=0).mean()) > 0, "MC dropout passes did not differ"
-    return {"t_mc": round(t_mc, 4), "t_baseline": round(t_baseline, 4),
-            "ratio": round(t_mc / t_baseline, 4)}
+    def baseline():
+        start = time.perf_counter()
+        for _ in range(T):
+            model.predict(x, batch_size=batch_size, verbose=0)
+        return time.perf_counter() - start
+
+    def mc():
+        start = time.perf_counter()
+        samples = mc_dropout_predict(model, x, n_passes=T)
+        took = time.perf_counter() - start
+        assert samples.shape[:2] == (T, len(x))
+        assert float(np.std(samples, axis=0).mean()) > 0, "MC dropout passes did not differ"
+        return took
+
+    return interleaved(baseline, mc, min_pairs=5, max_pairs=12, time_cap_s=240, quick=quick)
 
 
 def main(argv=None) -> int:
@@ -74,8 +84,8 @@ def main(argv=None) -> int:
     if args.smoke:
         args.n, args.T = 500, 5
 
-    import numpy as np
     import keras
+    import numpy as np
     import tensorflow as tf
 
     keras.utils.set_random_seed(0)
@@ -83,17 +93,27 @@ def main(argv=None) -> int:
     x = rng.normal(size=(args.n, 16)).astype("float32")
     result = {"benchmark": "uncertainty", "n": args.n, "T": args.T, "batch_size": args.batch_size,
               "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU"}
-    dense = time_pair(dense_model(16), x, args.T, args.batch_size)
+    from _paired import meets
+
+    dense = time_pair(dense_model(16), x, args.T, args.batch_size, args.smoke)
     print(f"dense: {dense}", file=sys.stderr)
-    result.update(dense)
-    passed = dense["ratio"] <= GOAL
+    result["dense"] = dense
+    result["dense_stretch_goal_0.05"] = meets(dense, 0.05)
+    passed = meets(dense, GOAL)
     if args.cnn:
         images = rng.normal(size=(args.n, 32, 32, 1)).astype("float32")
-        cnn = time_pair(cnn_model(32), images, args.T, args.batch_size)
+        cnn = time_pair(cnn_model(32), images, args.T, args.batch_size, args.smoke)
         print(f"cnn: {cnn}", file=sys.stderr)
+        # T passes of pure compute (one warm predict at a large batch, T times) over the baseline:
+        # the ratio MC dropout could reach if it cost nothing beyond the arithmetic
+        fresh = cnn_model(32)
+        fresh.predict(images[:1024], batch_size=1024, verbose=0)
+        start = time.perf_counter()
+        fresh.predict(images, batch_size=1024, verbose=0)
+        cnn["compute_limit"] = round(args.T * (time.perf_counter() - start) / cnn["baseline_s"], 4)
         result["cnn"] = cnn
-        passed = passed and cnn["ratio"] <= GOAL
-    result.update({"goal": f"ratio <= {GOAL}", "pass": bool(passed)})
+        passed = passed and meets(cnn, GOAL)
+    result.update({"goal": f"ratio <= {GOAL} (upper end of the 95% interval)", "pass": bool(passed)})
     print(json.dumps(result))
     return 0
 
