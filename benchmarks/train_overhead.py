@@ -75,7 +75,9 @@ def run_nnstudio(prepared, spec, epochs: int, plots, folder: Path, i: int) -> fl
     from nnstudio.core.training.trainer import train
     from nnstudio.gui.workers import Job
 
-    config = TrainConfig(epochs=epochs, batch_size=BATCH_SIZE, early_stopping=False, seed=0)
+    # the same training as plain fit: no augmentation, schedule or weights (each is measured on its own)
+    config = TrainConfig(epochs=epochs, batch_size=BATCH_SIZE, early_stopping=False, seed=0,
+                         augmentation="none", schedule="constant", class_weight="none")
     plots.clear()
     job = Job(train, prepared, spec, config, folder / f"run-{i}", run_id=f"run-{i}", name="bench")
     job.partial.connect(lambda d: plots.add_epoch(d["epoch"], d["logs"]))
