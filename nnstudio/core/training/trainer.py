@@ -442,7 +442,8 @@ def resume(prepared, spec, run_dir: Path, task: Task | None = None,
     run_dir = Path(run_dir)
     record = read_run_record(run_dir)
     name = record.id
-    config = TrainConfig.from_dict(dict(record.settings))
+    # a run from before schedules existed trained at a constant rate, and goes on so
+    config = TrainConfig.from_dict({"schedule": "constant", **record.settings})
     if epochs is not None:
         if not isinstance(epochs, int) or epochs <= record.epochs_run:
             raise NnstudioError(f"{name} has already run {record.epochs_run} epochs; to continue it, give "

@@ -59,3 +59,27 @@ def test_a_table_run_keeps_its_constant_rate_and_early_stopping(tmp_path, tensor
     record, _ = train(prepared, spec, TrainConfig(epochs=3, batch_size=16), tmp_path / "r", task=task)
     assert record.settings["schedule"] == "constant"
     assert [e["logs"]["learning_rate"] for e in task.epochs] == pytest.approx([spec.learning_rate] * 3)
+
+
+def test_a_resumed_image_run_goes_on_along_its_schedule(tmp_path, tensorflow):
+    from nnstudio.core.training.trainer import resume
+
+    class StopAfterTwo(RecordingTask):
+        def report_partial(self, obj):
+            super().report_partial(obj)
+            if len(self.epochs) == 2:
+                self.stop.set()
+
+    prepared = _images(n=96)
+    spec = make_template("small-cnn", prepared.input_shape, "classification", 2)
+    first = StopAfterTwo()
+    record, _ = train(prepared, spec, TrainConfig(epochs=6, batch_size=16), tmp_path / "r", task=first)
+    assert record.status == "stopped" and record.epochs_run < 6
+    rest = RecordingTask()
+    record, _ = resume(prepared, spec, tmp_path / "r", task=rest)
+    assert record.epochs_run == 6 and record.settings["schedule"] == "cosine"
+    before = [e["logs"]["learning_rate"] for e in first.epochs]
+    after = [e["logs"]["learning_rate"] for e in rest.epochs]
+    # the optimizer's own schedule goes on falling (a new one would warm up from a tenth again)
+    assert after and all(b < a for a, b in zip([before[-1], *after], after))
+    assert after[-1] < 0.1 * spec.learning_rate
