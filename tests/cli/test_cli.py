@@ -158,3 +158,21 @@ def test_train_takes_the_schedule_and_keeps_it_in_the_project(run_cli, tmp_path,
     assert _json.loads(project.read_text())["training"]["schedule"] == "cosine"
     code, _, err = run_cli("train", project, "--schedule", "linear")
     assert code == 2 and "linear" in err
+
+
+def test_evaluate_prints_no_tensorflow_retracing_advice(tmp_path, tensorflow):
+    """Several models and shapes are predicted in one evaluation; TensorFlow's advice about that is
+    not for the person running nnstudio (a subprocess: the logger is set at import)."""
+    import subprocess
+    import sys
+
+    from nnstudio.core.project import Project
+    from nnstudio.core.workflow import train_project, write_example_project
+
+    project = Project.load(write_example_project("galaxy-mass", tmp_path))
+    train_project(project, epochs=1)
+    project.save()
+    out = subprocess.run([sys.executable, "-m", "nnstudio", "evaluate", str(project.path)], capture_output=True,
+                         text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "retracing" not in out.stderr and "WARNING:tensorflow" not in out.stderr

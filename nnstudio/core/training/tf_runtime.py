@@ -69,6 +69,9 @@ def import_tensorflow(quiet: bool = True) -> dict:
 
             gpus = list_gpus()  # the first device query prints CUDA probing lines to fd 2
             configure_gpus()
+        # its retracing hints (several models and input shapes predicted in one evaluation) are
+        # advice to TensorFlow programmers, not to the person running nnstudio
+        tf.get_logger().setLevel("ERROR")
         seconds = time.perf_counter() - t0
         _info = {
             "tensorflow": tf.__version__,
