@@ -35,8 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"nnstudio {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    s = sub.add_parser("open", help="open the app with a project or data file")
-    s.add_argument("path", help="a .nnproj project, or a data file (FITS, CSV, ECSV, VOTable) or folder")
+    s = sub.add_parser("open", help="open the app with a project or data file, or a lesson")
+    s.add_argument("path", nargs="?",
+                   help="a .nnproj project, or a data file (FITS, CSV, ECSV, VOTable) or folder")
+    s.add_argument("--lesson", metavar="ID", help="start a guided lesson (see 'nnstudio lessons')")
+    s.add_argument("--lessons-dir", action="append", default=[], metavar="DIR",
+                   help="also read lessons from this folder (an instructor's own)")
+
+    s = sub.add_parser("lessons", help="list the guided lessons")
+    s.add_argument("--lessons-dir", action="append", default=[], metavar="DIR",
+                   help="also read lessons from this folder (an instructor's own)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = sub.add_parser("inspect", help="describe what is in a data file")
     s.add_argument("file")
@@ -503,13 +512,57 @@ def cmd_export_script(args) -> int:
     return EXIT_OK
 
 
-def cmd_gui(path: str | None) -> int:
+def cmd_gui(path: str | None, lesson: str | None = None) -> int:
     try:
         from nnstudio.gui.app import run_app
     except ImportError as exc:  # e.g. Qt's system libraries missing
         raise NnstudioError(f"The desktop app cannot start: {exc}. "
                             "On Linux, install Qt's xcb libraries (see the README).") from None
-    return run_app(path)
+    return run_app(path, lesson=lesson) if lesson else run_app(path)
+
+
+def _lessons_dirs(dirs) -> None:
+    """``--lessons-dir`` joins NNSTUDIO_LESSONS_DIR, so the app's Help ▸ Lessons sees it too."""
+    import os
+
+    from nnstudio.core.lessons import ENV_DIRS
+
+    if dirs:
+        old = [p for p in os.environ.get(ENV_DIRS, "").split(os.pathsep) if p]
+        os.environ[ENV_DIRS] = os.pathsep.join([*old, *(str(Path(d).absolute()) for d in dirs)])
+
+
+def cmd_lessons(args) -> int:
+    from nnstudio.core.lessons import load_lessons
+
+    _lessons_dirs(args.lessons_dir)
+    lessons = load_lessons()
+    if args.json:
+        _print_json({"lessons": [lesson.to_dict() for lesson in lessons]})
+        return EXIT_OK
+    for lesson in lessons:
+        minutes = f", about {lesson.minutes} min" if lesson.minutes else ""
+        print(f"{lesson.id}: {lesson.title} ({len(lesson.steps)} steps{minutes})")
+        for i, step in enumerate(lesson.steps, 1):
+            print(f"  {i}. {step.title}")
+    print("Start one with: nnstudio open --lesson ID")
+    return EXIT_OK
+
+
+def cmd_open(args) -> int:
+    if args.lesson:
+        from nnstudio.core.lessons import get_lesson
+
+        _lessons_dirs(args.lessons_dir)
+        get_lesson(args.lesson)            # an unknown id or a broken file: one line, before any window
+        if args.path:
+            raise NnstudioError("Give a path or --lesson, not both: a lesson opens its own copy of its example.")
+        return cmd_gui(None, lesson=args.lesson)
+    if not args.path:
+        raise UsageError("nnstudio open: give a PATH or --lesson ID (see 'nnstudio open --help')")
+    if not Path(args.path).exists():
+        raise NnstudioError(f"No such file or folder: {args.path}")
+    return cmd_gui(args.path)
 
 
 def cmd_selftest(args) -> int:
@@ -630,6 +683,7 @@ def cmd_explain(args) -> int:
 
 
 COMMANDS["explain"] = cmd_explain
+COMMANDS["lessons"] = cmd_lessons
 
 def main(argv: list[str] | None = None) -> int:
     if getattr(sys, "frozen", False):  # the packaged app: let `sweep --jobs` start worker processes
@@ -651,10 +705,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             return cmd_gui(None)
         if args.command == "open":
-            if not Path(args.path).exists():
-                raise NnstudioError(f"No such file or folder: {args.path}")
-            return cmd_gui(args.path)
+            return cmd_open(args)
         return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
     except NnstudioError as exc:
         print(f"nnstudio: error: {exc}", file=sys.stderr)
         return EXIT_FAIL

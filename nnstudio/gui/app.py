@@ -57,7 +57,7 @@ def create_main_window(loader=None, settings=None):
     return MainWindow(loader=loader, settings=settings)
 
 
-def run_app(path: str | None = None) -> int:
+def run_app(path: str | None = None, lesson: str | None = None) -> int:
     """Start the desktop app (``nnstudio`` / ``nnstudio open PATH``)."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
                                                  or os.environ.get("QT_QPA_PLATFORM")):
@@ -78,7 +78,9 @@ def run_app(path: str | None = None) -> int:
     if os.environ.get("NNSTUDIO_STARTUP_PROBE"):  # benchmarks/startup.py: report the first paint, quit
         window.first_painted.connect(lambda: (print("nnstudio-first-paint", flush=True), app.quit()))
     window.show()
-    if path:
+    if lesson:
+        window.panels_loaded.connect(lambda: QTimer.singleShot(0, lambda: window.start_lesson(lesson)))
+    elif path:
         window.open_path(path)
     elif os.environ.get("NNSTUDIO_EXAMPLE"):  # `make run` opens a bundled example
         name = os.environ["NNSTUDIO_EXAMPLE"]

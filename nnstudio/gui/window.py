@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.panels: dict[str, QWidget] = {}
         self._painted = False
         self._pending_open: str | None = None
+        self.lesson_dock = None         # gui/lessons/dock.py: the lesson shown beside the panels
         self.setAcceptDrops(True)
         self.setMinimumSize(760, 520)
         self.resize(1280, 820)
@@ -259,9 +260,34 @@ class MainWindow(QMainWindow):
         v.addAction(self.act_reopen)
 
         h = mb.addMenu("&Help")
+        self.lessons_menu = h.addMenu("&Lessons")
+        self.lessons_menu.aboutToShow.connect(self._fill_lessons_menu)
         self._action(h, "&Keyboard Shortcuts", self.show_shortcuts, "F1")
         self.act_about = self._action(h, "&About nnstudio", self.show_about)
         self.act_about.setMenuRole(QAction.AboutRole)
+
+    def _fill_lessons_menu(self) -> None:
+        """One entry per lesson file (read when the menu opens, so an instructor's new file shows)."""
+        from nnstudio.core.lessons import load_lessons
+        from nnstudio.errors import NnstudioError
+
+        self.lessons_menu.clear()
+        try:
+            lessons = load_lessons()
+        except NnstudioError as exc:
+            a = self.lessons_menu.addAction("A lesson file has an error…")
+            a.triggered.connect(lambda _=False, m=str(exc): (self.panels["data"].messages.error("lesson", m),
+                                                             self.show_panel("data")))
+            return
+        for lesson in lessons:
+            self._action(self.lessons_menu, lesson.title, lambda _=False, i=lesson.id: self.start_lesson(i),
+                         tip=lesson.summary)
+
+    def start_lesson(self, lesson_id: str, fresh: bool = False):
+        """Open a lesson beside the panels, on its own copy of its example (gui/lessons/dock.py)."""
+        from nnstudio.gui.lessons.dock import start_lesson
+
+        return start_lesson(self, lesson_id, fresh)
 
     # -- panels and state -----------------------------------------------------------------------
     def show_panel(self, key: str) -> None:

@@ -1,0 +1,1 @@
+"""The lesson dock beside the panels and the snapshot of the session its checks read."""
