@@ -34,8 +34,8 @@ STATE_KEYS: dict[str, tuple[str, str]] = {
     "uncertainty_computed": ("bool", "the Uncertainty step shows a result"),
     "explained": ("bool", "attribution maps are shown (Explain, in the Diagnostics sample list)"),
     "panel": ("text", "the step shown now: data, model, train, diagnostics, uncertainty, predict"),
-    "visited": ("list", "places seen since the lesson started, e.g. visited:diagnostics, "
-                        "visited:model/budget, visited:diagnostics/beside"),
+    "visited": ("list", ("places seen since the lesson started, e.g. visited:diagnostics, "
+                         "visited:model/budget, visited:diagnostics/beside")),
 }
 # the names a list key's argument takes for the tabs lesson files point at: visited:model/budget
 TAB_NAMES = {"Layer settings": "settings", "Diagram": "diagram", "Parameter budget": "budget",

@@ -9,11 +9,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QProgressBar, QPushButton, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
-from nnstudio.core.lessons import (LessonProgress, all_hold, describe, forget_progress, load_progress,
-                                   save_progress)
+from nnstudio.core.lessons import (
+    LessonProgress,
+    all_hold,
+    describe,
+    forget_progress,
+    load_progress,
+    save_progress,
+)
 from nnstudio.gui.lessons.state import places, snapshot
 
 POLL_MS = 300
@@ -261,9 +279,8 @@ def start_lesson(window, lesson_id: str, fresh: bool = False):
         window.show_panel("data")
         return None
     project = window.session.project
-    if project.dirty and not _in_lessons(project.path):
-        if not window._confirm_discard():
-            return None
+    if project.dirty and not _in_lessons(project.path) and not window._confirm_discard():
+        return None
     if getattr(window, "lesson_dock", None) is not None:
         close_lesson(window)
     if _in_lessons(window.session.project.path) or window.session.project.dirty:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from nnstudio.core.lessons import empty_state
 from nnstudio.core.lessons.checks import TAB_NAMES
+
 WEIGHTED = ("Dense", "Conv1D", "Conv2D", "Conv3D", "SeparableConv2D", "DepthwiseConv2D",
             "Conv2DTranspose", "LSTM", "GRU", "SimpleRNN")
 
