@@ -20,6 +20,7 @@ from nnstudio.core.workflow.train import load_run_model
 from nnstudio.errors import NnstudioError
 
 CHECK_SAMPLES = 50              # the sanity check and deletion curve look at this many samples
+BROWSER_SAMPLES = 8             # samples a sample browser explains at once (each method is a fresh job)
 SPLITS = ("train", "val", "cal", "test")
 
 
@@ -97,6 +98,21 @@ def explain(project: Project, rows=None, split: str | None = None, method: str =
         return _explain_images(project, prepared, dataset, model, x, data_rows, splits, split, method, steps,
                                seed, task)
     return _explain_table(project, prepared, model, x, y, data_rows, splits, split, seed, n_boot, task)
+
+
+def explain_samples(project: Project, rows, method: str = "ig", *, prepared, dataset=None, steps: int = 32,
+                    seed: int = 0, task: Task | None = None) -> Explanation:
+    """The maps of a few chosen samples of the active run (the sample browsers' Explain): image
+    data only, at most ``BROWSER_SAMPLES`` data-file ``rows``, with their sanity check and deletion curve."""
+    if prepared is None or prepared.kind != "images":
+        raise NnstudioError("Attribution maps are for image data; for a table, see the importance of its inputs.")
+    rows = [int(r) for r in np.asarray(rows).reshape(-1)]
+    if not rows:
+        raise NnstudioError("Select one or more samples to explain.")
+    if len(rows) > BROWSER_SAMPLES:
+        raise NnstudioError(f"Explain at most {BROWSER_SAMPLES} samples at once ({len(rows)} selected).")
+    return explain(project, rows=rows, method=method, steps=steps, prepared=prepared, dataset=dataset, seed=seed,
+                   task=task)
 
 
 def _explain_images(project, prepared, dataset, model, x, rows, splits, split, method, steps, seed, task):
@@ -280,4 +296,4 @@ def overlay(image, attribution, opacity: float = 0.8, zoom: int = 4) -> np.ndarr
     return np.kron(rgb, np.ones((zoom, zoom, 1)))
 
 
-__all__ = ["CHECK_SAMPLES", "Explanation", "explain", "overlay", "write_explanation"]
+__all__ = ["BROWSER_SAMPLES", "CHECK_SAMPLES", "Explanation", "explain", "explain_samples", "overlay", "write_explanation"]

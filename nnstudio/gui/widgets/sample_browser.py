@@ -11,13 +11,16 @@ from PySide6.QtCore import QAbstractTableModel, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QListView,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +32,7 @@ from nnstudio.gui.widgets.image_grid import to_qimage as grey_qimage
 MAX_THUMBNAILS = 120
 THUMB_SIZE = 72
 MAX_DATA_COLUMNS = 10
+EXPLAIN_DEFAULT = 4             # samples explained when none is selected: the first ones in the table
 FLAG_COLOUR = QColor(230, 120, 0)
 
 
@@ -168,10 +172,24 @@ class SampleBrowser(QWidget):
         self.split.setChildrenCollapsible(False)
         self.split.addWidget(self.thumbs)
         self.split.addWidget(self.table)
+        self.explain_button = QPushButton("Explain")
+        self.explain_button.setToolTip("Attribution maps of the selected cutouts (or the first ones listed): "
+                                       "which pixels made the network say what it said")
+        self.explain_button.clicked.connect(self._explain_clicked)
+        self.explain_button.setVisible(False)
+        self.explain_view = None
+        # the Explain page is a second tab, shown only where a panel enables it and the samples are images
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.setTabBarAutoHide(True)
+        self.pages.addTab(self.split, "Samples")
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.explain_button, 0, Qt.AlignTop)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.title)
-        lay.addWidget(self.split, 1)
+        lay.addLayout(head)
+        lay.addWidget(self.pages, 1)
         self._images = None
         self._caption = None
         self.model.layoutChanged.connect(self._fill_thumbnails)
@@ -200,12 +218,56 @@ class SampleBrowser(QWidget):
         self._images = images
         self.thumbs.setVisible(images is not None)
         self._fill_thumbnails()
+        self._show_explain(images is not None)
 
     def clear(self, text: str = "Click a cell, a point or a bar to list its samples here.") -> None:
         self.model.set_columns({})
         self.title.setText(text)
         self.thumbs.clear()
         self.thumbs.setVisible(False)
+        self._show_explain(False)
+        if self.explain_view is not None:
+            self.explain_view.clear()
+
+    # -- explaining ---------------------------------------------------------------------------------
+    def enable_explain(self, source) -> None:
+        """Offer the Explain page for image samples; ``source()`` gives (project, prepared, dataset)."""
+        from nnstudio.gui.widgets.explain_view import ExplainView
+
+        self.explain_view = ExplainView(source, self.explain_rows)
+        self.pages.addTab(self.explain_view, "Explain")
+        self._show_explain(False)
+
+    def _show_explain(self, on: bool) -> None:
+        if self.explain_view is None:
+            return
+        self.explain_button.setVisible(on)
+        self.pages.setTabVisible(1, on)
+        if not on:
+            self.pages.setCurrentIndex(0)
+
+    def _explain_clicked(self) -> None:
+        self.pages.setCurrentIndex(1)
+        self.explain_view.explain()
+
+    def selected_rows(self) -> np.ndarray:
+        """Original row numbers of the samples selected in the table or among the thumbnails."""
+        order = self.model._order
+        picked = [i.row() for i in self.table.selectionModel().selectedRows()]
+        picked += [self.thumbs.row(it) for it in self.thumbs.selectedItems()]
+        picked = sorted({p for p in picked if 0 <= p < len(order)})
+        if not picked or not self.model.names:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self.model._cols[0])[order[picked]]
+
+    def explain_rows(self) -> list[int]:
+        """The rows the Explain page explains: the selection, or the first listed ones."""
+        from nnstudio.core.workflow.explain import BROWSER_SAMPLES
+
+        rows = self.selected_rows()
+        if not len(rows):
+            rows = self.rows()[:EXPLAIN_DEFAULT]
+        return [int(r) for r in rows[:BROWSER_SAMPLES]]
 
     def rows(self) -> np.ndarray:
         """Original row numbers in the order shown."""

@@ -119,6 +119,7 @@ class DiagnosticsPanel(Panel):
         self.control_stack.addWidget(self._build_classification_controls())
         self.control_stack.addWidget(self._build_regression_controls())
         self.browser = SampleBrowser()
+        self.browser.enable_explain(lambda: (self.session.project, self.session.prepared, self.session.dataset))
         bottom = QSplitter(Qt.Horizontal)
         bottom.setChildrenCollapsible(False)
         self.side_tabs = QTabWidget()

@@ -105,6 +105,7 @@ class UncertaintyPanel(Panel):
         row.addStretch(1)
         rl.addLayout(row)
         self.browser = SampleBrowser()
+        self.browser.enable_explain(lambda: (self.session.project, self.session.prepared, self.session.dataset))
         rl.addWidget(self.browser, 1)
         body = QSplitter(Qt.Horizontal)
         body.setChildrenCollapsible(False)

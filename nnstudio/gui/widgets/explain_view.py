@@ -1,0 +1,332 @@
+"""The sample browsers' Explain page: attribution maps of the chosen cutouts drawn over them, with
+the randomised-model verdict and the deletion curve.
+
+The maps come from :func:`nnstudio.core.workflow.explain.explain_samples` in a background job
+(TensorFlow only there); this widget only draws them. Each (rows, method) result is kept, so
+switching back to a method already computed is immediate; opacity and band redraw without a job.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nnstudio.gui.widgets.themed_plot import ThemedPlot
+from nnstudio.gui.widgets.verdict import VerdictLabel
+
+TILE = 120
+METHOD_CHOICES = (("ig", "Integrated gradients"), ("gradcam", "Grad-CAM"), ("occlusion", "Occlusion"))
+METHOD_TIPS = {
+    "ig": "The gradient averaged along the path from the image's sky level to the image, per band",
+    "gradcam": "Where the last convolution's feature maps raise the score (convolutional models; one map)",
+    "occlusion": "How much the score drops when a patch is replaced by the sky level (one map)",
+}
+
+
+def overlay_qimage(image, attribution, opacity: float) -> QImage:
+    """The cutout in grey with the positive attribution in red-orange (the core's overlay, the
+    same as the exported PNGs), row 0 at the bottom as the thumbnails draw it."""
+    from nnstudio.core.workflow.explain import overlay
+
+    rgb = np.clip(overlay(image, attribution, opacity=opacity, zoom=1), 0, 255).astype(np.uint8)
+    rgb = np.ascontiguousarray(rgb[::-1])
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+
+
+def sanity_words(s) -> str:
+    """The randomised-model verdict in two short lines (the full one is the tooltip)."""
+    from nnstudio.core.evaluation.explain_images import METHOD_LABELS
+
+    label = METHOD_LABELS.get(s.method, s.method)
+    label = label[:1].upper() + label[1:]
+    figures = f"correlation with a randomised model's maps {s.mean_linear:.2f} (ranks {s.mean:.2f})"
+    if s.informative:
+        return f"{label}: the maps change when the weights are randomised: {figures}, below {s.threshold:.2f}."
+    return f"{label}: not informative for this model: {figures}, {s.threshold:.2f} or more."
+
+
+class ExplainView(QWidget):
+    """Method, band and opacity controls, one overlay tile per sample, the sanity verdict and the
+    deletion curve. ``source()`` gives (project, prepared, dataset); ``rows()`` the data-file rows."""
+
+    shown = Signal(object)      # the Explanation now drawn
+    failed = Signal(str)
+
+    def __init__(self, source, rows, parent=None):
+        super().__init__(parent)
+        self._source = source
+        self._rows = rows
+        self.job = None
+        self.result = None
+        self._cache: dict = {}
+        self._pending = None
+
+        self.explain_button = QPushButton("Explain selected")
+        self.explain_button.setToolTip("Compute the attribution maps of the samples selected in the list "
+                                       "(or the first ones shown) in the background")
+        self.explain_button.clicked.connect(lambda: self.explain())
+        self.method_combo = QComboBox()
+        for key, label in METHOD_CHOICES:
+            self.method_combo.addItem(label, key)
+            self.method_combo.setItemData(self.method_combo.count() - 1, METHOD_TIPS[key], Qt.ToolTipRole)
+        self.method_combo.currentIndexChanged.connect(self._on_method)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(120)
+        self.progress.setTextVisible(False)
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        top = QHBoxLayout()
+        top.addWidget(self.explain_button)
+        top.addWidget(self.method_combo)
+
+        self.band_combo = QComboBox()
+        self.band_combo.setToolTip("The map summed over bands, or one band's share of it (integrated "
+                                   "gradients only: the other methods give one map per sample)")
+        self.band_combo.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.opacity_slider = QSlider(Qt.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(80)
+        self.opacity_slider.setMinimumWidth(80)
+        self.opacity_slider.setMaximumWidth(160)
+        self.opacity_slider.setToolTip("How strongly the map is drawn over the cutout")
+        self.opacity_slider.valueChanged.connect(lambda _v: self.redraw())
+        top.addWidget(self.progress)
+        top.addWidget(self.cancel_button)
+        top.addStretch(1)
+        second = QHBoxLayout()
+        second.addWidget(QLabel("Show"))
+        second.addWidget(self.band_combo)
+        second.addWidget(QLabel("Opacity"))
+        second.addWidget(self.opacity_slider, 1)
+        second.addStretch(1)
+
+        self.status_label = QLabel("Select samples in the list, then Explain: which pixels raised the "
+                                   "network's score, drawn in red-orange over the cutout.")
+        self.status_label.setWordWrap(True)
+        self.tiles = QListWidget()
+        self.tiles.setViewMode(QListView.IconMode)
+        self.tiles.setIconSize(QSize(TILE, TILE))
+        self.tiles.setGridSize(QSize(TILE + 16, TILE + 44))
+        self.tiles.setResizeMode(QListView.Adjust)
+        self.tiles.setMovement(QListView.Static)
+        self.tiles.setWordWrap(True)
+        self.verdict = VerdictLabel("The sanity check appears here: the same maps from a copy of the model "
+                                    "with random weights should look different.")
+        self.deletion_plot = ThemedPlot("Deletion curve", "fraction of pixels deleted", "mean score", legend=True)
+        self.deletion_plot.setMinimumSize(220, 190)
+        self.deletion_plot.set_placeholder("Explain samples to see how fast the score falls as their "
+                                           "most-attributed pixels are deleted.")
+        self.curve_attributed = self.deletion_plot.plot_item.plot(
+            [], [], name="most attributed first", pen=pg.mkPen((230, 85, 13), width=2), symbol="o", symbolSize=5,
+            symbolBrush=(230, 85, 13), symbolPen=None)
+        self.curve_random = self.deletion_plot.plot_item.plot(
+            [], [], name="random pixels", pen=pg.mkPen((128, 128, 128), width=2, style=Qt.DashLine))
+        split = QSplitter(Qt.Horizontal)
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.tiles)
+        split.addWidget(self.deletion_plot)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([300, 200])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 2, 0, 0)
+        lay.addLayout(top)
+        lay.addLayout(second)
+        lay.addWidget(self.status_label)
+        lay.addWidget(self.verdict)
+        lay.addWidget(split, 1)
+        self._set_bands(1)
+
+    # -- computing --------------------------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        return self.method_combo.currentData()
+
+    def set_method(self, method: str) -> None:
+        self.method_combo.setCurrentIndex(self.method_combo.findData(method))
+
+    def _key(self, rows, method):
+        project, prepared, _ = self._source()
+        run = project.run() if project is not None else None
+        return (id(project), run.id if run else None, id(prepared), tuple(int(r) for r in rows), method)
+
+    def explain(self, rows=None) -> None:
+        """Compute (or recall) the maps of ``rows`` (default: the browser's choice) with the chosen method."""
+        from nnstudio.core.workflow.explain import explain_samples
+        from nnstudio.gui.workers import Job
+
+        rows = [int(r) for r in (self._rows() if rows is None else rows)]
+        if not rows:
+            self.status_label.setText("No samples listed: click a cell, a point or a bar first.")
+            return
+        key = self._key(rows, self.method)
+        if key in self._cache:
+            self.show_result(self._cache[key])
+            return
+        project, prepared, dataset = self._source()
+        if self.job is not None and self.job.running:
+            self.job.cancel()
+        self._pending = key
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        self.cancel_button.setVisible(True)
+        self.status_label.setText(f"Computing {self.method_combo.currentText().lower()} for "
+                                  f"{len(rows)} sample{'s' if len(rows) != 1 else ''} and a randomised copy of the model…")
+        job = Job(explain_samples, project, rows, self.method, prepared=prepared, dataset=dataset, name="explain")
+        job.progress.connect(lambda done, total, text: self._on_progress(job, done))
+        job.returned.connect(lambda result: self._on_done(job, key, result))
+        job.errored.connect(lambda exc: self._on_error(job, exc))
+        job.finished.connect(lambda: self._on_finished(job))
+        self.job = job
+        job.start()
+
+    def cancel(self) -> None:
+        if self.job is not None and self.job.running:
+            self.job.cancel()
+
+    def _on_method(self, _i) -> None:
+        if self.result is not None:       # follow the shown samples with the new method
+            self.explain([int(r) for r in self.result.rows])
+
+    def _on_progress(self, job, done) -> None:
+        if job is self.job:
+            self.progress.setValue(int(done))
+
+    def _on_done(self, job, key, result) -> None:
+        self._cache[key] = result
+        if job is self.job:
+            self._on_finished(job)
+            self.show_result(result)
+
+    def _on_error(self, job, exc) -> None:
+        from nnstudio.errors import Cancelled, NnstudioError
+
+        if job is not self.job:
+            return
+        if isinstance(exc, Cancelled):
+            text = "Cancelled."
+        elif isinstance(exc, NnstudioError):
+            text = exc.message
+        else:
+            text = f"The maps could not be computed: {exc}"
+        self.status_label.setText(text)
+        self.failed.emit(text)
+
+    def _on_finished(self, job) -> None:
+        if job is self.job:
+            self.progress.setVisible(False)
+            self.cancel_button.setVisible(False)
+
+    def shutdown(self, msecs: int = 60000) -> None:
+        if self.job is not None and self.job.running:
+            from PySide6.QtCore import QThreadPool
+
+            self.job.cancel()
+            QThreadPool.globalInstance().waitForDone(msecs)
+
+    def clear(self) -> None:
+        self.cancel()
+        self.result = None
+        self._cache.clear()
+        self.tiles.clear()
+        self.curve_attributed.setData([], [])
+        self.curve_random.setData([], [])
+        self.deletion_plot.set_placeholder("Explain samples to see how fast the score falls as their "
+                                           "most-attributed pixels are deleted.")
+        self.verdict.set_verdict("none", "The sanity check appears here: the same maps from a copy of the "
+                                         "model with random weights should look different.")
+
+    # -- drawing ----------------------------------------------------------------------------------
+    def _set_bands(self, n: int) -> None:
+        keep = self.band_combo.currentIndex()
+        self.band_combo.blockSignals(True)
+        self.band_combo.clear()
+        self.band_combo.addItem("all bands summed", -1)
+        if n > 1:
+            for b in range(n):
+                self.band_combo.addItem(f"band {b + 1}", b)
+        self.band_combo.setCurrentIndex(keep if 0 <= keep < self.band_combo.count() else 0)
+        self.band_combo.setEnabled(n > 1)
+        self.band_combo.blockSignals(False)
+
+    @property
+    def band(self) -> int:
+        return int(self.band_combo.currentData())
+
+    def show_result(self, result) -> None:
+        from nnstudio.core.evaluation.explain_images import METHOD_LABELS
+
+        self.result = result
+        self.method_combo.blockSignals(True)
+        self.set_method(result.method)
+        self.method_combo.blockSignals(False)
+        self._set_bands(result.maps.maps.shape[-1])
+        label = METHOD_LABELS.get(result.method, result.method)
+        what = sorted(set(result.explained))
+        self.status_label.setText(f"{label[:1].upper() + label[1:]} of {len(result.rows)} sample"
+                                  f"{'s' if len(result.rows) != 1 else ''}: red-orange marks the pixels that "
+                                  f"raised {' / '.join(what)} (units: {result.units}).")
+        self.redraw()
+        s = result.sanity
+        self.verdict.set_verdict("good" if s.informative else "warn", sanity_words(s))
+        self.verdict.setToolTip(s.verdict + ".")
+        d = result.deletion
+        self.curve_attributed.setData(d.fractions, d.attributed)
+        self.curve_random.setData(d.fractions, d.random)
+        item = self.deletion_plot.plot_item
+        if result.problem == "classification":
+            item.setLabel("left", "mean probability")
+            item.setYRange(0, 1, padding=0.02)          # a fall of 0.002 is not drawn as a cliff
+        else:
+            item.setLabel("left", "mean prediction")
+            item.enableAutoRange(axis="y")
+        faster = "faster" if d.better_than_random else "no faster"
+        self.deletion_plot.set_title(f"Deletion: {faster} than random")
+        self.deletion_plot.setToolTip(f"Mean score over the deleted fractions (lower: the map found what "
+                                      f"matters): {d.area_attributed:.3g} deleting the most attributed pixels "
+                                      f"first, {d.area_random:.3g} deleting random ones")
+        self.deletion_plot.set_placeholder(None)
+        self.shown.emit(result)
+
+    def redraw(self) -> None:
+        r = self.result
+        self.tiles.clear()
+        if r is None:
+            return
+        opacity = self.opacity_slider.value() / 100.0
+        band = self.band if r.maps.maps.shape[-1] > 1 else -1
+        for k, row in enumerate(r.rows):
+            img = r.images[k]
+            if band >= 0:
+                q = overlay_qimage(img[..., band], r.maps.maps[k, ..., band], opacity)
+            else:
+                q = overlay_qimage(img, r.maps.summed[k], opacity)
+            q = q.scaled(TILE, TILE, Qt.KeepAspectRatio, Qt.FastTransformation)
+            item = QListWidgetItem(QIcon(QPixmap.fromImage(q)), f"row {int(row)}\n{r.explained[k]} {r.scores[k]:.3g}")
+            item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
+            c = r.sanity.correlations[k] if k < len(r.sanity.correlations) else np.nan
+            item.setToolTip(f"Row {int(row)} ({r.splits[k]} split). Rank correlation with the randomised "
+                            f"model's map: {c:.2f}" if np.isfinite(c) else f"Row {int(row)} ({r.splits[k]} split)")
+            self.tiles.addItem(item)
+
+
+__all__ = ["ExplainView", "overlay_qimage", "sanity_words"]
