@@ -18,6 +18,7 @@ from nnstudio.core.experiments.groups import (SPREADS, Band, GroupSummary, Stat,
 from nnstudio.core.project import Project
 from nnstudio.core.tasks import ChildTask, Task
 from nnstudio.core.training.config import RunRecord
+from nnstudio.core.workflow.data import split_twin
 from nnstudio.errors import NnstudioError
 
 TEST_RESAMPLES = 1000      # bootstrap resamples behind each run's test-figure intervals
@@ -48,18 +49,6 @@ class RepeatResult:
                           "message": r.message, "epochs": r.epochs_run, "final": r.final,
                           "duration_s": r.duration_s, "device": r.device} for i, r in enumerate(self.runs)],
                 "summary": self.summary.to_dict(curves=curves)}
-
-
-def split_twin(project: Project, seed: int) -> Project:
-    """A stand-in for ``project`` whose data split is drawn with ``seed`` (scalers fitted afresh):
-    what preparation chooses is kept on the stand-in, never on the project."""
-    from nnstudio.core.data.spec import DataSelection, PreparationSpec
-
-    twin = Project(name=project.name, path=project.path)
-    twin.data = DataSelection.from_dict(project.data.to_dict()) if project.data is not None else None
-    twin.preparation = PreparationSpec.from_dict({**project.preparation.to_dict(), "seed": int(seed),
-                                                  "fitted": None})
-    return twin
 
 
 def run_test_figures(project: Project, run_id: str, prepared, model) -> tuple[dict, dict]:
@@ -165,7 +154,8 @@ def repeat_project(project: Project, n: int, epochs: int | None = None, seeds: l
             if split_seeds:
                 prepared = prepare_project(split_twin(project, split_seeds[i]), dataset=dataset)
             record, model = train(prepared, project.model, run_config, project.run_dir(run_id), task=sub,
-                                  run_id=run_id, offset=residual_offset(project, prepared, run_config))
+                                  run_id=run_id, offset=residual_offset(project, prepared, run_config),
+                                  extra_settings={"split_seed": split_seeds[i]} if split_seeds else None)
         except NnstudioError as exc:   # kept as a failed run and counted; the next seed may do better
             record = RunRecord(id=run_id, started=_dt.datetime.now().isoformat(timespec="seconds"),
                                settings=run_config.to_dict(), model=project.model.to_dict(), status="failed",

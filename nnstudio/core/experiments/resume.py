@@ -42,8 +42,8 @@ def resume_project(project: Project, run_id: str | None = None, epochs: int | No
                    task: Task | None = None, prepared=None) -> RunRecord:
     """Continue ``run_id`` (default: the latest resumable run); the record replaces the old one in
     the project (or is added, if the crash came before the project was saved). Not saved here."""
-    from nnstudio.core.training.trainer import resume
-    from nnstudio.core.workflow.data import prepare_project
+    from nnstudio.core.training.trainer import read_run_record, resume
+    from nnstudio.core.workflow.data import prepare_project, run_split_seed, split_twin
 
     if project.model is None:
         raise NnstudioError("The project has no model: there is nothing to resume.")
@@ -58,6 +58,9 @@ def resume_project(project: Project, run_id: str | None = None, epochs: int | No
     run_dir = project.run_dir(run_id)
     if not run_dir.is_dir():
         raise NnstudioError(f"No run {run_id!r} in this project.")
+    own_split = run_split_seed(project, read_run_record(run_dir))
+    if own_split is not None:  # a repeat over splits: it goes on with the split it trained on
+        prepared = prepare_project(split_twin(project, own_split), task=task)
     prepared = prepared if prepared is not None else prepare_project(project, task=task)
     record, _model = resume(prepared, project.model, run_dir, task=task, epochs=epochs)
     for i, r in enumerate(project.runs):
@@ -67,7 +70,8 @@ def resume_project(project: Project, run_id: str | None = None, epochs: int | No
             break
     else:
         project.runs.append(record)
-    project.active_run = record.id
+    if own_split is None:  # the project's split is not a resampled run's
+        project.active_run = record.id
     project.mark_changed("runs")
     return record
 

@@ -443,7 +443,9 @@ def resume(prepared, spec, run_dir: Path, task: Task | None = None,
     record = read_run_record(run_dir)
     name = record.id
     # a run from before schedules existed trained at a constant rate, and goes on so
-    config = TrainConfig.from_dict({"schedule": "constant", **record.settings})
+    # the settings also note where the run came from (a fine-tune's start, a repeat's split seed)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    config = TrainConfig.from_dict({"schedule": "constant", **{k: v for k, v in record.settings.items() if k in known}})
     if epochs is not None:
         if not isinstance(epochs, int) or epochs <= record.epochs_run:
             raise NnstudioError(f"{name} has already run {record.epochs_run} epochs; to continue it, give "
@@ -479,8 +481,9 @@ def resume(prepared, spec, run_dir: Path, task: Task | None = None,
     if shape != tuple(prepared.input_shape):
         raise NnstudioError(f"The data changed since {name} was trained (inputs {shape} then, "
                             f"{tuple(prepared.input_shape)} now), so its checkpoint no longer matches.")
+    origin = {k: v for k, v in record.settings.items() if k not in known}
     return train(prepared, spec, config, run_dir, task=task, run_id=record.id, model=model,
-                 initial_epoch=record.epochs_run, prior=record)
+                 initial_epoch=record.epochs_run, prior=record, extra_settings=origin)
 
 
 class _device_scope:

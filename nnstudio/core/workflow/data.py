@@ -35,6 +35,25 @@ def prepare_project(project: Project, dataset=None, task: Task | None = None):
     return prepared
 
 
+def split_twin(project: Project, seed: int) -> Project:
+    """A stand-in for ``project`` whose data split is drawn with ``seed`` (scalers fitted afresh):
+    what preparation chooses is kept on the stand-in, never on the project."""
+    from nnstudio.core.data.spec import PreparationSpec
+
+    twin = Project(name=project.name, path=project.path)
+    twin.data = DataSelection.from_dict(project.data.to_dict()) if project.data is not None else None
+    twin.preparation = PreparationSpec.from_dict({**project.preparation.to_dict(), "seed": int(seed),
+                                                  "fitted": None})
+    return twin
+
+
+def run_split_seed(project: Project, run) -> int | None:
+    """The split seed a run drew its own data split with, when it is not the project's (a repeat
+    over seeds and splits); None when the run trained on the project's split."""
+    seed = (run.settings or {}).get("split_seed") if run is not None else None
+    return None if seed is None or int(seed) == project.preparation.seed else int(seed)
+
+
 def remember_choices(project: Project, prepared) -> None:
     """Store what preparation chose, with the project's own (relative) paths left as they are."""
     project.data.problem = prepared.problem

@@ -12,7 +12,7 @@ import numpy as np
 from nnstudio.core.project import Project
 from nnstudio.core.tasks import Task
 from nnstudio.core.workflow.baselines import add_baselines
-from nnstudio.core.workflow.data import prepare_project
+from nnstudio.core.workflow.data import prepare_project, run_split_seed, split_twin
 from nnstudio.core.workflow.ensembles import MIN_MEMBERS, NO_ENSEMBLE, ensemble_members
 from nnstudio.core.workflow.results import METHODS, SPLIT_LABELS, EvaluationResult
 from nnstudio.core.workflow.train import load_run_model, predict
@@ -74,6 +74,9 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
             raise NnstudioError("No data to evaluate on.")
         prepared = prepare_project(project, task=task)
     run = project.run(run_id) if project is not None else None
+    own_split = run_split_seed(project, run) if project is not None else None
+    if own_split is not None:  # the project's test split holds samples this run trained on
+        prepared = prepare_project(split_twin(project, own_split), task=task)
     if model is None and method != "ensemble":
         if project is None:
             raise NnstudioError("No trained model to evaluate.")
@@ -104,6 +107,10 @@ def evaluate(project: Project | None = None, split: str = "test", method: str = 
     if tta:
         uncertainty.notes.append("The run trained on the sky symmetries: each prediction averages the 8 flips "
                                  "and quarter turns of its cutout (test-time augmentation).")
+    if own_split is not None:
+        uncertainty.notes.append(f"{run.id} drew its own data split (split seed {own_split}, a repeat over seeds "
+                                 f"and splits): these figures are on that split's {SPLIT_LABELS[split]} samples, "
+                                 "which it never trained on, not on the project's.")
     uncertainty.arrays["index"] = np.asarray(prepared.index[split])
     uncertainty.ensemble = ens_meta
     _add_ood(uncertainty, model, prepared, split, method, reference_size, seed, task)

@@ -287,3 +287,46 @@ def test_repeat_can_resample_the_split_too(tmp_path, tensorflow):
     loaded = load_group(project, result.group)
     assert loaded.spread == "seeds_and_splits" and loaded.metrics["test_rmse"].interval == pytest.approx(rmse.interval)
     assert result.to_dict()["runs"][1]["split_seed"] == 1
+
+
+def test_a_run_on_its_own_split_is_evaluated_on_that_split_not_the_projects(tmp_path, tensorflow, monkeypatch):
+    """A repeat over seeds and splits trains run 2 on split seed 1: evaluating it later (the CLI, the
+    Diagnostics panel with the project's prepared data) uses the test samples of its own split."""
+    from nnstudio.core.examples._write import write_csv
+    from nnstudio.core.training import TrainConfig
+    from nnstudio.core.workflow.data import prepare_project, run_split_seed
+    from nnstudio.core.workflow.evaluate import evaluate
+    from nnstudio.core.workflow.projects import new_project
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 3))
+    write_csv(tmp_path / "toy.csv", {"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": x @ np.array([1.0, -2.0, 0.5])})
+    project = new_project(data=tmp_path / "toy.csv", out=tmp_path / "toy.nnproj", target="y", problem="regression")
+    project.training = TrainConfig(epochs=1, batch_size=32)
+    result = repeat_project(project, 2, resample_splits=True)
+    first, second = result.runs
+    assert first.settings["split_seed"] == 0 and second.settings["split_seed"] == 1
+    assert run_split_seed(project, first) is None and run_split_seed(project, second) == 1
+    own = prepare_project(split_twin(project, 1))
+    projects = prepare_project(project)
+    assert set(own.index["test"]) != set(projects.index["test"])
+    r = evaluate(project, run_id=second.id, prepared=projects, baselines=False)
+    assert set(r.arrays["index"]) == set(own.index["test"])
+    assert any("its own data split" in n for n in r.uncertainty.notes)
+    r = evaluate(project, run_id=first.id, prepared=projects, baselines=False)
+    assert set(r.arrays["index"]) == set(projects.index["test"])
+    # continuing it goes on with its own split, and leaves the project's active run alone
+    from nnstudio.core.experiments import resume as resume_mod
+    from nnstudio.core.training import trainer
+
+    seen = []
+    original = trainer.resume
+
+    def spy(prepared, *a, **kw):
+        seen.append(set(prepared.index["test"]))
+        return original(prepared, *a, **kw)
+
+    monkeypatch.setattr(trainer, "resume", spy)
+    record = resume_mod.resume_project(project, second.id, epochs=2)
+    assert seen == [set(own.index["test"])] and record.epochs_run == 2
+    assert project.active_run is None

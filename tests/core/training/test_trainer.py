@@ -162,3 +162,22 @@ def test_checkpoints_are_written_at_most_every_interval_and_at_the_end(tmp_path,
     monkeypatch.setattr(trainer, "CHECKPOINT_INTERVAL", 0.0)
     train(prepared, spec_for(prepared), TrainConfig(epochs=4, batch_size=16, early_stopping=False), tmp_path / "s")
     assert writes.count("last.keras") == 4
+
+
+def test_a_run_whose_settings_note_its_origin_resumes(tmp_path, tensorflow):
+    """Fine-tunes and repeats over splits record where they came from beside the settings."""
+    from nnstudio.core.training.trainer import resume
+
+    class StopAfterOne(RecordingTask):
+        def report_partial(self, obj):
+            super().report_partial(obj)
+            self.stop.set()
+
+    prepared = toy_regression()
+    spec = spec_for(prepared)
+    record, _ = train(prepared, spec, TrainConfig(epochs=3, batch_size=16), tmp_path / "r", task=StopAfterOne(),
+                      extra_settings={"init_from": "run-0001", "freeze": 1, "split_seed": 4})
+    assert record.status == "stopped" and record.settings["split_seed"] == 4
+    record, _ = resume(prepared, spec, tmp_path / "r")
+    assert record.status == "completed" and record.epochs_run == 3
+    assert record.settings["init_from"] == "run-0001" and record.settings["split_seed"] == 4
