@@ -37,3 +37,17 @@ def test_past_5_to_1_weights_are_on_by_default_and_even_classes_get_no_offer(mak
     panel = open_and_wait(qtbot, w, write_uneven(tmp_path / "even.csv", 100, 90))
     assert panel.balance_advice.advice.level == "even"
     assert not panel.balance_advice.weigh_button.isVisibleTo(panel)
+
+
+def test_other_data_resets_a_threshold_chosen_on_the_old_samples(make_window, qtbot, tmp_path):
+    from nnstudio.core.project import DecisionRule
+
+    w = make_window()
+    panel = open_and_wait(qtbot, w, write_uneven(tmp_path / "first.csv", 100, 90))
+    w.session.project.decision = DecisionRule(positive=1, threshold=0.2, split="test")
+    panel.apply()                                   # the same data again: the threshold stays
+    qtbot.waitUntil(lambda: panel.messages.is_shown("applied") and not panel.job.running, timeout=60_000)
+    assert w.session.project.decision.threshold == 0.2
+    panel = open_and_wait(qtbot, w, write_uneven(tmp_path / "second.csv", 120, 60))
+    assert not w.session.project.decision.uses_threshold and w.session.project.decision.split is None
+    assert "threshold was chosen on the previous data" in panel.messages.text("applied")

@@ -521,6 +521,7 @@ class DataPanel(Panel):
         dataset, prepared = result
         project = self.session.project
         before, before_spec = self.session.prepared, project.preparation
+        before_data = project.data.to_dict() if project.data is not None else None
         data = scratch.data
         # absolute paths: right whatever the project file's place is now (a save relativises them)
         data.path = str(scratch.resolve(data.path))
@@ -536,7 +537,8 @@ class DataPanel(Panel):
         if user:
             project.mark_changed("data")
         if user and before is not None:
-            self.messages.info("applied", describe_changes(before, prepared, before_spec, project.preparation))
+            self.messages.info("applied", describe_changes(before, prepared, before_spec, project.preparation)
+                               + self._forget_stale_threshold(before_data, data))
         self.messages.clear("fractions")
         self._show_dataset()
         self._load_spec(project.preparation)
@@ -562,6 +564,20 @@ class DataPanel(Panel):
         self._set_dirty(self._dirty)
 
     # -- reading the widgets ------------------------------------------------------------------------
+    def _forget_stale_threshold(self, before: dict | None, data) -> str:
+        """A decision threshold was chosen on the samples of the data it came with: other data
+        (another file, target or label table) starts again from the most probable class."""
+        from nnstudio.core.project import DecisionRule
+
+        project = self.session.project
+        keys = ("path", "hdu", "labels_path", "labels_hdu", "target")
+        if (not project.decision.uses_threshold or before is None
+                or all(before.get(k) == data.to_dict().get(k) for k in keys)):
+            return ""
+        project.decision = DecisionRule()
+        project.mark_changed("decision")
+        return " The decision threshold was chosen on the previous data, so it is reset."
+
     def fractions(self) -> dict[str, float]:
         return {s: round(spin.value(), 4) for s, spin in self.fraction_spins.items()}
 
