@@ -243,6 +243,7 @@ class SampleBrowser(QWidget):
             return
         self.explain_button.setVisible(on)
         self.pages.setTabVisible(1, on)
+        self.pages.tabBar().setVisible(on)
         if not on:
             self.pages.setCurrentIndex(0)
 

@@ -38,7 +38,9 @@ from nnstudio.core.formatting import fmt_interval, fmt_number
 from nnstudio.errors import Cancelled, NnstudioError
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.panels.diagnostics.baselines import BaselineCard, baseline_curves, show_baseline_points
+from nnstudio.gui.panels.diagnostics.decision import ARGMAX, project_decision, store_decision, test_split_warning
 from nnstudio.gui.panels.diagnostics.heatmap import ConfusionHeatmap
+from nnstudio.gui.panels.diagnostics.why import WhyCard
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
     dataset_columns,
@@ -51,7 +53,6 @@ SPLIT_NAMES = {"test": "test", "val": "validation"}
 THRESHOLD_MS = 50           # at most ~20 threshold redraws a second while the slider is dragged
 MISTAKES_LIMIT = 500
 CURVE_POINTS = 1000
-ARGMAX = -1                 # positive-class combo entry: no threshold, most probable class
 
 
 def _f(v) -> str:
@@ -129,6 +130,8 @@ class DiagnosticsPanel(Panel):
         self.side_tabs.addTab(self.baseline_card, "Beside the network")
         self.side_tabs.setTabToolTip(1, "Models without a network and the project's physical formula, fitted "
                                         "on the training split and scored on the same samples")
+        self.why_card = WhyCard(lambda: (self.session.project, self.session.prepared, self.split))
+        self.side_tabs.addTab(self.why_card, "Why")     # table data only: which inputs the network relies on
         bottom.addWidget(self.side_tabs)
         bottom.addWidget(self.browser)
         bottom.setStretchFactor(0, 2)
@@ -443,6 +446,7 @@ class DiagnosticsPanel(Panel):
         self.browser.clear()
         self.messages.clear(self.MSG_NOTES)
         self.baseline_card.clear()
+        self.why_card.clear()
 
     # -- showing a result --------------------------------------------------------------------------
     def show_result(self, result) -> None:
@@ -474,6 +478,8 @@ class DiagnosticsPanel(Panel):
         else:
             self._show_regression(split)
         self._show_baselines(result)
+        self.why_card.clear()
+        self.side_tabs.setTabVisible(2, getattr(self.session.prepared, "kind", None) == "table")
         self.body.setCurrentIndex(1)
         self.export_button.setEnabled(True)
 
@@ -509,7 +515,7 @@ class DiagnosticsPanel(Panel):
             self.positive_combo.addItem("none: most probable class", ARGMAX)
         for i, name in enumerate(d.class_names):
             self.positive_combo.addItem(name, i)
-        self._positive, self._threshold = self._project_decision(k)
+        self._positive, self._threshold = project_decision(self.session.project, k)
         self.positive_combo.setCurrentIndex(self.positive_combo.findData(self._positive))
         self.positive_combo.blockSignals(False)
         self.threshold_slider.blockSignals(True)
@@ -559,34 +565,14 @@ class DiagnosticsPanel(Panel):
     def positive(self) -> int:
         return self.diag.positive if self._positive == ARGMAX else self._positive
 
-    def _project_decision(self, k: int) -> tuple[int, float]:
-        """The project's decision rule as (positive entry, threshold) for ``k`` classes; the
-        default (class 1 at 0.5, or the most probable of K > 2) when it has none that fits."""
-        rule = self.session.project.decision
-        if rule.threshold is not None and rule.positive is not None and rule.positive < k:
-            return int(rule.positive), float(rule.threshold)
-        return (ARGMAX if k > 2 else 1), 0.5
-
     def _store_decision(self) -> None:
-        """The person moved the threshold or picked a class: the project keeps it (every view, the
-        report and predictions read it), with the split it was chosen on."""
-        from nnstudio.core.project import DecisionRule
-
-        project = self.session.project
-        rule = (DecisionRule() if self.threshold is None else
-                DecisionRule(positive=int(self._positive), threshold=round(self._threshold, 6), split=self.split))
-        if rule != project.decision:
-            project.decision = rule
-            project.mark_changed("decision")
+        store_decision(self.session.project, self._positive, self._threshold, self.split)
         self._say_where_decided()
 
     def _say_where_decided(self) -> None:
-        rule = self.session.project.decision
-        if rule.threshold is not None and rule.split == "test":
-            self.messages.warning(self.MSG_DECISION, f"The threshold {rule.threshold:.3f} was chosen while "
-                                  "looking at the test split, so the test figures at it are optimistic. Choose "
-                                  "it on the validation split (Evaluate on ▸ Validation) and keep test for "
-                                  "the honest figures.")
+        text = test_split_warning(self.session.project.decision)
+        if text:
+            self.messages.warning(self.MSG_DECISION, text)
         else:
             self.messages.clear(self.MSG_DECISION)
 
