@@ -6,6 +6,7 @@ Prints the selftest's line; exit status 0 only when it says PASS.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -75,9 +76,15 @@ def main(argv=None) -> int:
     app_dir = Path(argv[0]) if argv else ROOT / "dist" / "nnstudio"
     version = run_frozen(app_dir, "--version", timeout=60)
     print(version.stdout.strip() or version.stderr.strip())
+    lessons = run_frozen(app_dir, "lessons", "--json", timeout=60)   # lesson files are package data
+    try:
+        found = [lesson["id"] for lesson in json.loads(lessons.stdout)["lessons"]]
+    except (ValueError, KeyError, TypeError):
+        found = []
+    print(f"lessons: {', '.join(found) or 'none found: ' + lessons.stderr.strip()[-300:]}")
     ok, line = selftest(app_dir)
     print(line)
-    return 0 if ok and version.returncode == 0 else 1
+    return 0 if ok and version.returncode == 0 and len(found) >= 2 else 1
 
 
 if __name__ == "__main__":

@@ -41,11 +41,12 @@ def click_tab(qtbot, tabs, title):
     assert tabs.currentIndex() == i
 
 
-def shot(w, lesson, i):
+def shot(w, lesson, i, when="a"):
+    """``a``: the step as it opens; ``b``: done, on the panel the learner worked in."""
     if SHOTS:
         d = Path(SHOTS)
         d.mkdir(parents=True, exist_ok=True)
-        w.grab().save(str(d / f"{lesson}-{i + 1:02d}-{w.lesson_dock.step.id}.png"))
+        w.grab().save(str(d / f"{lesson}-{i + 1:02d}{when}-{w.lesson_dock.lesson.steps[i].id}.png"))
 
 
 def finish_step(qtbot, w, dock, step_id, act, lesson):
@@ -55,10 +56,11 @@ def finish_step(qtbot, w, dock, step_id, act, lesson):
     dock.poll()
     shot(w, lesson, i)
     assert not dock.is_done(i) and not dock.next_button.isEnabled(), f"{step_id} was done before its action"
-    assert "Waiting for" in dock.status_label.text()
+    assert "Waiting for" in dock.status_text()
     act()
     qtbot.waitUntil(lambda: dock.is_done(i), timeout=90_000)
-    assert "Done" in dock.status_label.text()
+    assert "Done" in dock.status_text()
+    shot(w, lesson, i, "b")
     if i + 1 < len(dock.lesson.steps):
         assert dock.next_button.isEnabled()
         qtbot.mouseClick(dock.next_button, Qt.LeftButton)
@@ -97,6 +99,12 @@ def test_galaxy_mass_lesson_start_to_finish(make_window, qtbot, lesson_home, tmp
     def insert_dense():
         qtbot.mouseClick(dock.show_button, Qt.LeftButton)      # "Show me: Model"
         assert w.current_panel_key() == "model"
+        # a newcomer's slip: Add layer puts the Dense after the output layer; not done, and the dock says why
+        next(a for a in model.add_menu.actions() if a.data() == "Dense").trigger()
+        assert [layer.config["units"] for layer in w.session.project.model.layers] == [1, 32]
+        dock.poll()
+        assert not dock.is_done(1) and "no red row" in dock.status_text()
+        qtbot.mouseClick(model.undo_button, Qt.LeftButton)
         next(a for a in model.insert_menu.actions() if a.data() == "Dense").trigger()
     finish_step(qtbot, w, dock, "dense", insert_dense, "galaxy-mass")
     assert [layer.class_name for layer in w.session.project.model.layers] == ["Dense", "Dense"]
@@ -121,7 +129,7 @@ def test_galaxy_mass_lesson_start_to_finish(make_window, qtbot, lesson_home, tmp
     dock.finished.connect(lambda: finished.append(True))
     finish_step(qtbot, w, dock, "uncertainty", lambda: qtbot.mouseClick(dock.show_button, Qt.LeftButton),
                 "galaxy-mass")
-    assert finished and not dock.next_button.isEnabled() and "last step" in dock.status_label.text()
+    assert finished and not dock.next_button.isEnabled() and "last step" in dock.status_text()
     # progress is remembered per user, on disk
     saved = json.loads((lesson_home / "lessons.json").read_text())["lessons"]["galaxy-mass"]
     assert saved["finished"] and len(saved["done"]) == 8
@@ -166,3 +174,50 @@ def test_strong_lens_lesson_start_to_finish(make_window, qtbot, lesson_home):
         click_tab(qtbot, diag.side_tabs, "Beside the network")
     finish_step(qtbot, w, dock, "challenges", challenges, "strong-lens")
     assert dock.progress.finished
+
+
+def test_unsaved_project_asks_first_and_cancel_keeps_it(make_window, qtbot, lesson_home, tmp_path):
+    w = make_window()
+    asked = []
+    w.ask = lambda title, text, buttons=(), default=None: asked.append((title, buttons, default)) or "Cancel"
+    project = w.session.project
+    project.name = "unsaved work"
+    project.mark_changed("data")
+    assert w.start_lesson("galaxy-mass") is None
+    assert asked == [("Unsaved changes", ("Save", "Discard", "Cancel"), "Cancel")]
+    assert w.session.project is project and project.dirty and w.lesson_dock is None
+    assert not (lesson_home / "lessons").exists()
+
+
+def test_progress_is_remembered_and_restart_begins_again(make_window, qtbot, lesson_home):
+    from nnstudio.core.lessons import LessonProgress, load_progress, save_progress
+
+    save_progress("galaxy-mass", LessonProgress(step=2, done=["data", "dense"]))
+    w = make_window()
+    job = w.start_lesson("galaxy-mass")
+    qtbot.waitUntil(lambda: w.lesson_dock is not None, timeout=60_000)
+    dock = w.lesson_dock
+    assert job.done and dock.index == 2 and dock.step.id == "activation"
+    assert "Step 3 of 8" in dock.count_label.text()
+    # a later, still locked step cannot be jumped to; an earlier, done one can
+    dock._jump(6)
+    assert dock.index == 2
+    dock._jump(0)
+    assert dock.index == 0
+    # restart: a fresh copy of the example, progress forgotten, step 1
+    w.session.project.name = "changed in the lesson"
+    w.session.project.mark_changed("data")
+    qtbot.mouseClick(dock.restart_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.lesson_dock is not None and w.lesson_dock is not dock, timeout=60_000)
+    assert w.lesson_dock.index == 0 and w.session.project.name != "changed in the lesson"
+    assert load_progress()["galaxy-mass"].done in ([], ["data"])
+
+
+def test_a_broken_lesson_file_shows_its_error_from_the_menu(make_window, lesson_home, tmp_path, monkeypatch):
+    (tmp_path / "bad.toml").write_text('title = "Bad"\nexample = "galaxy-mass"\n')
+    monkeypatch.setenv("NNSTUDIO_LESSONS_DIR", str(tmp_path))
+    w = make_window()
+    w._fill_lessons_menu()
+    [action] = w.lessons_menu.actions()
+    action.trigger()
+    assert "bad.toml: has no steps" in w.panels["data"].messages.text("lesson")

@@ -55,6 +55,8 @@ class LessonDock(QDockWidget):
         self.progress = progress or LessonProgress()
         self.progress.step = min(self.progress.step, len(lesson.steps) - 1)
         self.visited: set[str] = set()
+        self._status_html = ""
+        self._hint_shown = False
         self.index = self.progress.step
         self._build()
         self.timer = QTimer(self)
@@ -90,32 +92,21 @@ class LessonDock(QDockWidget):
         self.steps_list.setFixedHeight(min(rows, 9) * (self.steps_list.sizeHintForRow(0) + 2) + 6)
         self.steps_list.itemClicked.connect(lambda it: self._jump(self.steps_list.row(it)))
         lay.addWidget(self.steps_list)
-        self.step_title = QLabel()
-        self.step_title.setWordWrap(True)
-        f = self.step_title.font()
-        f.setPointSizeF(f.pointSizeF() * 1.2)
-        f.setBold(True)
-        self.step_title.setFont(f)
-        lay.addWidget(self.step_title)
+        # one rich-text view for the step's title, text and what to do: word-wrapped QLabels in a
+        # dock get no height-for-width and clip their last lines
         self.text = QTextBrowser()
+        self.text.setObjectName("lessonText")
         self.text.setOpenExternalLinks(False)
         self.text.setFrameShape(QFrame.NoFrame)
         self.text.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
         lay.addWidget(self.text, 1)
-        self.do_label = QLabel()
-        self.do_label.setObjectName("lessonDo")
-        self.do_label.setWordWrap(True)
-        self.do_label.setTextFormat(Qt.RichText)
-        # a margin, not a style-sheet padding: QLabel's height-for-width counts only the margin
-        self.do_label.setMargin(7)
-        self.do_label.setStyleSheet("QLabel#lessonDo { border-left: 4px solid rgba(31,119,180,0.9); "
-                                    "background: rgba(31,119,180,0.10); }")
-        lay.addWidget(self.do_label)
-        self.status_label = QLabel()
-        self.status_label.setObjectName("lessonStatus")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextFormat(Qt.RichText)
-        lay.addWidget(self.status_label)
+        self.status = QTextBrowser()
+        self.status.setObjectName("lessonStatus")
+        self.status.setFrameShape(QFrame.NoFrame)
+        self.status.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+        self.status.setFixedHeight(self.fontMetrics().lineSpacing() * 4 + 10)
+        self.status.viewport().setAutoFillBackground(False)
+        lay.addWidget(self.status)
         row = QHBoxLayout()
         self.show_button = QPushButton("Show me")
         self.show_button.setToolTip("Go to the step of the app this lesson step is about")
@@ -160,14 +151,13 @@ class LessonDock(QDockWidget):
         if not 0 <= i < len(self.lesson.steps) or not self.unlocked(i):
             return
         self.index = i
+        self._hint_shown = False
         step = self.step
         self.progress.step = i
         self._save()
         n = len(self.lesson.steps)
         self.count_label.setText(f"Step {i + 1} of {n}")
-        self.step_title.setText(step.title)
-        self.text.setHtml(f"<div style='line-height: 130%'>{step.text}</div>")
-        self.do_label.setText(f"<b>What to do:</b> {step.do}")
+        self.text.setHtml(step_html(step))
         self.show_button.setVisible(step.panel is not None)
         if step.panel:
             self.show_button.setText(f"Show me: {PANEL_TITLES.get(step.panel, step.panel)}")
@@ -186,7 +176,7 @@ class LessonDock(QDockWidget):
     def _refresh_list(self) -> None:
         for i in range(self.steps_list.count()):
             it = self.steps_list.item(i)
-            mark = "✓" if self.is_done(i) else ("▶" if i == self.index else ("·" if self.unlocked(i) else "🔒"))
+            mark = "✓" if self.is_done(i) else ("▶" if i == self.index else ("·" if self.unlocked(i) else "○"))
             it.setText(f"{mark}  {i + 1}. {self.lesson.steps[i].title}")
             flags = Qt.ItemIsEnabled | Qt.ItemIsSelectable if self.unlocked(i) else Qt.NoItemFlags
             it.setFlags(flags)
@@ -217,10 +207,10 @@ class LessonDock(QDockWidget):
         if self.is_done(self.index):
             note = f" {step.done}" if step.done else ""
             tail = " That was the last step: well done!" if last else " Click <b>Next</b> when ready."
-            self.status_label.setText(f"<span style='color:#2ca02c'><b>✓ Done.</b></span>{note}{tail}")
-        else:
+            self._set_status(f"<span style='color:#2ca02c'><b>✓ Done.</b></span>{note}{tail}")
+        elif not self._hint_shown:
             waiting = [describe(c) for c in step.checks if not c.holds(state)]
-            self.status_label.setText("<span style='color:gray'>Waiting for: " + "; ".join(waiting) + "</span>")
+            self._set_status("<span style='color:gray'>Waiting for: " + "; ".join(waiting) + "</span>")
         self.next_button.setEnabled(self.is_done(self.index) and not last)
         self.next_button.setText("Next ▶")
 
@@ -233,7 +223,16 @@ class LessonDock(QDockWidget):
             self.window_.show_panel(self.step.panel)
 
     def show_hint(self) -> None:
-        self.status_label.setText(f"<b>Hint:</b> {self.step.hint}")
+        self._hint_shown = True
+        self._set_status(f"<b>Hint:</b> {self.step.hint}")
+
+    def _set_status(self, html: str) -> None:
+        if html != self._status_html:           # setHtml resets the scroll position: only on change
+            self._status_html = html
+            self.status.setHtml(html)
+
+    def status_text(self) -> str:
+        return self.status.toPlainText()
 
     def _save(self) -> None:
         try:
@@ -243,6 +242,15 @@ class LessonDock(QDockWidget):
 
     def stop(self) -> None:
         self.timer.stop()
+
+
+def step_html(step) -> str:
+    """The step as the dock shows it: a title, the text, and a tinted "What to do" box."""
+    return (f"<h3 style='margin-top:0'>{step.title}</h3>"
+            f"<div style='line-height:130%'>{step.text}</div>"
+            "<table width='100%' cellpadding='7' style='margin-top:12px; background: rgba(31,119,180,0.12);"
+            " border-left: 4px solid rgb(31,119,180)'>"
+            f"<tr><td><b>What to do:</b> {step.do}</td></tr></table>")
 
 
 # -- starting a lesson -----------------------------------------------------------------------------
