@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", choices=["test", "val"], default="test")
     s.add_argument("--method", choices=methods, default="auto", help="uncertainty method, as for evaluate")
     s.add_argument("--passes", type=int, metavar="T", help="MC dropout passes (default: the project's)")
+    s.add_argument("--no-explain", action="store_true",
+                   help="leave out the Explain section (input importance for tables; a few attribution maps "
+                        "with their sanity check for images)")
 
     s = sub.add_parser("export-script", help="write a standalone Keras training script")
     s.add_argument("project")
@@ -500,7 +503,12 @@ def cmd_report(args) -> int:
     if Path(args.out).suffix.lower() not in (".html", ".htm"):
         raise NnstudioError(f"The report is an HTML file: give --out a name ending in .html (got {args.out}).")
     project, prepared, result = _evaluate(args)
-    print(write_report(project, result, args.out, prepared=prepared))
+    explanation = None
+    if not args.no_explain:
+        from nnstudio.core.workflow.report import explain_for_report
+
+        explanation = explain_for_report(project, prepared, split=args.split)
+    print(write_report(project, result, args.out, prepared=prepared, explanation=explanation))
     return EXIT_OK
 
 

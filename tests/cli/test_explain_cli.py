@@ -114,3 +114,29 @@ def test_refusals_are_one_line(images_project, run_cli, tmp_path, argv, message)
 def test_a_table_with_a_method_is_bad_usage(run_cli, tmp_path):
     code, _out, err = run_cli("explain", tmp_path / "p.nnproj", "--method", "shap", "--out", tmp_path)
     assert code == 2 and "invalid choice" in err
+
+
+def test_report_explains_tables_with_intervals_and_can_skip_it(table_project, run_cli, tmp_path):
+    code, _, err = run_cli("report", table_project.path, "--out", tmp_path / "r.html")
+    assert code == 0, err
+    html = (tmp_path / "r.html").read_text()
+    assert "Explain: which inputs matter" in html
+    # b decides, so it heads the importance table, with its interval
+    table = html.split("Explain: which inputs matter")[1]
+    first = table.index("<td>b</td>")
+    assert first < table.index("<td>a</td>") and first < table.index("<td>c</td>")
+    assert "95% interval" in table and "Output against b" in table
+    code, _, err = run_cli("report", table_project.path, "--out", tmp_path / "plain.html", "--no-explain")
+    assert code == 0, err
+    assert "Explain:" not in (tmp_path / "plain.html").read_text()
+
+
+def test_report_shows_image_overlays_with_their_sanity_verdict(images_project, run_cli, tmp_path):
+    from nnstudio.core.workflow.report import REPORT_SAMPLES
+
+    code, _, err = run_cli("report", images_project.path, "--out", tmp_path / "r.html")
+    assert code == 0, err
+    html = (tmp_path / "r.html").read_text()
+    section = html.split("Explain: which pixels matter")[1]
+    assert section.count("data:image/png;base64,") == REPORT_SAMPLES
+    assert "integrated gradients" in section and "randomised" in section and "Deletion curve" in section

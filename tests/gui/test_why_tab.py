@@ -26,7 +26,8 @@ def table_project(tmp_path_factory, tensorflow):
     return project.path, prepared
 
 
-def test_why_tab_ranks_the_deciding_inputs_with_whiskers_and_partial_dependence(make_window, qtbot, table_project):
+def test_why_tab_ranks_the_deciding_inputs_with_whiskers_and_partial_dependence(make_window, qtbot, table_project,
+                                                                                tmp_path):
     path, prepared = table_project
     w = open_state(make_window, path, prepared)
     panel = w.panels["diagnostics"]
@@ -61,6 +62,9 @@ def test_why_tab_ranks_the_deciding_inputs_with_whiskers_and_partial_dependence(
     xs, _ = card.average_curve.getData()
     np.testing.assert_allclose(xs, next(p for p in r.partial if p.input == "d").grid)
     card.input_combo.setCurrentText(ranked[0].input)
+    # the exported report carries the importance just computed (no new job)
+    html = panel.export_report(tmp_path / "r.html").read_text()
+    assert "Explain: which inputs matter" in html and f"<td>{ranked[0].input}</td>" in html
     w.resize(1400, 1000)
     _shot(card, "why-card.png")
     _shot(panel, "diagnostics-why.png")

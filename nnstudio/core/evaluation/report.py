@@ -14,6 +14,9 @@
 * ``uncertainty``: the dict of ``summarise_regression_uncertainty`` or
   ``summarise_classification_uncertainty``; ``conformal``: a ``summarise_conformal_*`` dict
 * ``images``: dict of caption -> PNG (bytes, or base64 text) for plots drawn elsewhere
+* ``explain``: tables ``{"kind": "table", "units", "split", "importance": [[input, mean, low, high]],
+  "partial"}``; images ``{"kind": "images", "method", "units", "informative", "verdict",
+  "images": {caption: PNG}, "deletion", "notes"}``
 """
 from __future__ import annotations
 
@@ -188,14 +191,48 @@ def _baselines_section(b: dict) -> str:
     return _section("Beside the network", *parts)
 
 
-def _images_section(images: dict) -> str:
+def _png_figures(images: dict) -> str:
     figs = []
     for caption, png in images.items():
         data = base64.b64encode(png).decode("ascii") if isinstance(png, (bytes, bytearray)) else str(png)
         data = "".join(c for c in data if c.isalnum() or c in "+/=")   # only base64 survives
         figs.append(f'<figure><img alt="{escape(str(caption))}" src="data:image/png;base64,{data}"/>'
                     f"<figcaption>{escape(str(caption))}</figcaption></figure>")
-    return _section("Figures", _plots(*figs))
+    return _plots(*figs)
+
+
+def _images_section(images: dict) -> str:
+    return _section("Figures", _png_figures(images))
+
+
+def _explain_section(e: dict) -> str:
+    """Why the network said what it said: importance with intervals, or maps with their check."""
+    if e.get("kind") == "table":
+        rows = [[name, mean, f"[{_value(low)}, {_value(high)}]"] for name, mean, low, high in e["importance"]]
+        intro = (f"<p>Permutation importance on the {escape(str(e.get('split') or 'chosen'))} split: how much "
+                 f"worse the network gets when one input is shuffled ({escape(str(e.get('units', '')))}), with "
+                 "95% intervals from bootstrap resamples of the rows. An interval reaching 0 means the network "
+                 "may not need that input.</p>")
+        parts = [intro, _grid_table(["input", "importance", "95% interval"], rows)]
+        pd = e.get("partial")
+        if pd:
+            ice = [{"x": pd["grid"], "y": row, "color": "#bbb"} for row in pd["individual"][:40]]
+            parts.append(_plots(svg.plot(ice + [{"x": pd["grid"], "y": pd["average"], "label": "average"}],
+                                         f"Output against {pd['input']} (partial dependence, ICE in grey)",
+                                         str(pd["input"]), "output")))
+        return _section("Explain: which inputs matter", *parts)
+    d = e["deletion"]
+    verdict_cls = "hint" if e.get("informative") else "note"
+    parts = [(f"<p>{escape(str(e['method']))} maps: the positive attribution in red-orange over each cutout "
+              f"(units: {escape(str(e.get('units', '')))}).</p>"),
+             f'<p class="{verdict_cls}">{escape(str(e["verdict"]))}.</p>',
+             _png_figures(e["images"]),
+             _plots(svg.plot([{"x": d["fractions"], "y": d["attributed"], "label": "most attributed first"},
+                              {"x": d["fractions"], "y": d["random"], "label": "random pixels", "color": "#888"}],
+                             "Deletion curve", "fraction of pixels deleted", "mean score", legend="lower right",
+                             ylim=(0, 1.02) if e.get("units") == "probability" else None)),
+             _notes(e.get("notes"))]
+    return _section("Explain: which pixels matter", *parts)
 
 
 def html_report(context: dict) -> str:
@@ -226,6 +263,8 @@ def html_report(context: dict) -> str:
                                          _as_dict(context.get("conformal"))))
     if context.get("baselines"):
         body.append(_baselines_section(context["baselines"]))
+    if context.get("explain"):
+        body.append(_explain_section(context["explain"]))
     if context.get("images"):
         body.append(_images_section(context["images"]))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -9,10 +9,14 @@ from nnstudio.core.files import jsonable
 from nnstudio.core.project import Project
 from nnstudio.core.workflow.results import EvaluationResult
 
+REPORT_SAMPLES = 4              # image samples the report explains (each with the sanity check)
 
-def report_context(project: Project, result: EvaluationResult, prepared=None, diagnostics=None) -> dict:
+
+def report_context(project: Project, result: EvaluationResult, prepared=None, diagnostics=None,
+                   explanation=None) -> dict:
     """The context of :func:`nnstudio.core.evaluation.html_report` for ``result``; ``diagnostics``
-    replaces ``result.diagnostics`` (a classifier at the threshold a person chose)."""
+    replaces ``result.diagnostics`` (a classifier at the threshold a person chose); ``explanation``
+    (an :class:`~nnstudio.core.workflow.explain.Explanation`) adds the Explain section."""
     from nnstudio.core.model.infer import spec_summary
 
     d = diagnostics if diagnostics is not None else project_decision_diagnostics(project, result)
@@ -52,7 +56,57 @@ def report_context(project: Project, result: EvaluationResult, prepared=None, di
     ctx["notes"] = notes
     if result.baselines:
         ctx["baselines"] = _baselines(result)
+    if explanation is not None:
+        ctx["explain"] = explain_context(explanation)
     return ctx
+
+
+def explain_for_report(project: Project, prepared, split: str = "test", samples: int = REPORT_SAMPLES,
+                       dataset=None, task=None):
+    """What the report's Explain section shows: for images the maps of ``samples`` rows spread
+    over ``split`` (with their sanity check and deletion curve); for tables the importance of
+    every input on the whole split."""
+    import numpy as np
+
+    from nnstudio.core.workflow.explain import explain
+
+    if prepared.kind != "images":
+        return explain(project, split=split, prepared=prepared, task=task)
+    index = np.asarray(prepared.index[split])
+    if not len(index):
+        return None
+    rows = index[np.unique(np.linspace(0, len(index) - 1, min(samples, len(index))).round().astype(int))]
+    return explain(project, rows=rows.tolist(), prepared=prepared, dataset=dataset, task=task)
+
+
+def explain_context(e) -> dict:
+    """The Explain section's content: importance rows with intervals (tables) or overlay PNGs
+    with the sanity verdict and the deletion curve (images)."""
+    from nnstudio.core.formatting import fmt_number
+
+    if e.kind != "images":
+        ranked = sorted(e.importance, key=lambda r: -r.mean)
+        top = ranked[0].input if ranked else None
+        pd = next((p for p in e.partial or [] if p.input == top), None)
+        return {"kind": "table", "units": e.units, "split": e.split,
+                "importance": [[r.input, r.mean, r.low, r.high] for r in ranked],
+                "partial": pd.to_dict() if pd is not None else None}
+    from nnstudio.core.evaluation.explain_images import METHOD_LABELS
+    from nnstudio.core.evaluation.png import png_bytes
+    from nnstudio.core.workflow.explain import overlay
+
+    h, w = e.images.shape[1:3]
+    zoom = max(1, round(160 / max(h, w)))
+    images = {}
+    for k, row in enumerate(e.rows):
+        c = e.sanity.correlations[k] if k < len(e.sanity.correlations) else float("nan")
+        caption = (f"row {int(row)} ({e.splits[k]}): {e.explained[k]} = {fmt_number(float(e.scores[k]))}; "
+                   f"rank correlation with the randomised model's map {fmt_number(float(c))}")
+        images[caption] = png_bytes(overlay(e.images[k], e.maps.summed[k], zoom=zoom))
+    d = e.deletion
+    return {"kind": "images", "method": METHOD_LABELS.get(e.method, e.method), "units": e.units,
+            "informative": e.sanity.informative, "verdict": e.sanity.verdict, "images": images,
+            "deletion": d.to_dict(), "notes": list(e.notes)}
 
 
 def project_decision_diagnostics(project: Project, result: EvaluationResult):
@@ -108,13 +162,14 @@ def _with_intervals(figures: dict, result: EvaluationResult, d) -> dict:
 
 
 def write_report(project: Project, result: EvaluationResult, out: str | Path, prepared=None,
-                 diagnostics=None) -> Path:
+                 diagnostics=None, explanation=None) -> Path:
     """Write the self-contained HTML report of ``result`` to ``out`` (atomically)."""
     from nnstudio.core.evaluation import write_html_report
 
     out = Path(out)
-    write_html_report(out, report_context(project, result, prepared, diagnostics))
+    write_html_report(out, report_context(project, result, prepared, diagnostics, explanation))
     return out.absolute()
 
 
-__all__ = ["project_decision_diagnostics", "report_context", "write_report"]
+__all__ = ["REPORT_SAMPLES", "explain_context", "explain_for_report", "project_decision_diagnostics",
+           "report_context", "write_report"]

@@ -934,8 +934,9 @@ class DiagnosticsPanel(Panel):
         from nnstudio.core.workflow.report import report_context
 
         self._require_result()
+        shown = self.why_card.result or self.browser.explain_view.result     # what was computed, not a new job
         return report_context(self.session.project, self.result, self.session.prepared,
-                              diagnostics=self.current_diagnostics())
+                              diagnostics=self.current_diagnostics(), explanation=shown)
 
     def export_report(self, path) -> Path:
         from nnstudio.core.evaluation import write_html_report
