@@ -56,6 +56,12 @@ def write_catalog(columns: dict[str, np.ndarray], meta: dict, path, fmt: str | N
     kind = catalog_format(path, fmt)
     t = to_table(columns, meta)
     if kind == "fits":
+        for name in t.colnames:         # FITS holds bytes: ASCII text encoded once, in C
+            if t[name].dtype.kind == "U":
+                try:
+                    t[name] = np.asarray(t[name]).astype("S")
+                except UnicodeEncodeError:
+                    pass
         t.meta.clear()
         t.meta.update(_fits_meta(meta))
     elif kind == "csv":

@@ -11,7 +11,6 @@ keep their place with a ``flag``; ``row`` is the 0-based input position, so shar
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 from nnstudio.core.project import Project
 from nnstudio.core.tasks import Task
-from nnstudio.core.workflow.predict_calibration import Calibration, calibrate, forward
+from nnstudio.core.workflow.predict_calibration import Calibration, calibrate, forward, model_hash
 from nnstudio.errors import NnstudioError
 
 CHUNK_BYTES = 256 * 1024 * 1024    # model inputs held at once (float32), whatever the input's size
@@ -102,7 +101,8 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
         prepared = prepare_project(project, task=task)
     fitted = prepared.scaler
     _check_compatible(source, prepared.inputs, fitted)
-    cal = calibrate(project, model, prepared, task=task)
+    sha = model_hash(project.model_path(run))
+    cal = calibrate(project, model, prepared, task=task, cache_dir=project.run_dir(run.id), model_sha=sha)
     n = source.n
     rows = np.arange(n) if shard is None else np.arange(shard[0] - 1, n, shard[1])
     if len(rows) == 0:
@@ -126,7 +126,7 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
         task.report_progress(done, len(rows), f"Predicting: {done} of {len(rows)} rows")
     flags = np.asarray(source.flags[rows], dtype=object)
     columns = _catalog_columns(source, rows, flags, out_cols, prepared)
-    meta = _provenance(project, run, cal, source, shard, inputs)
+    meta = _provenance(project, run, cal, source, shard, inputs, sha)
     result = _result(columns, meta, prepared, project, cal, flags, source, thumbs)
     _external_test(result, source, rows, prepared, project, out_cols)
     if out is not None:
@@ -272,7 +272,7 @@ def _catalog_columns(source, rows, flags, out, prepared) -> dict[str, np.ndarray
     cols: dict[str, np.ndarray] = {"row": rows.astype(np.int64)}
     for name, v in source.identity.items():
         cols[name] = np.asarray(v)[rows]
-    cols["flag"] = np.array([str(f) for f in flags], dtype=str) if len(flags) else np.array([], str)
+    cols["flag"] = np.asarray(flags).astype(str) if len(flags) else np.array([], str)
     if prepared.problem == "classification":
         names = list(prepared.class_names)
         pred = out["pred"]
@@ -289,21 +289,13 @@ def _catalog_columns(source, rows, flags, out, prepared) -> dict[str, np.ndarray
     return cols
 
 
-def model_hash(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
-
-
-def _provenance(project, run, cal: Calibration, source, shard, inputs) -> dict:
+def _provenance(project, run, cal: Calibration, source, shard, inputs, sha: str) -> dict:
     import sys
 
     from nnstudio import __version__
 
     rule = project.decision
-    meta = {"nnproj": project.name, "nnrun": run.id, "modelsha": model_hash(project.model_path(run)),
+    meta = {"nnproj": project.name, "nnrun": run.id, "modelsha": sha,
             "nnver": __version__, "kerasver": getattr(sys.modules.get("keras"), "__version__", ""),
             "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "problem": project.data.problem, "input": source.name, "nrows": int(source.n)}
@@ -314,6 +306,7 @@ def _provenance(project, run, cal: Calibration, source, shard, inputs) -> dict:
     meta["conflvl"] = float(cal.level) if (cal.qhat is not None or cal.q is not None) else "off"
     if cal.ood_threshold is not None:
         meta["oodthr"] = float(cal.ood_threshold)
+        meta["oodscore"] = "mahalanobis in the last hidden features"
     if shard is not None:
         meta["shard"] = f"{shard[0]}/{shard[1]}"
     return meta

@@ -219,13 +219,3 @@ def test_a_project_without_a_trained_run_is_refused(galaxy, tmp_path):
     fresh.runs, fresh.active_run = [], None
     with pytest.raises(NnstudioError, match="No trained model yet"):
         predict_project(fresh, project.resolve(project.data.path))
-
-
-def test_the_out_of_distribution_scorer_is_the_evaluations_distance_score():
-    from nnstudio.core.evaluation import distance_scores
-    from nnstudio.core.workflow.predict_calibration import OodScorer
-
-    rng = np.random.default_rng(3)
-    train = rng.normal(2.0, [1.0, 5.0, 0.1, 0.0], size=(300, 4))
-    new = rng.normal(2.0, 3.0, size=(50, 4))
-    assert np.allclose(OodScorer(train)(new), distance_scores(train, new), rtol=1e-4)
