@@ -89,22 +89,32 @@ class LessonDock(QDockWidget):
         for i, step in enumerate(self.lesson.steps):
             QListWidgetItem(f"{i + 1}. {step.title}", self.steps_list)
         rows = len(self.lesson.steps)
-        self.steps_list.setFixedHeight(min(rows, 9) * (self.steps_list.sizeHintForRow(0) + 2) + 6)
+        self.steps_list.setFixedHeight(min(rows, 6) * self.steps_list.sizeHintForRow(0) + 6)
         self.steps_list.itemClicked.connect(lambda it: self._jump(self.steps_list.row(it)))
         lay.addWidget(self.steps_list)
-        # one rich-text view for the step's title, text and what to do: word-wrapped QLabels in a
-        # dock get no height-for-width and clip their last lines
+        # rich-text views, not word-wrapped QLabels: in a dock those get no height-for-width and
+        # clip their last lines
         self.text = QTextBrowser()
         self.text.setObjectName("lessonText")
         self.text.setOpenExternalLinks(False)
         self.text.setFrameShape(QFrame.NoFrame)
         self.text.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
         lay.addWidget(self.text, 1)
+        # what to do stays in sight when the text scrolls: its own view, as tall as its text
+        self.do_view = QTextBrowser()
+        self.do_view.setObjectName("lessonDo")
+        self.do_view.setFrameShape(QFrame.NoFrame)
+        self.do_view.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.do_view.setStyleSheet("QTextBrowser#lessonDo { background: rgba(31,119,180,0.12); "
+                                   "border-left: 4px solid rgb(31,119,180); }")
+        self.do_view.document().documentLayout().documentSizeChanged.connect(
+            lambda size: self.do_view.setFixedHeight(int(size.height()) + 2 * self.do_view.frameWidth() + 2))
+        lay.addWidget(self.do_view)
         self.status = QTextBrowser()
         self.status.setObjectName("lessonStatus")
         self.status.setFrameShape(QFrame.NoFrame)
         self.status.setVerticalScrollBarPolicy(Qt.ScrollBarAsNeeded)
-        self.status.setFixedHeight(self.fontMetrics().lineSpacing() * 4 + 10)
+        self.status.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
         self.status.viewport().setAutoFillBackground(False)
         lay.addWidget(self.status)
         row = QHBoxLayout()
@@ -158,9 +168,11 @@ class LessonDock(QDockWidget):
         n = len(self.lesson.steps)
         self.count_label.setText(f"Step {i + 1} of {n}")
         self.text.setHtml(step_html(step))
+        self.do_view.setHtml(f"<b>What to do:</b> {step.do}")
         self.show_button.setVisible(step.panel is not None)
         if step.panel:
             self.show_button.setText(f"Show me: {PANEL_TITLES.get(step.panel, step.panel)}")
+            self.show_button.setMinimumWidth(self.show_button.sizeHint().width())
         self.hint_button.setVisible(bool(step.hint))
         self.back_button.setEnabled(i > 0)
         self._refresh_list()
@@ -181,6 +193,7 @@ class LessonDock(QDockWidget):
             flags = Qt.ItemIsEnabled | Qt.ItemIsSelectable if self.unlocked(i) else Qt.NoItemFlags
             it.setFlags(flags)
         self.steps_list.setCurrentRow(self.index)
+        self.steps_list.scrollToItem(self.steps_list.item(self.index))
         self.bar.setValue(len([s for s in self.lesson.steps if s.id in self.progress.done]))
 
     def state(self) -> dict:
@@ -245,12 +258,8 @@ class LessonDock(QDockWidget):
 
 
 def step_html(step) -> str:
-    """The step as the dock shows it: a title, the text, and a tinted "What to do" box."""
-    return (f"<h3 style='margin-top:0'>{step.title}</h3>"
-            f"<div style='line-height:130%'>{step.text}</div>"
-            "<table width='100%' cellpadding='7' style='margin-top:12px; background: rgba(31,119,180,0.12);"
-            " border-left: 4px solid rgb(31,119,180)'>"
-            f"<tr><td><b>What to do:</b> {step.do}</td></tr></table>")
+    """The step's title and text as the dock shows them (what to do has its own box below)."""
+    return f"<h3 style='margin-top:0'>{step.title}</h3><div style='line-height:130%'>{step.text}</div>"
 
 
 # -- starting a lesson -----------------------------------------------------------------------------
