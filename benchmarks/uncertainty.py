@@ -22,6 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))       # _paired
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 GOAL = 0.5
