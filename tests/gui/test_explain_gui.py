@@ -166,3 +166,13 @@ def test_diagnostics_browser_explains_confident_mistakes(make_window, qtbot, ima
     assert b.explain_view.result.rows.tolist() == b.rows()[:4].tolist()
     _shot(panel, "diagnostics-explain.png")
     assert w.panels["uncertainty"].browser.explain_view is not None
+
+
+def test_deletion_words_call_a_tiny_gap_none():
+    from nnstudio.core.evaluation.explain_checks import DeletionCurve
+    from nnstudio.gui.widgets.explain_view import deletion_words
+
+    f = np.array([0.0, 0.5])
+    assert deletion_words(DeletionCurve(f, np.array([0.9, 0.1]), np.array([0.9, 0.85]))) == "faster than random"
+    assert deletion_words(DeletionCurve(f, np.array([0.5, 0.497]), np.array([0.5, 0.5]))) == "no faster than random"
+    assert deletion_words(DeletionCurve(f, np.array([0.9, 0.9]), np.array([0.9, 0.3]))) == "slower than random"
