@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=256, metavar="N")
     s.add_argument("--shard", metavar="K/N", help="predict only the K-th of N interleaved parts (K from 1)")
     s.add_argument("--skip-bad", action="store_true", help="flag unreadable files instead of refusing the input")
+    s.add_argument("--epistemic", choices=["auto", "mc", "ensemble", "none"], default="auto",
+                   help="add epistemic_std (regression) or mutual_information (classification) from MC dropout "
+                        "(masks seeded per row) or the project's ensemble; auto: the project's uncertainty method")
     s.add_argument("--merge", nargs="+", metavar="PART", help="join shard catalogs in input order (no project then)")
     _add_part_options(s, "predict on")
     s.add_argument("--json", action="store_true")
@@ -621,7 +624,7 @@ def cmd_predict(args) -> int:
     inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
     result = predict_project(project, inputs, args.out, run_id=args.run, fmt=args.format,
                              batch_size=args.batch_size, shard=shard, skip_bad=args.skip_bad, hdu=_part(args),
-                             task=ConsoleTask())
+                             epistemic=args.epistemic, task=ConsoleTask())
     if args.json:
         _print_json(result.to_dict())
         return EXIT_OK

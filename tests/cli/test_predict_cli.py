@@ -81,3 +81,17 @@ def test_a_table_gets_predictions_in_the_targets_units(run_cli, tmp_path, tensor
     cat = read_catalog(tmp_path / "m.fits")
     assert {"predicted", "sigma", "lower", "upper", "ood_score", "ood"} <= set(cat.colnames)
     assert 8.0 < float(np.median(cat["predicted"])) < 12.5      # log10 solar masses
+
+
+def test_epistemic_mc_adds_mutual_information(lens, run_cli, tmp_path):
+    project, images, _ = lens
+    write_cutouts(tmp_path / "new", images[:8], [f"c{i}.fits" for i in range(8)])
+    code, out, err = run_cli("predict", project.path, tmp_path / "new", "--out", tmp_path / "cat.fits",
+                             "--epistemic", "mc", "--json")
+    assert code == 0, err
+    assert "mutual_information" in json.loads(out)["columns"]
+    mi = np.asarray(read_catalog(tmp_path / "cat.fits")["mutual_information"])
+    assert np.isfinite(mi).all() and (mi >= 0).all()
+    code, _, err = run_cli("predict", project.path, tmp_path / "new", "--out", tmp_path / "e.fits",
+                           "--epistemic", "ensemble")
+    assert code == 1 and err.strip().splitlines()[-1].startswith("nnstudio: error: Train an ensemble first")

@@ -19,7 +19,13 @@ import numpy as np
 
 from nnstudio.core.project import Project
 from nnstudio.core.tasks import Task
-from nnstudio.core.workflow.predict_calibration import Calibration, calibrate, forward, model_hash
+from nnstudio.core.workflow.predict_calibration import (
+    Calibration,
+    calibrate,
+    forward,
+    model_hash,
+)
+from nnstudio.core.workflow.predict_epistemic import epistemic_sampler
 from nnstudio.errors import NnstudioError
 
 CHUNK_BYTES = 256 * 1024 * 1024    # model inputs held at once (float32), whatever the input's size
@@ -75,9 +81,12 @@ def class_column(name: str) -> str:
 def predict_project(project: Project, inputs, out=None, *, run_id: str | None = None, fmt: str | None = None,
                     batch_size: int = 256, shard: tuple[int, int] | None = None, skip_bad: bool = False,
                     hdu=None, thumbnails: bool = False, chunk_bytes: int = CHUNK_BYTES,
-                    task: Task | None = None, prepared=None, model=None) -> PredictResult:
+                    epistemic: str = "auto", task: Task | None = None, prepared=None,
+                    model=None) -> PredictResult:
     """Predict ``inputs`` (a path or a list of cutout files) with ``run_id`` (default: the active
-    run) and write the catalog to ``out`` (not written when None)."""
+    run) and write the catalog to ``out`` (not written when None). ``epistemic`` ("auto": the
+    project's uncertainty method; "mc", "ensemble", "none") adds ``epistemic_std`` (regression) or
+    ``mutual_information`` (classification)."""
     from nnstudio.core.data.sources import open_source
     from nnstudio.core.workflow.data import prepare_project
     from nnstudio.core.workflow.train import load_run_model
@@ -108,6 +117,9 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
     if len(rows) == 0:
         raise NnstudioError(f"Shard {shard[0]}/{shard[1]} holds no rows: the input has only {n}.")
     out_cols = _empty_outputs(prepared, len(rows))
+    spread = epistemic_sampler(project, model, prepared, epistemic, source, batch_size)
+    if spread is not None:
+        out_cols["epistemic"] = np.full(len(rows), np.nan)
     thumbs = np.zeros((len(rows), THUMB, THUMB), np.uint8) if thumbnails and source.kind == "images" else None
     done = 0
     for start, stop in _chunks(source, len(rows), chunk_bytes):
@@ -121,12 +133,17 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
 
             xs = apply_scaler(fitted, x if ok.all() else x[ok], in_place=True)
             outputs, hidden = forward(cal, model, xs, batch_size)
-            _fill(out_cols, np.flatnonzero(ok) + start, cal, prepared, project, outputs, hidden)
+            at = np.flatnonzero(ok) + start
+            _fill(out_cols, at, cal, prepared, project, outputs, hidden)
+            if spread is not None:
+                out_cols["epistemic"][at] = spread(xs, rows[at])
         done += len(chunk)
         task.report_progress(done, len(rows), f"Predicting: {done} of {len(rows)} rows")
     flags = np.asarray(source.flags[rows], dtype=object)
     columns = _catalog_columns(source, rows, flags, out_cols, prepared)
     meta = _provenance(project, run, cal, source, shard, inputs, sha)
+    if spread is not None:
+        meta["epistem"] = spread.label
     result = _result(columns, meta, prepared, project, cal, flags, source, thumbs)
     _external_test(result, source, rows, prepared, project, out_cols)
     if out is not None:
@@ -284,6 +301,8 @@ def _catalog_columns(source, rows, flags, out, prepared) -> dict[str, np.ndarray
     else:
         for key, name in (("mean", "predicted"), ("sigma", "sigma"), ("lower", "lower"), ("upper", "upper")):
             cols[name] = out[key]
+    if "epistemic" in out:
+        cols["mutual_information" if prepared.problem == "classification" else "epistemic_std"] = out["epistemic"]
     cols["ood_score"] = out["ood_score"]
     cols["ood"] = out["ood"]
     return cols
