@@ -81,7 +81,12 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         lay.addWidget(self.sidebar)
         lay.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        # the panels, or the start page (gui/start_page.py) while nothing is open
+        self.workspace = central
+        self.pages = QStackedWidget()
+        self.pages.addWidget(central)
+        self.setCentralWidget(self.pages)
+        self.start_page = None
         from nnstudio.gui.panels import PANELS
 
         self.panel_keys = [p[0] for p in PANELS]
@@ -182,13 +187,16 @@ class MainWindow(QMainWindow):
         self._autosave.start()
         self.panels_loaded.emit()
         recovering = self._offer_recovery()
+        opened = False
         if self._pending_open:
             path, self._pending_open = self._pending_open, None
-            self.open_path(path)
+            opened = self.open_path(path) or True
         elif not recovering and self.reopen_last:
             last = next((p for p in self.recent_files() if p.endswith(".nnproj") and Path(p).exists()), None)
             if last:
-                self.open_path(last)
+                opened = self.open_path(last) or True
+        if not (opened or recovering):
+            self.show_start_page()
 
     def _on_tf_ready(self, info: dict) -> None:
         self.session.tf_info = info
@@ -291,7 +299,34 @@ class MainWindow(QMainWindow):
 
     # -- panels and state -----------------------------------------------------------------------
     def show_panel(self, key: str) -> None:
+        self.show_workspace()
         self.sidebar.setCurrentRow(self.panel_keys.index(key))
+
+    def show_start_page(self) -> None:
+        """Recent projects, examples, lessons and "open your own data" in place of the panels."""
+        from nnstudio.gui.start_page import StartPage
+
+        if self.start_page is None:
+            page = StartPage()
+            page.open_path.connect(self.open_path)
+            page.open_example.connect(self.open_example)
+            page.start_lesson.connect(self.start_lesson)
+            page.open_data.connect(self.open_data_dialog)
+            page.open_project.connect(self.open_dialog)
+            self.pages.addWidget(page)
+            self.start_page = page
+            # anything opened, or a message about trying to open it, brings the panels back
+            for sig in (self.session.project_changed, self.session.dataset_changed, self.session.prepared_changed):
+                sig.connect(self.show_workspace)
+            data_messages = self.panels["data"].messages
+            data_messages.changed.connect(lambda: self.show_workspace() if data_messages.keys() else None)
+        self.start_page.set_recent(self.recent_files())
+        self.start_page.set_examples(EXAMPLE_NAMES)
+        self.start_page.set_lessons()
+        self.pages.setCurrentWidget(self.start_page)
+
+    def show_workspace(self, *_) -> None:
+        self.pages.setCurrentWidget(self.workspace)
 
     def current_panel_key(self) -> str:
         return self.panel_keys[self.sidebar.currentRow()]
