@@ -7,7 +7,9 @@ again), and several processes or machines share one study through a database URL
 carries its project's identity in its user attributes and is refused by any other project.
 
 Settings (``NAME=SPEC``): ``learning_rate``, ``batch_size``, ``units:<layer>``,
-``filters:<layer>``, ``dropout:<layer>``, ``depth`` (number of hidden blocks of the template).
+``filters:<layer>``, ``dropout:<layer>``, ``depth`` (number of hidden blocks of the template),
+``width`` (a factor on every hidden layer's units and filters: validation loss against the
+number of parameters, each trial's count kept with it).
 SPEC: ``1e-4:1e-2:log`` (a range on a log scale), ``0.1:0.5`` (a range), ``16,32,64`` (a list).
 """
 from __future__ import annotations
@@ -48,11 +50,12 @@ SETTINGS = {
     "learning_rate": ("float", None, None),
     "batch_size": ("int", None, None),
     "depth": ("int", None, None),
+    "width": ("float", None, None),     # a factor on every hidden layer's units and filters
     "units": ("int", ("Dense",), "units"),
     "filters": ("int", ("Conv2D", "Conv1D"), "filters"),
     "dropout": ("float", ("Dropout", "SpatialDropout2D"), "rate"),
 }
-SETTING_HELP = "learning_rate, batch_size, units:<layer>, filters:<layer>, dropout:<layer>, depth"
+SETTING_HELP = "learning_rate, batch_size, units:<layer>, filters:<layer>, dropout:<layer>, depth, width"
 
 
 # -- settings and their ranges --------------------------------------------------------------------
@@ -112,6 +115,8 @@ def _check_value(setting: str, v: float, what: str) -> None:
         raise NnstudioError(f"{what}: {setting} takes whole numbers (got {v:g}).")
     if setting == "dropout" and not 0 <= v < 1:
         raise NnstudioError(f"{what}: a dropout rate is from 0 up to (not including) 1 (got {v:g}).")
+    if setting == "width" and v <= 0:
+        raise NnstudioError(f"{what}: the width factor must be above zero (got {v:g}).")
     if setting == "learning_rate" and v <= 0:
         raise NnstudioError(f"{what}: the learning rate must be above zero (got {v:g}).")
     if kind == "int" and v < 1:
@@ -203,6 +208,8 @@ def check_params(params: list[SweepParam], spec) -> None:
                 raise NnstudioError(f"{p.name}: {p.layer} is the output layer; its size is set by the target.")
         if p.setting == "depth" and not _blocks(spec)[1]:
             raise NnstudioError("depth: the model has no hidden layers to repeat.")
+        if p.setting == "width" and not _blocks(spec)[1]:
+            raise NnstudioError("width: the model has no hidden layers to widen.")
 
 
 # -- applying settings ----------------------------------------------------------------------------
@@ -244,12 +251,25 @@ def set_depth(spec, depth: int):
     return dataclasses.replace(spec, layers=[dataclasses.replace(x) for x in layers])
 
 
+def scale_width(spec, factor: float):
+    """``spec`` with every hidden Dense layer's units and every convolution's filters times
+    ``factor`` (rounded, at least 1); the output layer keeps its size."""
+    out = _output_index(spec)
+    layers = []
+    for i, layer in enumerate(spec.layers):
+        key = {"Dense": "units", "Conv2D": "filters", "Conv1D": "filters"}.get(layer.class_name)
+        if key is not None and i != out:
+            layer = layer.replace(**{key: max(1, round(layer.config[key] * factor))})
+        layers.append(layer)
+    return dataclasses.replace(spec, layers=layers)
+
+
 def apply_params(spec, config: TrainConfig, values: dict) -> tuple:
     """The model spec and training settings with swept ``values`` (``{name: value}``) put in."""
     names = spec.layer_names()
     layers = list(spec.layers)
     config = dataclasses.replace(config)
-    depth = None
+    depth = width = None
     for name, v in values.items():
         setting, _, layer = name.partition(":")
         if setting not in SETTINGS:
@@ -262,6 +282,8 @@ def apply_params(spec, config: TrainConfig, values: dict) -> tuple:
             config.batch_size = int(v)
         elif setting == "depth":
             depth = int(v)
+        elif setting == "width":
+            width = float(v)
         else:
             if layer not in names:
                 raise NnstudioError(f"{name}: the model has no layer {layer!r}.")
@@ -271,6 +293,8 @@ def apply_params(spec, config: TrainConfig, values: dict) -> tuple:
     spec = dataclasses.replace(spec, layers=layers)
     if depth is not None:
         spec = set_depth(spec, depth)
+    if width is not None:
+        spec = scale_width(spec, width)
     return spec, config.validate()
 
 
@@ -493,6 +517,7 @@ def _optimize(job: _Job, prepared, task: Task, stop) -> None:
             inference = infer(spec, prepared.input_shape, problem=prepared.problem, n_classes=prepared.n_classes)
             if not inference.ok:
                 raise NnstudioError("these settings make an invalid model: " + "; ".join(inference.errors))
+            trial.set_user_attr("parameters", int(inference.trainable_params))
             run_dir = folder / f"trial-{trial.number:04d}"
             cb = make_pruning_callback(trial)
             sub = _TrialTask(task, trial.number, stop, _used(study) - 1, job)
@@ -569,7 +594,7 @@ def trial_dict(t) -> dict:
             "metric": METRIC,
             "last_value": inter[max(inter)] if inter else None,
             "epochs": t.user_attrs.get("epochs"), "duration_s": t.user_attrs.get("duration_s"),
-            "best_epoch": t.user_attrs.get("best_epoch"),
+            "best_epoch": t.user_attrs.get("best_epoch"), "parameters": t.user_attrs.get("parameters"),
             "error": t.user_attrs.get("error"), "run_dir": t.user_attrs.get("run_dir"),
             "worker": t.user_attrs.get("worker")}
 
@@ -605,6 +630,7 @@ class SweepResult:
             v = t["value"] if t["value"] is not None else t["last_value"]
             ps = ", ".join(f"{k}={_fmt_value(x)}" for k, x in t["params"].items())
             lines.append(f"  #{t['number']:<4} {t['state']:<9} {fmt_number(v):>10}  {ps}"
+                         + (f"  ({t['parameters']:,} parameters)" if t.get("parameters") else "")
                          + (f"  ({t['error']})" if t.get("error") else ""))
         if self.best:
             ps = ", ".join(f"{k}={_fmt_value(x)}" for k, x in self.best["params"].items())
@@ -838,5 +864,5 @@ def best_settings(project: Project, result: SweepResult) -> tuple:
 
 
 __all__ = ["SweepParam", "SweepResult", "SAMPLERS", "parse_param", "check_params", "apply_params", "set_depth",
-           "run_sweep", "load_sweep", "best_settings", "project_identity", "default_storage",
+           "scale_width", "run_sweep", "load_sweep", "best_settings", "project_identity", "default_storage",
            "make_pruning_callback"]

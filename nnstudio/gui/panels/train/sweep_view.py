@@ -45,6 +45,7 @@ COMPLETE_COLOUR = (31, 119, 180)
 PRUNED_COLOUR = (150, 150, 150)
 BEST_COLOUR = (214, 39, 40)
 MAX_SCATTERS = 5
+PARAMETERS = "parameters"        # the scatter of validation loss against the trial model's parameter count
 SELECTED_BY = "selected by validation"
 
 
@@ -88,7 +89,11 @@ class _Scatter(ThemedPlot):
     last value, hollow) and the best trial."""
 
     def __init__(self, name: str, metric: str):
-        super().__init__(title=name, xlabel=name, ylabel=metric)
+        if name == PARAMETERS:
+            super().__init__(title="How many parameters do you need?", xlabel="trainable parameters",
+                             ylabel=metric)
+        else:
+            super().__init__(title=name, xlabel=name, ylabel=metric)
         self.name = name
         self.setMinimumSize(200, 140)
         self.complete = pg.PlotDataItem(pen=None, symbol="o", symbolSize=8, symbolPen=None,
@@ -100,10 +105,14 @@ class _Scatter(ThemedPlot):
         for item in (self.pruned, self.complete, self.best):
             self.plot_item.addItem(item)
 
+    def x_of(self, t: dict):
+        """The trial's value on this plot's axis: its setting, or its model's parameter count."""
+        return t.get("parameters") if self.name == PARAMETERS else t["params"].get(self.name)
+
     def set_trials(self, trials: list[dict], best: dict | None) -> None:
         def pts(state, key):
-            xy = [(t["params"][self.name], t[key]) for t in trials
-                  if t["state"] == state and self.name in t["params"] and t.get(key) is not None]
+            xy = [(self.x_of(t), t[key]) for t in trials
+                  if t["state"] == state and self.x_of(t) is not None and t.get(key) is not None]
             return (np.array([p[0] for p in xy], dtype=float), np.array([p[1] for p in xy], dtype=float))
 
         cx, cy = pts("complete", "value")
@@ -115,8 +124,8 @@ class _Scatter(ThemedPlot):
             self.plot_item.getAxis(name).setTicks([log_ticks(vals), []] if on else None)
         self.complete.setData(cx, cy)
         self.pruned.setData(px, py)
-        if best is not None and self.name in best.get("params", {}) and best.get("value") is not None:
-            self.best.setData([float(best["params"][self.name])], [best["value"]])
+        if best is not None and self.x_of({"params": {}, **best}) is not None and best.get("value") is not None:
+            self.best.setData([float(self.x_of({"params": {}, **best}))], [best["value"]])
         else:
             self.best.setData([], [])
         self.set_placeholder(None if len(cx) or len(px) else "no finished trial yet")
@@ -216,11 +225,19 @@ class SweepView(QWidget):
         g.addWidget(self.depth_check, 4, 0)
         g.addWidget(self.depth_edit, 4, 1, 1, 2)
 
+        self.width_check = QCheckBox("Width ×")
+        self.width_check.setToolTip("Every hidden layer's units and filters times a factor: the results then "
+                                    "show validation loss against the number of parameters")
+        self.width_edit = QLineEdit("0.25,0.5,1,2")
+        self.width_edit.setToolTip("Factors on the model's hidden layer sizes: a list (0.25,0.5,1,2) or a range")
+        g.addWidget(self.width_check, 5, 0)
+        g.addWidget(self.width_edit, 5, 1, 1, 2)
+
         for c in (self.lr_check, self.batch_check, self.units_check, self.dropout_check, self.depth_check,
-                  self.lr_log):
+                  self.width_check, self.lr_log):
             c.toggled.connect(self._update_command)
         for e in (self.lr_low, self.lr_high, self.batch_edit, self.units_edit, self.dropout_edit,
-                  self.depth_edit):
+                  self.depth_edit, self.width_edit):
             e.textChanged.connect(self._update_command)
         for c in (self.units_layer, self.dropout_layer):
             c.currentIndexChanged.connect(self._update_command)
@@ -371,6 +388,10 @@ class SweepView(QWidget):
             w.setEnabled(depth_ok)
         if not depth_ok:
             self.depth_check.setChecked(False)
+        for w in (self.width_check, self.width_edit):
+            w.setEnabled(depth_ok)          # widening needs hidden layers, as depth does
+        if not depth_ok:
+            self.width_check.setChecked(False)
         self._update_command()
 
     def set_project_epochs(self, n: int | None) -> None:
@@ -395,6 +416,8 @@ class SweepView(QWidget):
             out.append(f"{self.dropout_layer.currentData()}={clean(self.dropout_edit.text())}")
         if self.depth_check.isChecked():
             out.append(f"depth={clean(self.depth_edit.text())}")
+        if self.width_check.isChecked():
+            out.append(f"width={clean(self.width_edit.text())}")
         return out
 
     def budget(self) -> dict:
@@ -430,6 +453,7 @@ class SweepView(QWidget):
                 "dropout": [self.dropout_check.isChecked(), self.dropout_layer.currentData(),
                             self.dropout_edit.text()],
                 "depth": [self.depth_check.isChecked(), self.depth_edit.text()],
+                "width": [self.width_check.isChecked(), self.width_edit.text()],
                 "trials": self.trials_spin.value(), "minutes": self.minutes_spin.value(),
                 "epochs": self.epochs_spin.value(), "sampler": self.sampler_combo.currentData(),
                 "prune": self.prune_check.isChecked()}
@@ -456,6 +480,9 @@ class SweepView(QWidget):
             on, text = d["depth"]
             self.depth_check.setChecked(bool(on) and self._depth_ok)
             self.depth_edit.setText(str(text))
+            on, text = d.get("width", [False, self.width_edit.text()])
+            self.width_check.setChecked(bool(on) and self._depth_ok)
+            self.width_edit.setText(str(text))
             self.trials_spin.setValue(int(d["trials"]))
             self.minutes_spin.setValue(int(d["minutes"]))
             self.epochs_spin.setValue(int(d["epochs"]))
@@ -532,7 +559,8 @@ class SweepView(QWidget):
             best = next((t for t in trials if t["state"] == "complete" and t["value"] is not None), None)
         self._best = best
         self._fill_table(trials, best)
-        self._ensure_scatters(self._names[:MAX_SCATTERS])
+        # a width sweep also reads as validation loss against the model's size
+        self._ensure_scatters(self._names[:MAX_SCATTERS] + ([PARAMETERS] if "width" in self._names else []))
         for s in self.scatters.values():
             s.set_trials(trials, best)
         counts: dict[str, int] = {}
