@@ -67,6 +67,7 @@ def test_explain_samples_refuses_tables_and_too_many_rows(images_state):
 
 def test_browser_explains_the_selection_with_overlay_verdict_and_deletion_curve(qtbot, images_state):
     from nnstudio.gui.preview import preview_application
+    from nnstudio.gui.widgets.explain_view import deletion_words
     from nnstudio.gui.widgets.sample_browser import SampleBrowser, image_source
 
     preview_application()
@@ -96,6 +97,7 @@ def test_browser_explains_the_selection_with_overlay_verdict_and_deletion_curve(
     assert f"row {int(r.rows[0])}" in view.tiles.item(0).text()
     assert view.verdict.level in ("good", "warn")
     assert ("not informative" in view.verdict.text()) == (not r.sanity.informative)
+    assert view.verdict.text().endswith(f"lowers the score {deletion_words(r.deletion)}.")
     xs, ys = view.curve_attributed.getData()
     np.testing.assert_allclose(xs, r.deletion.fractions)
     np.testing.assert_allclose(ys, r.deletion.attributed)
@@ -176,3 +178,27 @@ def test_deletion_words_call_a_tiny_gap_none():
     assert deletion_words(DeletionCurve(f, np.array([0.9, 0.1]), np.array([0.9, 0.85]))) == "faster than random"
     assert deletion_words(DeletionCurve(f, np.array([0.5, 0.497]), np.array([0.5, 0.5]))) == "no faster than random"
     assert deletion_words(DeletionCurve(f, np.array([0.9, 0.9]), np.array([0.9, 0.3]))) == "slower than random"
+
+
+def test_uncertainty_browser_explains_its_samples(make_window, qtbot, images_state):
+    from binary_states import wait_result
+
+    from nnstudio.core.project import Project
+
+    project, dataset, _ = images_state
+    w = make_window()
+    w.session.set_project(Project.load(project.path))
+    w.session.set_dataset(dataset)
+    qtbot.waitUntil(lambda: w.session.prepared is not None, timeout=60_000)
+    w.show_panel("uncertainty")
+    panel = w.panels["uncertainty"]
+    panel.compute()
+    wait_result(qtbot, panel)
+    b = panel.browser
+    qtbot.waitUntil(lambda: len(b.rows()) > 0 and b.explain_button.isVisible(), timeout=10_000)
+    b.table.selectRow(0)
+    with qtbot.waitSignal(b.explain_view.shown, timeout=120_000):
+        qtbot.mouseClick(b.explain_button, Qt.LeftButton)
+    assert b.explain_view.result.rows.tolist() == [int(b.rows()[0])]
+    w.resize(1400, 1000)
+    _shot(panel, "uncertainty-explain.png")

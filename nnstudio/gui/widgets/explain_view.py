@@ -141,7 +141,7 @@ class ExplainView(QWidget):
         self.verdict = VerdictLabel("The sanity check appears here: the same maps from a copy of the model "
                                     "with random weights should look different.")
         self.deletion_plot = ThemedPlot("Deletion curve", "fraction of pixels deleted", "mean score", legend=True)
-        self.deletion_plot.setMinimumSize(220, 190)
+        self.deletion_plot.setMinimumSize(170, 190)
         self.deletion_plot.set_placeholder("Explain samples to see how fast the score falls as their "
                                            "most-attributed pixels are deleted.")
         self.curve_attributed = self.deletion_plot.plot_item.plot(
@@ -153,9 +153,8 @@ class ExplainView(QWidget):
         split.setChildrenCollapsible(False)
         split.addWidget(self.tiles)
         split.addWidget(self.deletion_plot)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        split.setSizes([300, 200])
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 2, 0, 0)
         lay.addLayout(top)
@@ -296,7 +295,8 @@ class ExplainView(QWidget):
                                   f"raised {' / '.join(what)} (units: {result.units}).")
         self.redraw()
         s = result.sanity
-        self.verdict.set_verdict("good" if s.informative else "warn", sanity_words(s))
+        self.verdict.set_verdict("good" if s.informative else "warn", sanity_words(s) + " Deleting the most "
+                                 f"attributed pixels first lowers the score {deletion_words(result.deletion)}.")
         self.verdict.setToolTip(s.verdict + ".")
         d = result.deletion
         self.curve_attributed.setData(d.fractions, d.attributed)
@@ -308,7 +308,7 @@ class ExplainView(QWidget):
         else:
             item.setLabel("left", "mean prediction")
             item.enableAutoRange(axis="y")
-        self.deletion_plot.set_title(f"Deletion: {deletion_words(d)}")
+        self.deletion_plot.set_title("Deletion curve")
         self.deletion_plot.setToolTip(f"Mean score over the deleted fractions (lower: the map found what "
                                       f"matters): {d.area_attributed:.3g} deleting the most attributed pixels "
                                       f"first, {d.area_random:.3g} deleting random ones")
