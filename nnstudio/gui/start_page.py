@@ -50,6 +50,7 @@ def _card(title: str, text: str, slot, name: str) -> QPushButton:
     for w in (t, d):
         w.setAttribute(Qt.WA_TransparentForMouseEvents)
         lay.addWidget(w)
+    lay.addStretch(1)           # keep title and text together at the top of the card
     b.setMinimumHeight(lay.sizeHint().height() + 8)
     b.setToolTip(text)
     b.clicked.connect(slot)
