@@ -117,6 +117,9 @@ def test_browser_explains_the_selection_with_overlay_verdict_and_deletion_curve(
     with qtbot.waitSignal(view.shown, timeout=2_000):
         view.set_method("ig")
     assert view.result is r
+    # other samples listed: the list comes first again
+    b.set_samples("Other samples", {"row": rows[:2]}, images=image_source(dataset, rows[:2]))
+    assert b.pages.currentIndex() == 0 and b.explain_button.isVisible()
     b.clear()
     assert view.result is None and view.tiles.count() == 0 and b.pages.currentIndex() == 0
 

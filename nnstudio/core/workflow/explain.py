@@ -156,6 +156,9 @@ def _explain_images(project, prepared, dataset, model, x, rows, splits, split, m
     task.check()
     task.report_progress(85, 100, "deletion curve")
     deletion = deletion_curve(model, x[:k], sub_maps, sub_t, seed=seed)
+    if prepared.problem == "regression":    # the scores and the deletion curve in the target's units, as the maps
+        scores = prepared.inverse_y(scores)
+        deletion.attributed, deletion.random = prepared.inverse_y(deletion.attributed), prepared.inverse_y(deletion.random)
     notes = []
     if k < len(x):
         notes.append(f"The sanity check and the deletion curve use the first {k} of {len(x)} samples.")

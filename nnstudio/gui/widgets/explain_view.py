@@ -306,7 +306,7 @@ class ExplainView(QWidget):
             item.setLabel("left", "mean probability")
             item.setYRange(0, 1, padding=0.02)          # a fall of 0.002 is not drawn as a cliff
         else:
-            item.setLabel("left", "mean prediction")
+            item.setLabel("left", f"mean {result.explained[0]}" if result.explained else "mean prediction")
             item.enableAutoRange(axis="y")
         self.deletion_plot.set_title("Deletion curve")
         self.deletion_plot.setToolTip(f"Mean score over the deleted fractions (lower: the map found what "

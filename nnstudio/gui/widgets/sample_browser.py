@@ -219,6 +219,7 @@ class SampleBrowser(QWidget):
         self.thumbs.setVisible(images is not None)
         self._fill_thumbnails()
         self._show_explain(images is not None)
+        self.pages.setCurrentIndex(0)       # new samples: the list first (the maps shown are of others)
 
     def clear(self, text: str = "Click a cell, a point or a bar to list its samples here.") -> None:
         self.model.set_columns({})
