@@ -211,6 +211,14 @@ def test_progress_is_remembered_and_restart_begins_again(make_window, qtbot, les
     qtbot.waitUntil(lambda: w.lesson_dock is not None and w.lesson_dock is not dock, timeout=60_000)
     assert w.lesson_dock.index == 0 and w.session.project.name != "changed in the lesson"
     assert load_progress()["galaxy-mass"].done in ([], ["data"])
+    # closing the dock and choosing the lesson again brings it back on the project already open
+    qtbot.waitUntil(lambda: w.session.prepared is not None, timeout=60_000)
+    prepared, old = w.session.prepared, w.lesson_dock
+    old.close()
+    assert not old.timer.isActive()
+    w.start_lesson("galaxy-mass")
+    qtbot.waitUntil(lambda: w.lesson_dock is not None and w.lesson_dock is not old, timeout=60_000)
+    assert w.session.prepared is prepared and w.lesson_dock.is_done(0)
 
 
 def test_a_broken_lesson_file_shows_its_error_from_the_menu(make_window, lesson_home, tmp_path, monkeypatch):

@@ -256,6 +256,10 @@ class LessonDock(QDockWidget):
     def stop(self) -> None:
         self.timer.stop()
 
+    def closeEvent(self, e):
+        self.stop()                 # a closed lesson stops watching; Help ▸ Lessons resumes it
+        super().closeEvent(e)
+
 
 def step_html(step) -> str:
     """The step's title and text as the dock shows them (what to do has its own box below)."""
@@ -283,7 +287,7 @@ def start_lesson(window, lesson_id: str, fresh: bool = False):
     """Open lesson ``lesson_id`` beside the panels: ask about unsaved changes (Cancel by default),
     write the lesson's copy of its example in the background, open it, show the dock. Returns the
     Job writing the example, or None when nothing starts."""
-    from nnstudio.core.lessons import get_lesson
+    from nnstudio.core.lessons import get_lesson, lesson_project_path
     from nnstudio.errors import NnstudioError
     from nnstudio.gui.workers import Job
 
@@ -300,7 +304,9 @@ def start_lesson(window, lesson_id: str, fresh: bool = False):
         return None
     if getattr(window, "lesson_dock", None) is not None:
         close_lesson(window)
-    if _in_lessons(window.session.project.path) or window.session.project.dirty:
+    same = (not fresh and window.session.project.path is not None
+            and Path(window.session.project.path).resolve() == lesson_project_path(lesson).resolve())
+    if not same and (_in_lessons(window.session.project.path) or window.session.project.dirty):
         window.session.project.dirty = False     # saved or discarded above, or the lesson's own copy
     if fresh:
         forget_progress(lesson.id)
@@ -313,7 +319,9 @@ def start_lesson(window, lesson_id: str, fresh: bool = False):
     job = Job(_prepare, lesson, fresh, name="lesson")
 
     def opened(path):
-        if not window.open_path(str(path)):
+        current = window.session.project.path
+        already = current is not None and Path(current).resolve() == Path(path).resolve()
+        if not already and not window.open_path(str(path)):
             return
         dock = LessonDock(window, lesson, progress)
         window.lesson_dock = dock
