@@ -102,8 +102,11 @@ def plain_inputs(project, path: Path):
 
 
 def compare(project, path: Path, batch_size: int, quick: bool) -> dict:
+    import numpy as np
     from _paired import interleaved, meets
 
+    from nnstudio.core.training.augment import sky_views, uses_tta
+    from nnstudio.core.workflow.data import prepare_project
     from nnstudio.core.workflow.predict import predict_project
     from nnstudio.core.workflow.train import load_run_model
 
@@ -111,10 +114,13 @@ def compare(project, path: Path, batch_size: int, quick: bool) -> dict:
     x = plain_inputs(project, path)
     model.predict(x[:batch_size], batch_size=batch_size, verbose=0)      # warm the baseline
     out = path.with_name(path.stem + "_catalog.fits")
+    # a run trained on the sky symmetries predicts the mean of the 8 views: the baseline makes them too
+    tta = uses_tta(project.run().settings, prepare_project(project))
 
     def plain():
         t = time.perf_counter()
-        model.predict(x, batch_size=batch_size, verbose=0)
+        for v in (sky_views(x) if tta else [x]):
+            model.predict(np.ascontiguousarray(v), batch_size=batch_size, verbose=0)
         return time.perf_counter() - t
 
     def ours():
@@ -125,7 +131,7 @@ def compare(project, path: Path, batch_size: int, quick: bool) -> dict:
     ours()                                                               # warm TensorFlow's tracing
     stats = interleaved(plain, ours, min_pairs=5, max_pairs=12, time_cap_s=240, quick=quick)
     n = len(x)
-    stats.update(rows=n, rows_per_s_plain=round(n / stats["baseline_s"]), rows_per_s_ours=round(n / stats["candidate_s"]),
+    stats.update(rows=n, tta=tta, rows_per_s_plain=round(n / stats["baseline_s"]), rows_per_s_ours=round(n / stats["candidate_s"]),
                  throughput_ratio=round(1.0 / stats["ratio"], 4), pass_=meets(stats, GOAL_TIME_RATIO, "<="))
     return stats
 

@@ -172,6 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epistemic", choices=["auto", "mc", "ensemble", "none"], default="auto",
                    help="add epistemic_std (regression) or mutual_information (classification) from MC dropout "
                         "(masks seeded per row) or the project's ensemble; auto: the project's uncertainty method")
+    s.add_argument("--labels", metavar="TABLE",
+                   help="a table holding the target for the input's rows: adds an external test with 95%% intervals")
+    s.add_argument("--id-column", metavar="COL",
+                   help="match --labels by this column (cutouts: file name without extension; cube: position)")
     s.add_argument("--merge", nargs="+", metavar="PART", help="join shard catalogs in input order (no project then)")
     _add_part_options(s, "predict on")
     s.add_argument("--json", action="store_true")
@@ -626,7 +630,8 @@ def cmd_predict(args) -> int:
     inputs = args.inputs[0] if len(args.inputs) == 1 else args.inputs
     result = predict_project(project, inputs, args.out, run_id=args.run, fmt=args.format,
                              batch_size=args.batch_size, shard=shard, skip_bad=args.skip_bad, hdu=_part(args),
-                             epistemic=args.epistemic, task=ConsoleTask())
+                             epistemic=args.epistemic, labels=args.labels, id_column=args.id_column,
+                             task=ConsoleTask())
     if args.json:
         _print_json(result.to_dict())
         return EXIT_OK

@@ -95,3 +95,16 @@ def test_epistemic_mc_adds_mutual_information(lens, run_cli, tmp_path):
     code, _, err = run_cli("predict", project.path, tmp_path / "new", "--out", tmp_path / "e.fits",
                            "--epistemic", "ensemble")
     assert code == 1 and err.strip().splitlines()[-1].startswith("nnstudio: error: Train an ensemble first")
+
+
+def test_a_label_table_gives_the_external_test(lens, run_cli, tmp_path):
+    from nnstudio.core.examples._write import write_csv
+
+    project, images, labels = lens
+    write_cutouts(tmp_path / "new", images[:30], [f"c{i:02d}.fits" for i in range(30)])
+    write_csv(tmp_path / "truth.csv", {"name": [f"c{i:02d}" for i in range(30)][::-1], "is_lens": labels[:30][::-1]})
+    code, out, err = run_cli("predict", project.path, tmp_path / "new", "--out", tmp_path / "cat.fits",
+                             "--labels", tmp_path / "truth.csv", "--id-column", "name", "--json")
+    assert code == 0, err
+    ext = json.loads(out)["external_test"]
+    assert ext["metrics"]["n"] == 30 and len(ext["metrics_ci"]["roc_auc"]) == 2

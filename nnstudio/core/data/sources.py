@@ -220,6 +220,26 @@ def _table(path: Path, hdu, task) -> Source:
                   labels=dict(ds.columns), notes=list(ds.notes))
 
 
+def attach_label_table(source: Source, path, id_column: str | None = None) -> None:
+    """Put a label table's columns beside the input's rows, as the Data step puts a label table
+    beside its images: in row order, or matched by ``id_column`` (against a table's own column,
+    a cutout's file name without extension, or a cube's image position from 0)."""
+    from nnstudio.core.data.dataset import Dataset
+    from nnstudio.core.data.readers import _stem, attach_labels, read_any_table
+
+    path = Path(path).expanduser()
+    labels, notes = read_any_table(path)
+    if source.kind == "table":
+        ds = Dataset("table", dict(source.columns), name=source.name)
+    else:
+        ids = [_stem(Path(f)) for f in source.files] if source.files is not None else None
+        ds = Dataset("images", {"\0row": np.arange(source.n)}, name=source.name, image_ids=ids)
+    before = set(ds.columns)
+    attach_labels(ds, labels, path.name, id_column)
+    source.labels.update({k: v for k, v in ds.columns.items() if k not in before})
+    source.notes.extend(notes + ds.notes[-1:])
+
+
 # -- identity ---------------------------------------------------------------------------------------
 
 def identity_columns(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -262,4 +282,4 @@ def size_text(shape) -> str:
     return f"{h}×{w}" + (f"×{c}" if c > 1 else "")
 
 
-__all__ = ["Source", "identity_columns", "open_source", "size_text", "sky_position"]
+__all__ = ["Source", "attach_label_table", "identity_columns", "open_source", "size_text", "sky_position"]

@@ -81,12 +81,13 @@ def class_column(name: str) -> str:
 def predict_project(project: Project, inputs, out=None, *, run_id: str | None = None, fmt: str | None = None,
                     batch_size: int = 256, shard: tuple[int, int] | None = None, skip_bad: bool = False,
                     hdu=None, thumbnails: bool = False, chunk_bytes: int = CHUNK_BYTES,
-                    epistemic: str = "auto", task: Task | None = None, prepared=None,
-                    model=None) -> PredictResult:
+                    epistemic: str = "auto", labels=None, id_column: str | None = None,
+                    task: Task | None = None, prepared=None, model=None) -> PredictResult:
     """Predict ``inputs`` (a path or a list of cutout files) with ``run_id`` (default: the active
     run) and write the catalog to ``out`` (not written when None). ``epistemic`` ("auto": the
     project's uncertainty method; "mc", "ensemble", "none") adds ``epistemic_std`` (regression) or
-    ``mutual_information`` (classification)."""
+    ``mutual_information`` (classification). ``labels``: a table holding the target for the input's
+    rows (in row order, or matched by ``id_column``), for the external test."""
     from nnstudio.core.data.sources import open_source
     from nnstudio.core.workflow.data import prepare_project
     from nnstudio.core.workflow.train import load_run_model
@@ -100,6 +101,10 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
                             "No trained model yet: train the project first (Train panel or `nnstudio train`).")
     task.report_progress(0, 100, "reading the input's headers")
     source = open_source(inputs, hdu, skip_bad=skip_bad, task=task)
+    if labels is not None:
+        from nnstudio.core.data.sources import attach_label_table
+
+        attach_label_table(source, labels, id_column)
     stored = (project.preparation.fitted or {}).get("input")
     if stored and prepared is None:     # refuse a mismatch before reading the project's data
         _check_compatible(source, project.data.inputs, stored)
@@ -110,8 +115,11 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
         prepared = prepare_project(project, task=task)
     fitted = prepared.scaler
     _check_compatible(source, prepared.inputs, fitted)
+    from nnstudio.core.training.augment import uses_tta
+
     sha = model_hash(project.model_path(run))
-    cal = calibrate(project, model, prepared, task=task, cache_dir=project.run_dir(run.id), model_sha=sha)
+    cal = calibrate(project, model, prepared, task=task, cache_dir=project.run_dir(run.id), model_sha=sha,
+                    tta=uses_tta(run.settings, prepared))
     n = source.n
     rows = np.arange(n) if shard is None else np.arange(shard[0] - 1, n, shard[1])
     if len(rows) == 0:
@@ -326,6 +334,8 @@ def _provenance(project, run, cal: Calibration, source, shard, inputs, sha: str)
     if cal.ood_threshold is not None:
         meta["oodthr"] = float(cal.ood_threshold)
         meta["oodscore"] = "mahalanobis in the last hidden features"
+    if cal.tta:
+        meta["tta"] = "mean of the 8 sky symmetries"
     if shard is not None:
         meta["shard"] = f"{shard[0]}/{shard[1]}"
     return meta

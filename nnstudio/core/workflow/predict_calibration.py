@@ -39,6 +39,7 @@ class Calibration:
     ood: OodScorer | None = None
     ood_threshold: float | None = None
     model: object = None
+    tta: bool = False                   # a run trained on the sky symmetries: average the 8 views
 
     # -- classification ------------------------------------------------------------------------
     def logits(self, outputs, hidden) -> np.ndarray | None:
@@ -113,31 +114,61 @@ def _head(model):
     return head, weights, is_hidden
 
 
-def _compiled(cal: Calibration, x: np.ndarray):
-    """The head as one traced function for any batch of this input shape: a loop over batches
-    with it costs less per batch than ``Model.predict``'s data pipeline."""
-    fn = getattr(cal, "_fn", None)
-    if fn is None:
+def _compiled(cal: Calibration, x: np.ndarray, batch_size: int):
+    """The head over whole batches of ``batch_size`` rows, as one traced graph that loops over the
+    batches itself: the forward passes are the same as ``Model.predict``'s at that batch size, but
+    the per-batch cost of returning to Python is gone (it was a third of a small MLP's time)."""
+    cache = cal.__dict__.setdefault("_fns", {})
+    key = (tuple(x.shape[1:]), int(batch_size))
+    if key not in cache:
         import tensorflow as tf
 
-        head = cal.head
-        spec = tf.TensorSpec((None,) + tuple(x.shape[1:]), tf.float32)
-        fn = tf.function(lambda batch: head(batch, training=False), input_signature=[spec])
-        cal._fn = fn
-    return fn
+        head, b = cal.head, int(batch_size)
+        shape = tuple(x.shape[1:])
+        outs = [tf.TensorSpec((b,) + tuple(t.shape[1:]), tf.float32) for t in head.outputs]
+
+        @tf.function(input_signature=[tf.TensorSpec((None,) + shape, tf.float32)])
+        def run(xs):
+            batches = tf.reshape(xs, tf.concat([[-1, b], tf.shape(xs)[1:]], axis=0))
+            h, o = tf.map_fn(lambda xb: tuple(tf.cast(t, tf.float32) for t in head(xb, training=False)),
+                             batches, fn_output_signature=tuple(outs), parallel_iterations=1)
+            return (tf.reshape(h, tf.concat([[-1], tf.shape(h)[2:]], axis=0)),
+                    tf.reshape(o, tf.concat([[-1], tf.shape(o)[2:]], axis=0)))
+
+        cache[key] = run
+    return cache[key]
 
 
 def forward(cal: Calibration, model, x: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """(outputs, last hidden features) of ``x`` in one pass through the network."""
+    """(outputs, last hidden features) of ``x`` in one pass through the network; with ``cal.tta``
+    both are means over the 8 sky symmetries of each image, as evaluation's test-time augmentation
+    averages the probabilities and the logits (the logits are linear in the hidden features, so
+    the mean features give the mean logits)."""
+    if cal.tta and len(x):
+        from nnstudio.core.training.augment import sky_views
+
+        views = [_forward(cal, model, np.ascontiguousarray(v), batch_size) for v in sky_views(x)]
+        return np.mean([v[0] for v in views], axis=0), np.mean([v[1] for v in views], axis=0)
+    return _forward(cal, model, x, batch_size)
+
+
+def _forward(cal: Calibration, model, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     if len(x) == 0:
         return np.zeros((0,) + tuple(model.output_shape[1:])), np.zeros((0, 1))
-    fn = _compiled(cal, x)
     x = np.asarray(x, dtype=np.float32)
+    b = max(1, min(int(batch_size), len(x)))
+    fn = _compiled(cal, x, b)
+    full = len(x) // b * b
     hidden, outputs = [], []
-    for i in range(0, len(x), batch_size):
-        h, o = fn(x[i:i + batch_size])
+    if full:
+        h, o = fn(x[:full])
         hidden.append(h.numpy())
         outputs.append(o.numpy())
+    if full < len(x):           # the last, partial batch padded to the full size, then cut
+        rest = x[full:]
+        h, o = fn(np.concatenate([rest, np.zeros((b - len(rest),) + x.shape[1:], np.float32)]))
+        hidden.append(h.numpy()[:len(rest)])
+        outputs.append(o.numpy()[:len(rest)])
     return np.concatenate(outputs).astype(np.float64), np.concatenate(hidden).astype(np.float64)
 
 
@@ -192,31 +223,31 @@ def model_hash(path) -> str:
     return h.hexdigest()[:16]
 
 
-def calibration_key(project: Project, model_sha: str, seed: int = 0) -> str:
+def calibration_key(project: Project, model_sha: str, seed: int = 0, tta: bool = False) -> str:
     """What the fitted numbers depend on: the model's bytes, the data and their preparation
     (splits, scalers, the data file's checksum), the uncertainty settings and the seed."""
     d = project.to_dict()
     parts = {k: d.get(k) for k in ("data", "preparation", "uncertainty")}
-    text = json.dumps([CACHE_VERSION, model_sha, seed, parts], sort_keys=True, default=str)
+    text = json.dumps([CACHE_VERSION, model_sha, seed, bool(tta), parts], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def calibrate(project: Project, model, prepared, task: Task | None = None, seed: int = 0,
-              cache_dir=None, model_sha: str | None = None) -> Calibration:
+              cache_dir=None, model_sha: str | None = None, tta: bool = False) -> Calibration:
     """Fit on the project's held-out splits what the new data's probabilities, sets, intervals and
     out-of-distribution flags need. With ``cache_dir`` (the run's folder) the fitted numbers are
     kept there, keyed by :func:`calibration_key`, so that predicting many inputs (or shards) with
     one run fits them once; anything they depend on changing refits them."""
-    key = calibration_key(project, model_sha, seed) if cache_dir is not None and model_sha else None
+    key = calibration_key(project, model_sha, seed, tta) if cache_dir is not None and model_sha else None
     path = Path(cache_dir) / CACHE_NAME if key else None
     if path is not None and path.exists():
         try:
             with np.load(path, allow_pickle=False) as z:
                 if str(z["key"]) == key:
-                    return _from_cache(z, project, model, prepared)
+                    return _from_cache(z, project, model, prepared, tta)
         except (OSError, ValueError, KeyError):
             pass                     # a damaged or older cache is fitted again
-    cal = _fit(project, model, prepared, task, seed)
+    cal = _fit(project, model, prepared, task, seed, tta)
     if path is not None:
         _to_cache(cal, path, key)
     return cal
@@ -241,10 +272,10 @@ def _to_cache(cal: Calibration, path: Path, key: str) -> None:
         pass                         # a read-only project predicts all the same, fitting each time
 
 
-def _from_cache(z, project: Project, model, prepared) -> Calibration:
+def _from_cache(z, project: Project, model, prepared, tta: bool) -> Calibration:
     head, weights, is_hidden = _head(model)
     cal = Calibration(prepared.problem, float(project.uncertainty.conformal_level), head=head,
-                      logit_weights=weights, logits_are_hidden=is_hidden, model=model)
+                      logit_weights=weights, logits_are_hidden=is_hidden, model=model, tta=tta)
     for name in _FITTED:
         v = float(z[name])
         if name == "normalised":
@@ -258,7 +289,7 @@ def _from_cache(z, project: Project, model, prepared) -> Calibration:
     return cal
 
 
-def _fit(project: Project, model, prepared, task: Task | None = None, seed: int = 0) -> Calibration:
+def _fit(project: Project, model, prepared, task: Task | None = None, seed: int = 0, tta: bool = False) -> Calibration:
     """Fit on the project's held-out splits what the new data's probabilities, sets, intervals and
     out-of-distribution flags need."""
     from nnstudio.core import evaluation as ev
@@ -267,7 +298,7 @@ def _fit(project: Project, model, prepared, task: Task | None = None, seed: int 
     settings = project.uncertainty
     head, weights, is_hidden = _head(model)
     cal = Calibration(prepared.problem, float(settings.conformal_level), head=head, logit_weights=weights,
-                      logits_are_hidden=is_hidden, model=model)
+                      logits_are_hidden=is_hidden, model=model, tta=tta)
     task.report_progress(0, 100, "fitting on the held-out splits (temperature, conformal, reference)")
     run = {s: forward(cal, model, prepared.x[s]) for s in ("val", "cal") if prepared.count(s) > 0}
     alpha = 1.0 - cal.level

@@ -25,13 +25,14 @@ def galaxy(tmp_path_factory, tensorflow):
 
 
 def _model_scores(project, images):
-    """The run's own P(lens) on ``images``, scaled as at training: what the catalog must rank by."""
+    """The run's own P(lens) on ``images``, scaled as at training and averaged over the 8 sky
+    symmetries it was trained on, as evaluation does: what the catalog must rank by."""
     from nnstudio.core.data.prepare import apply_scaler
-    from nnstudio.core.workflow.train import load_run_model
+    from nnstudio.core.workflow.train import load_run_model, predict
 
     model = load_run_model(project)
     x = apply_scaler(project.preparation.fitted, images[..., None])
-    return np.asarray(model.predict(x, verbose=0), np.float64)[:, -1]
+    return predict(model, x, tta=project.run().settings.get("augmentation") == "sky")[:, -1]
 
 
 def test_a_folder_gives_one_row_per_file_in_sorted_relative_path_order(lens, tmp_path):
@@ -53,7 +54,8 @@ def test_a_folder_gives_one_row_per_file_in_sorted_relative_path_order(lens, tmp
     truth = np.array([labels[by_name[n]] for n in expected])
     model_p = _model_scores(project, images[[by_name[n] for n in expected]])
     auc_catalog = roc_auc_score(truth, np.asarray(cat["p_1"]))
-    assert auc_catalog == pytest.approx(roc_auc_score(truth, model_p), abs=1e-9)
+    # (the calibrated column ranks by the views' mean logit, the model's score by their mean probability)
+    assert auc_catalog == pytest.approx(roc_auc_score(truth, model_p), abs=2e-3)
     assert auc_catalog > 0.6
     # temperature scaling changes the numbers, not their order
     assert float(cat.meta["temperat"]) > 0
@@ -75,7 +77,7 @@ def test_class_sub_folders_give_an_external_test_with_intervals(lens, tmp_path):
     result = predict_project(project, tmp_path / "new")
     truth = np.array([int(n.split("/")[0]) for n in sorted(names)])
     assert result.metrics["n"] == len(names)
-    assert result.metrics["roc_auc"] == pytest.approx(roc_auc_score(truth, result.columns["p_1"]), abs=1e-9)
+    assert result.metrics["roc_auc"] == pytest.approx(roc_auc_score(truth, result.columns["p_1"]), abs=2e-3)
     low, high = result.metrics_ci["roc_auc"]
     assert low <= result.metrics["roc_auc"] <= high
 
