@@ -55,3 +55,7 @@ def test_the_learning_rate_schedule_is_a_training_setting(make_window, tmp_path)
     panel.schedule_combo.setCurrentIndex(panel.schedule_combo.findData("constant"))
     assert project.training.schedule == "constant"
     assert "full length" in panel.schedule_combo.toolTip()
+    assert panel.patience_spin.isEnabled() and panel.reduce_check.isEnabled()
+    panel.schedule_combo.setCurrentIndex(panel.schedule_combo.findData("cosine"))
+    assert not panel.patience_spin.isEnabled() and not panel.reduce_check.isEnabled()
+    assert "full length" in panel.patience_spin.toolTip()

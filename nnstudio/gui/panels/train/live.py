@@ -395,10 +395,19 @@ class LiveTraining(QObject):
     def update_enabled(self) -> None:
         self.settings_box.setEnabled(not self.panel.busy)
         c = self.session.project.training
-        self.patience_spin.setEnabled(c.early_stopping)
+        prepared = self.session.prepared
+        # a warm-up + cosine run goes its full length: patience and plateau reduction do not apply
+        cosine = c.schedule == "cosine" or (c.schedule == "auto" and prepared is not None
+                                            and prepared.kind == "images")
+        why = "Not used: the warm-up + cosine schedule runs the full length and keeps the best epoch."
+        self.patience_spin.setEnabled(c.early_stopping and not cosine)
+        self.patience_spin.setToolTip(why if cosine else "Epochs without improvement before stopping")
         self.restore_check.setEnabled(c.early_stopping)
-        self.reduce_patience_spin.setEnabled(c.reduce_lr)
-        self.reduce_factor_spin.setEnabled(c.reduce_lr)
+        self.reduce_check.setEnabled(not cosine)
+        self.reduce_check.setToolTip(why if cosine else "Multiply the learning rate by the factor when the "
+                                     "validation loss stalls")
+        self.reduce_patience_spin.setEnabled(c.reduce_lr and not cosine)
+        self.reduce_factor_spin.setEnabled(c.reduce_lr and not cosine)
         self.mixed_check.setEnabled(bool(self.gpus) and c.device != "cpu")
 
     def update_controls(self) -> None:
