@@ -140,3 +140,22 @@ def test_report_shows_image_overlays_with_their_sanity_verdict(images_project, r
     section = html.split("Explain: which pixels matter")[1]
     assert section.count("data:image/png;base64,") == REPORT_SAMPLES
     assert "integrated gradients" in section and "randomised" in section and "Deletion curve" in section
+
+
+def test_png_overlays_put_row_0_at_the_bottom_as_the_fits_map(images_project, run_cli, tmp_path):
+    import zlib
+
+    from astropy.io import fits
+
+    code, _, err = run_cli("explain", images_project.path, "--rows", "5", "--out", tmp_path)
+    assert code == 0, err
+    data = (tmp_path / "row-000005.png").read_bytes()
+    w = int.from_bytes(data[16:20], "big")
+    raw = zlib.decompress(data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8])
+    rgb = np.frombuffer(raw, np.uint8).reshape(-1, 1 + 3 * w)[:, 1:].reshape(-1, w, 3).astype(float)
+    m = fits.getdata(tmp_path / "row-000005.fits")
+    zoom = w // m.shape[1]
+    redness = (rgb[..., 0] - rgb[..., 2])[::zoom, ::zoom]        # orange over grey: red minus blue
+    top = np.unravel_index(np.argmax(m), m.shape)
+    # the most attributed pixel is the reddest, counted from the bottom of the PNG
+    assert redness[m.shape[0] - 1 - top[0], top[1]] == redness.max()

@@ -279,7 +279,9 @@ def write_explanation(result: Explanation, out_dir) -> list[Path]:
         buf = io.BytesIO()
         fits.PrimaryHDU(summed[k].astype(np.float32), header=header).writeto(buf)
         written.append(atomic_write_bytes(out / f"row-{int(row):06d}.fits", buf.getvalue()))
-        written.append(atomic_write_bytes(out / f"row-{int(row):06d}.png", png_bytes(overlay(result.images[k], summed[k]))))
+        # the PNG with row 0 at the bottom, as the FITS map, ds9 and the app show the cutout
+        written.append(atomic_write_bytes(out / f"row-{int(row):06d}.png",
+                                          png_bytes(overlay(result.images[k], summed[k])[::-1])))
     return written
 
 

@@ -102,7 +102,7 @@ def explain_context(e) -> dict:
         c = e.sanity.correlations[k] if k < len(e.sanity.correlations) else float("nan")
         caption = (f"row {int(row)} ({e.splits[k]}): {e.explained[k]} = {fmt_number(float(e.scores[k]))}; "
                    f"rank correlation with the randomised model's map {fmt_number(float(c))}")
-        images[caption] = png_bytes(overlay(e.images[k], e.maps.summed[k], zoom=zoom))
+        images[caption] = png_bytes(overlay(e.images[k], e.maps.summed[k], zoom=zoom)[::-1])   # row 0 at the bottom
     d = e.deletion
     return {"kind": "images", "method": METHOD_LABELS.get(e.method, e.method), "units": e.units,
             "informative": e.sanity.informative, "verdict": e.sanity.verdict, "images": images,
