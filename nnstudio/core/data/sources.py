@@ -41,6 +41,7 @@ class Source:
     files: list[Path] | None = None       # one cutout per row
     cube: tuple[Path, int] | None = None  # (file, HDU) of a cube, one image per row
     notes: list[str] = field(default_factory=list)
+    sky: str = ""                         # where ra/dec came from, or why there are none
 
     def __post_init__(self):
         if self.flags is None:
@@ -196,12 +197,21 @@ def _cube(path: Path, hdul, index: int) -> Source:
         if np.isfinite(ra):
             identity.update(ra=np.array([ra]), dec=np.array([dec]))
     src = Source("images", n, path.name, identity, image_shape=(h, w, c), cube=(path, index))
+    if n > 1:
+        ra, dec, why = plane_positions(hdul[index].header, fitsio._image_shape(hdul[index]))
+        if why:
+            src.sky = why
+        else:
+            src.identity.update(ra=ra, dec=dec)
+            src.sky = "ra/dec: each plane's centre by the cube's WCS"
     tables = [d["index"] for d in fitsio.describe_hdus(hdul)
               if d["kind"] == "table" and d["usable"] and d["shape"] == [n]]
     if len(tables) == 1:
         columns, _ = fits_tables.read_table_hdu(path, hdul, tables[0])
         src.identity.update(identity_columns(columns))
         src.labels.update(columns)
+        if "ra" in identity_columns(columns):
+            src.sky = f"ra/dec: from {path.name} HDU {tables[0]}"
         src.notes.append(f"Identity and labels from {path.name} HDU {tables[0]} (same rows).")
     return src
 
@@ -277,9 +287,37 @@ def sky_position(header, shape) -> tuple[float, float]:
         return np.nan, np.nan
 
 
+def plane_positions(header, shape) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """(RA, Dec) in degrees of each plane's centre of a cube (numpy ``shape``, planes along the
+    first axis, the last FITS axis), by the cube's own WCS: planes share a position unless the
+    WCS ties the celestial axes to the plane axis. Else (None, None, why not)."""
+    try:
+        from astropy.coordinates import SkyCoord
+        from astropy.wcs import WCS, FITSFixedWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            wcs = WCS(header)
+            if not wcs.has_celestial:
+                return None, None, "no ra/dec: the cube's header has no celestial WCS"
+            naxis = len(shape)
+            if wcs.pixel_n_dim != naxis:
+                return None, None, (f"no ra/dec: the cube's WCS has {wcs.pixel_n_dim} axes, "
+                                    f"its data {naxis}")
+            n = shape[0]
+            pixels = [np.full(n, (shape[naxis - j] - 1) / 2.0) for j in range(1, naxis)]
+            pixels.append(np.arange(n, dtype=np.float64))        # the plane, along the last axis
+            world = wcs.pixel_to_world(*pixels)
+            sky = next(w for w in (world if isinstance(world, (list, tuple)) else [world])
+                       if isinstance(w, SkyCoord)).icrs
+            return np.asarray(sky.ra.deg, np.float64) % 360.0, np.asarray(sky.dec.deg, np.float64), ""
+    except Exception as exc:  # noqa: BLE001 - a damaged WCS must not stop a prediction: say why
+        return None, None, f"no ra/dec: the cube's WCS cannot be evaluated ({_reason(exc)})"
+
+
 def size_text(shape) -> str:
     h, w, c = shape
     return f"{h}×{w}" + (f"×{c}" if c > 1 else "")
 
 
-__all__ = ["Source", "attach_label_table", "identity_columns", "open_source", "size_text", "sky_position"]
+__all__ = ["Source", "attach_label_table", "identity_columns", "open_source", "plane_positions", "size_text", "sky_position"]

@@ -129,10 +129,26 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
     if spread is not None:
         out_cols["epistemic"] = np.full(len(rows), np.nan)
     thumbs = np.zeros((len(rows), THUMB, THUMB), np.uint8) if thumbnails and source.kind == "images" else None
+    partial = None
+    if out is not None:
+        from nnstudio.core.workflow.predict_calibration import calibration_key
+        from nnstudio.core.workflow.predict_resume import Partial, input_identity
+
+        partial = Partial(out, {"fits": calibration_key(project, sha, 0, cal.tta), "run": run.id,
+                                "decision": project.decision.to_dict(), "input": input_identity(inputs),
+                                "hdu": hdu, "skip_bad": skip_bad, "shard": shard,
+                                "chunk_bytes": chunk_bytes, "batch": batch_size,
+                                "epistemic": spread.label if spread is not None else None,
+                                "thumbnails": thumbs is not None})
     done = 0
     for start, stop in _chunks(source, len(rows), chunk_bytes):
         task.check()
         chunk = rows[start:stop]
+        saved = partial.load(start, stop) if partial is not None else None
+        if saved is not None:        # finished before a cancel or crash
+            _restore(saved, out_cols, thumbs, source, chunk, start, stop)
+            done += len(chunk)
+            continue
         x, ok = _inputs(source, chunk, prepared, fitted, project.preparation.missing)
         if thumbs is not None:
             thumbs[start:stop] = _thumbnails(x)
@@ -145,6 +161,8 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
             _fill(out_cols, at, cal, prepared, project, outputs, hidden)
             if spread is not None:
                 out_cols["epistemic"][at] = spread(xs, rows[at])
+        if partial is not None:
+            partial.save(start, stop, _saved(out_cols, thumbs, source, chunk, start, stop))
         done += len(chunk)
         task.report_progress(done, len(rows), f"Predicting: {done} of {len(rows)} rows")
     flags = np.asarray(source.flags[rows], dtype=object)
@@ -159,7 +177,24 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
 
         task.report_progress(len(rows), len(rows), "writing the catalog")
         result.path = write_catalog(columns, meta, out, fmt)
+        partial.finish()
     return result
+
+
+def _saved(out_cols, thumbs, source, chunk, start, stop) -> dict[str, np.ndarray]:
+    arrays = {f"col_{k}": v[start:stop] for k, v in out_cols.items()}
+    arrays["flags"] = np.asarray(source.flags[chunk], dtype=str)
+    if thumbs is not None:
+        arrays["thumbs"] = thumbs[start:stop]
+    return arrays
+
+
+def _restore(saved, out_cols, thumbs, source, chunk, start, stop) -> None:
+    for k, v in out_cols.items():
+        v[start:stop] = saved[f"col_{k}"]
+    source.flags[chunk] = saved["flags"].astype(object)
+    if thumbs is not None and "thumbs" in saved:
+        thumbs[start:stop] = saved["thumbs"]
 
 
 # -- checks and inputs ------------------------------------------------------------------------------
@@ -334,6 +369,8 @@ def _provenance(project, run, cal: Calibration, source, shard, inputs, sha: str)
     if cal.ood_threshold is not None:
         meta["oodthr"] = float(cal.ood_threshold)
         meta["oodscore"] = "mahalanobis in the last hidden features"
+    if source.sky:
+        meta["radec"] = source.sky
     if cal.tta:
         meta["tta"] = "mean of the 8 sky symmetries"
     if shard is not None:
