@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("project", nargs="?", help="the project, PROJECT.nnproj")
     s.add_argument("inputs", nargs="*", metavar="INPUT",
                    help="a FITS file, a table, a folder of cutouts (searched recursively), or several cutout files")
-    s.add_argument("--out", required=True, help="the catalog: .fits (default), .csv, .ecsv or .vot")
+    s.add_argument("--out", required=True, help="the catalog: .fits (default), .csv, .ecsv or .vot; a cancelled "
+                   "run keeps its finished chunks in OUT.partial/ and the same command resumes from them")
     s.add_argument("--run", help="the run to use (default: the project's active run)")
     s.add_argument("--format", choices=["fits", "csv", "ecsv", "votable"], help="catalog format (default: by extension)")
     s.add_argument("--batch-size", type=int, default=256, metavar="N")
