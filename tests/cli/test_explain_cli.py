@@ -125,7 +125,7 @@ def test_report_explains_tables_with_intervals_and_can_skip_it(table_project, ru
     table = html.split("Explain: which inputs matter")[1]
     first = table.index("<td>b</td>")
     assert first < table.index("<td>a</td>") and first < table.index("<td>c</td>")
-    assert "95% interval" in table and "Output against b" in table
+    assert "95% interval" in table and "Partial dependence on b" in table
     code, _, err = run_cli("report", table_project.path, "--out", tmp_path / "plain.html", "--no-explain")
     assert code == 0, err
     assert "Explain:" not in (tmp_path / "plain.html").read_text()

@@ -15,7 +15,7 @@
   ``summarise_classification_uncertainty``; ``conformal``: a ``summarise_conformal_*`` dict
 * ``images``: dict of caption -> PNG (bytes, or base64 text) for plots drawn elsewhere
 * ``explain``: tables ``{"kind": "table", "units", "split", "importance": [[input, mean, low, high]],
-  "partial"}``; images ``{"kind": "images", "method", "units", "informative", "verdict",
+  "partial", "output"}``; images ``{"kind": "images", "method", "units", "informative", "verdict",
   "images": {caption: PNG}, "deletion", "notes"}``
 """
 from __future__ import annotations
@@ -216,10 +216,11 @@ def _explain_section(e: dict) -> str:
         parts = [intro, _grid_table(["input", "importance", "95% interval"], rows)]
         pd = e.get("partial")
         if pd:
-            ice = [{"x": pd["grid"], "y": row, "color": "#bbb"} for row in pd["individual"][:40]]
+            ice = [{"x": pd["grid"], "y": row, "color": "#bbb", "label": "single rows (ICE)" if k == 0 else None}
+                   for k, row in enumerate(pd["individual"][:40])]
             parts.append(_plots(svg.plot(ice + [{"x": pd["grid"], "y": pd["average"], "label": "average"}],
-                                         f"Output against {pd['input']} (partial dependence, ICE in grey)",
-                                         str(pd["input"]), "output")))
+                                         f"Partial dependence on {pd['input']}", str(pd["input"]),
+                                         str(e.get("output") or "output"), legend="lower right")))
         return _section("Explain: which inputs matter", *parts)
     d = e["deletion"]
     verdict_cls = "hint" if e.get("informative") else "note"

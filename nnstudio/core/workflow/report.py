@@ -90,7 +90,8 @@ def explain_context(e) -> dict:
         pd = next((p for p in e.partial or [] if p.input == top), None)
         return {"kind": "table", "units": e.units, "split": e.split,
                 "importance": [[r.input, r.mean, r.low, r.high] for r in ranked],
-                "partial": pd.to_dict() if pd is not None else None}
+                "partial": pd.to_dict() if pd is not None else None,
+                "output": "probability" if e.problem == "classification" else "prediction (the target's units)"}
     from nnstudio.core.evaluation.explain_images import METHOD_LABELS
     from nnstudio.core.evaluation.png import png_bytes
     from nnstudio.core.workflow.explain import overlay
