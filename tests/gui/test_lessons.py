@@ -82,7 +82,9 @@ def test_galaxy_mass_lesson_start_to_finish(make_window, qtbot, lesson_home, tmp
     Project(name="mine").save(own)
     w.open_path(str(own))
     own_text = own.read_text()
+    w.show_panel("predict")
     dock = open_from_help_menu(w, qtbot, "galaxy-mass")
+    assert w.current_panel_key() == "data"          # the first step's panel, not the one left open
     w.resize(1500, 900)
     assert w.session.project.path.is_relative_to(lesson_home / "lessons" / "galaxy-mass")
     # the lesson starts from a straight-line fit: only the output layer

@@ -328,6 +328,7 @@ def start_lesson(window, lesson_id: str, fresh: bool = False):
         window.addDockWidget(Qt.RightDockWidgetArea, dock)
         window.resizeDocks([dock], [380], Qt.Horizontal)
         dock.show()
+        dock.show_me()  # the step's own panel, not whichever one was open before
         window.set_state(f"Lesson: {lesson.title}")
 
     def failed(exc):
