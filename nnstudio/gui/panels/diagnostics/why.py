@@ -51,6 +51,7 @@ class WhyCard(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.input_combo = QComboBox()
         self.input_combo.setToolTip("The input whose partial dependence is drawn")
+        self.input_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.input_combo.currentIndexChanged.connect(lambda _i: self._draw_partial())
         top = QHBoxLayout()
         top.addWidget(self.compute_button)
@@ -209,7 +210,8 @@ class WhyCard(QWidget):
         self.average_curve.setData(pd.grid, pd.average)
         item = self.partial_plot.plot_item
         item.setLabel("bottom", pd.input)
-        item.setLabel("left", "probability" if self.result.problem == "classification" else "prediction")
+        item.setLabel("left", "probability" if self.result.problem == "classification"
+                      else "prediction (the target's units)")
         self.partial_plot.set_title(f"Output against {pd.input}")
         self.partial_plot.set_placeholder(None)
 
