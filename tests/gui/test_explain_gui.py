@@ -144,7 +144,7 @@ def test_cancel_says_so(qtbot, images_state):
     assert not view.progress.isVisible()
 
 
-def test_diagnostics_browser_explains_confident_mistakes(make_window, qtbot, images_state):
+def test_diagnostics_browser_explains_the_samples_of_a_clicked_cell(make_window, qtbot, images_state):
     from binary_states import wait_result
 
     from nnstudio.core.project import Project
