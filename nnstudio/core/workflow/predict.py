@@ -129,8 +129,9 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
     if spread is not None:
         out_cols["epistemic"] = np.full(len(rows), np.nan)
     thumbs = np.zeros((len(rows), THUMB, THUMB), np.uint8) if thumbnails and source.kind == "images" else None
+    chunks = list(_chunks(source, len(rows), chunk_bytes))
     partial = None
-    if out is not None:
+    if out is not None and len(chunks) > 1:      # one chunk has nothing to resume from
         from nnstudio.core.workflow.predict_calibration import calibration_key
         from nnstudio.core.workflow.predict_resume import Partial, input_identity
 
@@ -141,7 +142,7 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
                                 "epistemic": spread.label if spread is not None else None,
                                 "thumbnails": thumbs is not None})
     done = 0
-    for start, stop in _chunks(source, len(rows), chunk_bytes):
+    for start, stop in chunks:
         task.check()
         chunk = rows[start:stop]
         saved = partial.load(start, stop) if partial is not None else None
@@ -161,7 +162,7 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
             _fill(out_cols, at, cal, prepared, project, outputs, hidden)
             if spread is not None:
                 out_cols["epistemic"][at] = spread(xs, rows[at])
-        if partial is not None:
+        if partial is not None and stop < len(rows):     # after the last, only the write is left
             partial.save(start, stop, _saved(out_cols, thumbs, source, chunk, start, stop))
         done += len(chunk)
         task.report_progress(done, len(rows), f"Predicting: {done} of {len(rows)} rows")
@@ -177,7 +178,8 @@ def predict_project(project: Project, inputs, out=None, *, run_id: str | None = 
 
         task.report_progress(len(rows), len(rows), "writing the catalog")
         result.path = write_catalog(columns, meta, out, fmt)
-        partial.finish()
+        if partial is not None:
+            partial.finish()
     return result
 
 
