@@ -114,6 +114,9 @@ def _head(model):
     return head, weights, is_hidden
 
 
+CALL_BYTES = 16 * 1024 * 1024
+
+
 def _compiled(cal: Calibration, x: np.ndarray, batch_size: int):
     """The head over whole batches of ``batch_size`` rows, as one traced graph that loops over the
     batches itself: the forward passes are the same as ``Model.predict``'s at that batch size, but
@@ -144,19 +147,31 @@ def forward(cal: Calibration, model, x: np.ndarray, batch_size: int = 256) -> tu
     both are means over the 8 sky symmetries of each image, as evaluation's test-time augmentation
     averages the probabilities and the logits (the logits are linear in the hidden features, so
     the mean features give the mean logits)."""
-    if cal.tta and len(x):
-        from nnstudio.core.training.augment import sky_views
+    if len(x) == 0:
+        return _forward(cal, model, x, batch_size)
+    # a few megabytes of input per graph call: the tensor copies (and the views' copies) stay small
+    b = max(1, int(batch_size))
+    step = max(b, (CALL_BYTES // max(1, x[0].nbytes)) // b * b)
+    outs, hids = [], []
+    for i in range(0, len(x), step):
+        part = x[i:i + step]
+        if cal.tta:
+            from nnstudio.core.training.augment import sky_views
 
-        views = [_forward(cal, model, np.ascontiguousarray(v), batch_size) for v in sky_views(x)]
-        return np.mean([v[0] for v in views], axis=0), np.mean([v[1] for v in views], axis=0)
-    return _forward(cal, model, x, batch_size)
+            views = [_forward(cal, model, np.ascontiguousarray(v), b) for v in sky_views(part)]
+            o, h = np.mean([v[0] for v in views], axis=0), np.mean([v[1] for v in views], axis=0)
+        else:
+            o, h = _forward(cal, model, part, b)
+        outs.append(o)
+        hids.append(h)
+    return (outs[0], hids[0]) if len(outs) == 1 else (np.concatenate(outs), np.concatenate(hids))
 
 
 def _forward(cal: Calibration, model, x: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     if len(x) == 0:
         return np.zeros((0,) + tuple(model.output_shape[1:])), np.zeros((0, 1))
     x = np.asarray(x, dtype=np.float32)
-    b = max(1, min(int(batch_size), len(x)))
+    b = max(1, int(batch_size))        # one batch size, one trace: a short last batch is padded
     fn = _compiled(cal, x, b)
     full = len(x) // b * b
     hidden, outputs = [], []
