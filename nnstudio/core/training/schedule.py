@@ -42,8 +42,8 @@ def cosine_rate(peak: float, epochs: int, steps_per_epoch: int):
 
 
 def rate_at(peak: float, epochs: int, steps_per_epoch: int, step: int) -> float:
-    """The rate :func:`cosine_rate` gives at optimizer step ``step``, in plain Python (for tests and
-    the exported script's check)."""
+    """The rate :func:`cosine_rate` gives at optimizer step ``step``, in plain Python (what the
+    tests hold the Keras schedule to)."""
     import math
 
     warm = warmup_epochs(epochs) * steps_per_epoch
