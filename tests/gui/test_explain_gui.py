@@ -205,3 +205,15 @@ def test_uncertainty_browser_explains_its_samples(make_window, qtbot, images_sta
     assert b.explain_view.result.rows.tolist() == [int(b.rows()[0])]
     w.resize(1400, 1000)
     _shot(panel, "uncertainty-explain.png")
+
+
+def test_an_unexpected_error_reaches_the_page_without_its_raw_text(qtbot):
+    from nnstudio.gui.panels.diagnostics.why import WhyCard
+    from nnstudio.gui.widgets.explain_view import ExplainView
+
+    for view in (ExplainView(lambda: (None, None, None), lambda: []), WhyCard(lambda: (None, None))):
+        qtbot.addWidget(view)
+        view.job = job = object()
+        view._on_error(job, ValueError("\x1b[31mshape mismatch (3, 4) vs (5,)\x1b[0m"))
+        text = view.status_label.text()
+        assert "shape mismatch" not in text and "\x1b" not in text and "bug in nnstudio" in text

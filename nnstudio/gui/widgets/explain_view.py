@@ -226,16 +226,12 @@ class ExplainView(QWidget):
             self.show_result(result)
 
     def _on_error(self, job, exc) -> None:
-        from nnstudio.errors import Cancelled, NnstudioError
+        from nnstudio.errors import Cancelled
+        from nnstudio.gui.panels.base import error_text
 
         if job is not self.job:
             return
-        if isinstance(exc, Cancelled):
-            text = "Cancelled."
-        elif isinstance(exc, NnstudioError):
-            text = exc.message
-        else:
-            text = f"The maps could not be computed: {exc}"
+        text = "Cancelled." if isinstance(exc, Cancelled) else error_text(exc, "attribution maps")
         self.status_label.setText(text)
         self.failed.emit(text)
 

@@ -133,12 +133,12 @@ class WhyCard(QWidget):
             self.show_result(result)
 
     def _on_error(self, job, exc) -> None:
-        from nnstudio.errors import Cancelled, NnstudioError
+        from nnstudio.errors import Cancelled
+        from nnstudio.gui.panels.base import error_text
 
         if job is not self.job:
             return
-        text = ("Cancelled." if isinstance(exc, Cancelled) else exc.message if isinstance(exc, NnstudioError)
-                else f"The importance could not be computed: {exc}")
+        text = "Cancelled." if isinstance(exc, Cancelled) else error_text(exc, "input importance")
         self.status_label.setText(text)
         self.failed.emit(text)
 
