@@ -52,3 +52,10 @@ def run_cli(capsys):
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _no_instructor_lessons(monkeypatch):
+    """`--lessons-dir` sets NNSTUDIO_LESSONS_DIR for the process; in-process CLI tests must not
+    leave it to the tests after them."""
+    monkeypatch.delenv("NNSTUDIO_LESSONS_DIR", raising=False)
