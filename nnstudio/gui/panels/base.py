@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from nnstudio.errors import NnstudioError
-from nnstudio.gui.widgets.messages import MessageBar
+from nnstudio.gui.widgets.messages import MessageBar, error_text
 
 REQUIREMENTS = {
     # need: (panel that provides it, what to say)
@@ -13,19 +13,6 @@ REQUIREMENTS = {
     "model": ("model", "This step needs a valid model. Pick a template or build one in the Model panel."),
     "run": ("train", "This step needs a trained model. Train one in the Train panel."),
 }
-
-
-def error_text(exc, doing: str = "") -> str:
-    """What a person reads about an exception: an :class:`NnstudioError`'s own message; for
-    anything else (a bug, or a library's error nobody turned into words) no raw exception text,
-    only where it happened and where the details are (the job logged the traceback)."""
-    if isinstance(exc, NnstudioError):
-        return exc.message
-    from nnstudio.logs import log_path
-
-    where = f" while running “{doing}”" if doing else ""
-    return (f"Something went wrong{where} ({type(exc).__name__}). This is a bug in nnstudio, not "
-            f"something you did; the details are in the log ({log_path()}).")
 
 
 class Panel(QWidget):

@@ -14,6 +14,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nnstudio.errors import NnstudioError
+
+
+def error_text(exc, doing: str = "") -> str:
+    """What a person reads about an exception: an :class:`NnstudioError`'s own message; for
+    anything else (a bug, or a library's error nobody turned into words) no raw exception text,
+    only where it happened and where the details are (the job logged the traceback)."""
+    if isinstance(exc, NnstudioError):
+        return exc.message
+    from nnstudio.logs import log_path
+
+    where = f" while running “{doing}”" if doing else ""
+    return (f"Something went wrong{where} ({type(exc).__name__}). This is a bug in nnstudio, not "
+            f"something you did; the details are in the log ({log_path()}).")
+
+
 MAX_CHARS = 600
 # terminal colour and cursor codes (TensorFlow and Keras colour their errors) and other controls
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07|[@-Z\\-_])")
