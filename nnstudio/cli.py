@@ -184,11 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("explain", help="why the network said what it said: attribution maps or input importance")
     s.add_argument("project")
     which = s.add_mutually_exclusive_group()
-    which.add_argument("--rows", metavar="R,R,…", help="0-based rows of the data file to explain")
+    which.add_argument("--rows", metavar="R,R,…", help="0-based rows of the data file (or of --input) to explain")
     which.add_argument("--split", choices=["train", "val", "cal", "test"], help="explain a whole split (default test)")
     s.add_argument("--method", choices=["ig", "gradcam", "occlusion"], default="ig",
                    help="images: integrated gradients (default), Grad-CAM or occlusion")
     s.add_argument("--steps", type=int, default=32, help="integrated gradients: steps along the path (default 32)")
+    s.add_argument("--input", metavar="PATH",
+                   help="new cutouts, as `predict` reads them (a folder, a FITS cube, files): explain their --rows, "
+                        "numbered as the catalog's `row` column")
+    _add_part_options(s, "explain")
     s.add_argument("--out", required=True, help="folder for the maps (images: one FITS and one PNG per sample)")
     s.add_argument("--json", action="store_true")
 
@@ -668,10 +672,20 @@ def cmd_explain(args) -> int:
     from nnstudio.core.workflow.explain import write_explanation
 
     rows = _explain_rows(args.rows)
+    if args.input is None and (args.hdu is not None or args.table is not None):
+        raise UsageError("--hdu and --table choose a part of --input.")
+    if args.input is not None and rows is None:
+        raise UsageError("explain --input needs --rows: the catalog rows to explain, e.g. --rows 0,5,12.")
     project = _load_project(args.project)
     _quiet_tf()
-    result = explain_project(project, rows=rows, split=args.split, method=args.method, steps=args.steps,
-                             task=ConsoleTask())
+    if args.input is not None:
+        from nnstudio.core.workflow.predict_explain import explain_input_rows
+
+        result = explain_input_rows(project, args.input, rows, args.method, hdu=_part(args), steps=args.steps,
+                                    task=ConsoleTask())
+    else:
+        result = explain_project(project, rows=rows, split=args.split, method=args.method, steps=args.steps,
+                                 task=ConsoleTask())
     files = write_explanation(result, args.out)
     if result.kind == "table":
         from nnstudio.core.files import atomic_write_json
@@ -683,7 +697,7 @@ def cmd_explain(args) -> int:
         return EXIT_OK
     from nnstudio.core.formatting import fmt_interval, fmt_number
 
-    where = f"{result.split} split" if result.split else "chosen rows"
+    where = f"{result.split} split" if result.split else ("rows of " + args.input if args.input else "chosen rows")
     print(f"{result.problem} · {where} · {len(result.rows)} sample(s)")
     if result.kind == "images":
         print(f"{len(files) // 2} map(s) ({result.method}) written to {args.out}")

@@ -3,6 +3,7 @@ intervals for tables, one-line refusals."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,3 +160,59 @@ def test_png_overlays_put_row_0_at_the_bottom_as_the_fits_map(images_project, ru
     top = np.unravel_index(np.argmax(m), m.shape)
     # the most attributed pixel is the reddest, counted from the bottom of the PNG
     assert redness[m.shape[0] - 1 - top[0], top[1]] == redness.max()
+
+
+def test_new_cutouts_are_explained_as_the_same_cutout_in_the_project(images_project, run_cli, tmp_path):
+    """`explain --input`: rows of new data (numbered as the Predict catalog's `row`), prepared as
+    `predict` prepares them, give the same maps as the same cutouts inside the project, with their WCS."""
+    import shutil
+
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    from nnstudio.core.workflow.data import load_dataset
+
+    files = load_dataset(images_project).columns["file"]
+    new = tmp_path / "new"
+    new.mkdir()
+    for k, row in enumerate((4, 11)):          # copied under new names, so the folder's order is known
+        shutil.copy(Path(images_project.resolved_selection().path) / str(files[row]), new / f"n{k}.fits")
+    code, out, err = run_cli("explain", images_project.path, "--input", new, "--rows", "1,0", "--out",
+                             tmp_path / "new_maps", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["rows"] == [0, 1] and d["splits"] == ["new data", "new data"]
+    code, out, err = run_cli("explain", images_project.path, "--rows", "4,11", "--out", tmp_path / "own", "--json")
+    assert code == 0, err
+    own = json.loads(out)
+    np.testing.assert_allclose(d["scores"], own["scores"], rtol=1e-5)
+    for k, row in enumerate((4, 11)):
+        new_map = fits.getdata(tmp_path / "new_maps" / f"row-{k:06d}.fits")
+        own_map = fits.getdata(tmp_path / "own" / f"row-{row:06d}.fits")
+        assert np.abs(own_map).max() > 0
+        np.testing.assert_allclose(new_map, own_map, rtol=1e-4, atol=1e-4 * np.abs(own_map).max())
+        assert WCS(fits.getheader(tmp_path / "new_maps" / f"row-{k:06d}.fits")).has_celestial
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (["--input", "NEW", "--rows", "0,7"], 1, "not row 7"),
+    (["--input", "NEW"], 2, "needs --rows"),
+    (["--input", "CSV", "--rows", "0"], 1, "is a table"),
+    (["--rows", "0", "--hdu", "1"], 2, "part of --input"),
+])
+def test_new_input_refusals_are_one_line(images_project, run_cli, tmp_path, argv, code, message):
+    import shutil
+
+    from nnstudio.core.examples._write import write_csv
+    from nnstudio.core.workflow.data import load_dataset
+
+    files = load_dataset(images_project).columns["file"]
+    (tmp_path / "new").mkdir()
+    shutil.copy(Path(images_project.resolved_selection().path) / str(files[0]), tmp_path / "new" / "a.fits")
+    write_csv(tmp_path / "t.csv", {"a": np.arange(3.0)})
+    paths = {"NEW": tmp_path / "new", "CSV": tmp_path / "t.csv"}
+    got, _out, err = run_cli("explain", images_project.path, *[paths.get(a, a) for a in argv],
+                             "--out", tmp_path / "x")
+    assert got == code
+    said = [line for line in err.splitlines() if line.strip() and not line[:7].rstrip().endswith("%")]  # not progress
+    assert len(said) == 1 and message in said[0]

@@ -118,3 +118,39 @@ def test_a_refused_input_is_a_message_and_cancel_leaves_nothing(qtbot, panel, le
         panel.cancel()
     assert panel.messages.text("error") == "Prediction cancelled; nothing was written."
     assert panel.result is None
+
+
+def test_selected_cutouts_are_explained_in_the_explain_tab(qtbot, panel, lens, tmp_path):
+    from PySide6.QtCore import QItemSelectionModel
+
+    _project, images, _ = lens
+    write_cutouts(tmp_path / "new", images[:12], [f"c{i:02d}.fits" for i in range(12)])
+    assert not panel.right_tabs.isTabEnabled(1) and not panel.explain_button.isEnabled()
+    panel.set_input([tmp_path / "new"])
+    _predict(qtbot, panel)
+    assert panel.right_tabs.isTabEnabled(1) and panel.explain_button.isEnabled()
+    # the two best-scored rows, as the table lists them
+    panel.table.selectRow(0)
+    panel.table.selectionModel().select(panel.proxy.index(1, 0), QItemSelectionModel.Select | QItemSelectionModel.Rows)
+    picked = panel.explain_rows()
+    assert len(picked) == 2
+    input_rows = [int(panel.result.columns["row"][k]) for k in picked]
+    view = panel.explain_view
+    with qtbot.waitSignal(view.shown, timeout=120_000) as shown:
+        panel.explain_button.click()
+    assert panel.right_tabs.currentIndex() == 1
+    result = shown.args[0]
+    assert sorted(result.rows.tolist()) == sorted(input_rows) and result.splits == ["new data"] * 2
+    assert view.tiles.count() == 2 and "row " in view.tiles.item(0).text()
+    assert result.maps.maps.shape[:3] == (2, 32, 32)
+    # the score explained is the network's own; the catalog's is calibrated, and the view says so
+    assert "temperature" in view.status_label.text() and view.status_label.height() >= view.status_label.heightForWidth(view.status_label.width())
+    # another method follows the same rows
+    with qtbot.waitSignal(view.shown, timeout=120_000) as shown:
+        view.set_method("occlusion")
+    assert shown.args[0].method == "occlusion" and sorted(shown.args[0].rows.tolist()) == sorted(input_rows)
+    if SHOTS:
+        panel.grab().save(os.path.join(SHOTS, "predict-explain.png"))
+    # a new prediction clears the maps of the old one
+    _predict(qtbot, panel)
+    assert view.result is None and view.tiles.count() == 0

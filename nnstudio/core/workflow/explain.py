@@ -115,6 +115,34 @@ def explain_samples(project: Project, rows, method: str = "ig", *, prepared, dat
                    task=task)
 
 
+def explain_inputs(project: Project, images, rows, method: str = "ig", *, prepared, model=None, steps: int = 32,
+                   seed: int = 0, where: str = "new data", headers=None, task: Task | None = None) -> Explanation:
+    """The maps of cutouts from outside the project's data (the Predict step's catalog rows,
+    ``explain --input``): ``images`` as read from the input, (n, H, W, C), before scaling; the
+    project's fitted scaling is applied here, as prediction does. ``rows`` label them (input rows)."""
+    from nnstudio.core.data.prepare import apply_scaler
+
+    task = task or Task()
+    if prepared is None or prepared.kind != "images":
+        raise NnstudioError("Attribution maps are for image data; for a table, see the importance of its inputs.")
+    x = np.asarray(images, dtype=np.float32)
+    rows = np.asarray([int(r) for r in np.asarray(rows).reshape(-1)])
+    if len(x) == 0 or len(x) != len(rows):
+        raise NnstudioError("Select one or more rows with a cutout to explain.")
+    xs = apply_scaler(prepared.scaler, x.copy(), in_place=True)      # imputes, where the project's rule does
+    bad = ~np.isfinite(xs.reshape(len(xs), -1)).all(axis=1)
+    if bad.any():
+        raise NnstudioError(f"Row(s) {', '.join(str(int(r)) for r in rows[bad][:10])} have missing pixels: "
+                            "a map needs every pixel (the catalog flags them).")
+    if model is None:
+        model = load_run_model(project)
+    result = _explain_images(project, prepared, None, model, xs, rows, [where] * len(rows), None, method, steps,
+                             seed, task)
+    if headers is not None:
+        result.headers = list(headers)
+    return result
+
+
 def _explain_images(project, prepared, dataset, model, x, rows, splits, split, method, steps, seed, task):
     from nnstudio.core.evaluation.classification import predicted_labels
     from nnstudio.core.evaluation.explain_checks import deletion_curve, sanity_check
@@ -231,27 +259,30 @@ def _raw_units(prepared, j: int, grid: np.ndarray) -> np.ndarray:
 def _wcs_headers(project, dataset, rows) -> list:
     """Each row's cutout's celestial WCS as a FITS header, where the data are a folder of cutouts
     that carry one; None otherwise."""
-    headers = [None] * len(rows)
     path = Path(project.resolved_selection().path or "")
     if dataset is None or not path.is_dir() or "file" not in dataset.columns:
-        return headers
+        return [None] * len(rows)
+    return [cutout_wcs_header(path / str(dataset.columns["file"][r])) for r in rows]
+
+
+def cutout_wcs_header(path):
+    """The celestial WCS of a cutout file's first image as a FITS header, or None."""
     import warnings
 
     from astropy.io import fits
     from astropy.wcs import WCS, FITSFixedWarning
 
-    for k, r in enumerate(rows):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FITSFixedWarning)
-                with fits.open(path / str(dataset.columns["file"][r])) as hdul:
-                    hdr = next((h.header for h in hdul if h.is_image and h.data is not None), None)
-                    wcs = WCS(hdr) if hdr is not None else None
-                    if wcs is not None and wcs.has_celestial:
-                        headers[k] = wcs.celestial.to_header()
-        except (OSError, ValueError, KeyError, IndexError):
-            continue                    # a cutout without a usable WCS: its map is written without one
-    return headers
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            with fits.open(path) as hdul:
+                hdr = next((h.header for h in hdul if h.is_image and h.data is not None), None)
+                wcs = WCS(hdr) if hdr is not None else None
+                if wcs is not None and wcs.has_celestial:
+                    return wcs.celestial.to_header()
+    except (OSError, ValueError, KeyError, IndexError):
+        pass                            # a cutout without a usable WCS: its map is written without one
+    return None
 
 
 def write_explanation(result: Explanation, out_dir) -> list[Path]:
@@ -301,4 +332,4 @@ def overlay(image, attribution, opacity: float = 0.8, zoom: int = 4) -> np.ndarr
     return np.kron(rgb, np.ones((zoom, zoom, 1)))
 
 
-__all__ = ["BROWSER_SAMPLES", "CHECK_SAMPLES", "Explanation", "explain", "explain_samples", "overlay", "write_explanation"]
+__all__ = ["BROWSER_SAMPLES", "CHECK_SAMPLES", "Explanation", "cutout_wcs_header", "explain", "explain_inputs", "explain_samples", "overlay", "write_explanation"]

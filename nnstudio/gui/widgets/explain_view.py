@@ -55,10 +55,11 @@ def sanity_words(s) -> str:
 
     label = METHOD_LABELS.get(s.method, s.method)
     label = label[:1].upper() + label[1:]
-    figures = f"correlation with a randomised model's maps {s.mean_linear:.2f} (ranks {s.mean:.2f})"
+    d = 2 if f"{s.mean_linear:.2f}" != f"{s.threshold:.2f}" else 3     # never "0.40, below 0.40"
+    figures = f"correlation with a randomised model's maps {s.mean_linear:.{d}f} (ranks {s.mean:.2f})"
     if s.informative:
-        return f"{label}: the maps change when the weights are randomised: {figures}, below {s.threshold:.2f}."
-    return f"{label}: not informative for this model: {figures}, {s.threshold:.2f} or more."
+        return f"{label}: the maps change when the weights are randomised: {figures}, below {s.threshold:.{d}f}."
+    return f"{label}: not informative for this model: {figures}, {s.threshold:.{d}f} or more."
 
 
 def deletion_words(d) -> str:
@@ -72,15 +73,19 @@ def deletion_words(d) -> str:
 
 class ExplainView(QWidget):
     """Method, band and opacity controls, one overlay tile per sample, the sanity verdict and the
-    deletion curve. ``source()`` gives (project, prepared, dataset); ``rows()`` the data-file rows."""
+    deletion curve. ``source()`` gives (project, prepared, dataset); ``rows()`` the data-file rows.
+    ``compute(rows, method, task=…)``, when given, makes the maps instead of the project's own
+    samples' (the Predict step: ``rows`` are catalog positions, ``dataset`` its result)."""
 
     shown = Signal(object)      # the Explanation now drawn
     failed = Signal(str)
 
-    def __init__(self, source, rows, parent=None):
+    def __init__(self, source, rows, parent=None, compute=None):
         super().__init__(parent)
         self._source = source
         self._rows = rows
+        self._compute = compute
+        self._asked: list[int] = []         # the rows last asked for (a new method follows them)
         self.job = None
         self.result = None
         self._cache: dict = {}
@@ -164,6 +169,21 @@ class ExplainView(QWidget):
         lay.addWidget(split, 1)
         self._set_bands(1)
 
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_labels()
+
+    def set_status(self, text: str) -> None:
+        self.status_label.setText(text)
+        self._fit_labels()
+
+    def _fit_labels(self) -> None:
+        """Give the wrapped lines the height their text needs at this width: inside a tab the
+        layout does not ask a wrapped label for its height at the width it gets, and cuts its last lines."""
+        width = self.width() - 4
+        for label in (self.status_label, self.verdict):
+            label.setMinimumHeight(label.heightForWidth(width) if width > 0 else 0)
+
     # -- computing --------------------------------------------------------------------------------
     @property
     def method(self) -> str:
@@ -173,9 +193,9 @@ class ExplainView(QWidget):
         self.method_combo.setCurrentIndex(self.method_combo.findData(method))
 
     def _key(self, rows, method):
-        project, prepared, _ = self._source()
+        project, prepared, data = self._source()
         run = project.run() if project is not None else None
-        return (id(project), run.id if run else None, id(prepared), tuple(int(r) for r in rows), method)
+        return (id(project), run.id if run else None, id(prepared), id(data), tuple(int(r) for r in rows), method)
 
     def explain(self, rows=None) -> None:
         """Compute (or recall) the maps of ``rows`` (default: the browser's choice) with the chosen method."""
@@ -184,8 +204,9 @@ class ExplainView(QWidget):
 
         rows = [int(r) for r in (self._rows() if rows is None else rows)]
         if not rows:
-            self.status_label.setText("No samples listed: click a cell, a point or a bar first.")
+            self.set_status("No samples listed: click a cell, a point or a bar first.")
             return
+        self._asked = rows
         key = self._key(rows, self.method)
         if key in self._cache:
             self.show_result(self._cache[key])
@@ -197,9 +218,12 @@ class ExplainView(QWidget):
         self.progress.setValue(0)
         self.progress.setVisible(True)
         self.cancel_button.setVisible(True)
-        self.status_label.setText(f"Computing {self.method_combo.currentText().lower()} for "
+        self.set_status(f"Computing {self.method_combo.currentText().lower()} for "
                                   f"{len(rows)} sample{'s' if len(rows) != 1 else ''} and a randomised copy of the model…")
-        job = Job(explain_samples, project, rows, self.method, prepared=prepared, dataset=dataset, name="explain")
+        if self._compute is not None:
+            job = Job(self._compute, rows, self.method, name="explain")
+        else:
+            job = Job(explain_samples, project, rows, self.method, prepared=prepared, dataset=dataset, name="explain")
         job.progress.connect(lambda done, total, text: self._on_progress(job, done))
         job.returned.connect(lambda result: self._on_done(job, key, result))
         job.errored.connect(lambda exc: self._on_error(job, exc))
@@ -212,8 +236,8 @@ class ExplainView(QWidget):
             self.job.cancel()
 
     def _on_method(self, _i) -> None:
-        if self.result is not None:       # follow the shown samples with the new method
-            self.explain([int(r) for r in self.result.rows])
+        if self.result is not None and self._asked:       # follow the shown samples with the new method
+            self.explain(list(self._asked))
 
     def _on_progress(self, job, done) -> None:
         if job is self.job:
@@ -227,12 +251,12 @@ class ExplainView(QWidget):
 
     def _on_error(self, job, exc) -> None:
         from nnstudio.errors import Cancelled
-        from nnstudio.gui.panels.base import error_text
+        from nnstudio.gui.widgets.messages import error_text
 
         if job is not self.job:
             return
         text = "Cancelled." if isinstance(exc, Cancelled) else error_text(exc, "attribution maps")
-        self.status_label.setText(text)
+        self.set_status(text)
         self.failed.emit(text)
 
     def _on_finished(self, job) -> None:
@@ -250,6 +274,7 @@ class ExplainView(QWidget):
     def clear(self) -> None:
         self.cancel()
         self.result = None
+        self._asked = []
         self._cache.clear()
         self.tiles.clear()
         self.curve_attributed.setData([], [])
@@ -286,9 +311,10 @@ class ExplainView(QWidget):
         self._set_bands(result.maps.maps.shape[-1])
         label = METHOD_LABELS.get(result.method, result.method)
         what = sorted(set(result.explained))
-        self.status_label.setText(f"{label[:1].upper() + label[1:]} of {len(result.rows)} sample"
+        self.set_status(f"{label[:1].upper() + label[1:]} of {len(result.rows)} sample"
                                   f"{'s' if len(result.rows) != 1 else ''}: red-orange marks the pixels that "
-                                  f"raised {' / '.join(what)} (units: {result.units}).")
+                                  f"raised {' / '.join(what)} (units: {result.units})."
+                                  + "".join(f" {n}" for n in result.notes))
         self.redraw()
         s = result.sanity
         self.verdict.set_verdict("good" if s.informative else "warn", sanity_words(s) + " Deleting the most "
@@ -309,6 +335,7 @@ class ExplainView(QWidget):
                                       f"matters): {d.area_attributed:.3g} deleting the most attributed pixels "
                                       f"first, {d.area_random:.3g} deleting random ones")
         self.deletion_plot.set_placeholder(None)
+        self._fit_labels()
         self.shown.emit(result)
 
     def redraw(self) -> None:
@@ -328,8 +355,9 @@ class ExplainView(QWidget):
             item = QListWidgetItem(QIcon(QPixmap.fromImage(q)), f"row {int(row)}\n{r.explained[k]} {r.scores[k]:.3g}")
             item.setTextAlignment(Qt.AlignHCenter | Qt.AlignTop)
             c = r.sanity.correlations[k] if k < len(r.sanity.correlations) else np.nan
-            item.setToolTip(f"Row {int(row)} ({r.splits[k]} split). Rank correlation with the randomised "
-                            f"model's map: {c:.2f}" if np.isfinite(c) else f"Row {int(row)} ({r.splits[k]} split)")
+            where = f"{r.splits[k]} split" if r.splits[k] in ("train", "val", "cal", "test") else r.splits[k]
+            item.setToolTip(f"Row {int(row)} ({where}). Rank correlation with the randomised model's map: "
+                            f"{c:.2f}" if np.isfinite(c) else f"Row {int(row)} ({where})")
             self.tiles.addItem(item)
 
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +40,7 @@ from nnstudio.gui.widgets.themed_plot import ThemedPlot, colour
 
 BAR_BRUSH = (31, 119, 180, 170)
 DETAIL_SIZE = 192
+EXPLAIN_DEFAULT = 4          # rows explained when none is selected: the first listed (best first)
 
 
 class PredictPanel(Panel):
@@ -102,8 +104,23 @@ class PredictPanel(Panel):
         self.threshold_line.setVisible(False)
         self.hist.plot_item.addItem(self.threshold_line)
         self.hist.set_placeholder("No prediction yet")
-        rl.addWidget(self.hist, 1)
-        detail = QHBoxLayout()
+        from nnstudio.gui.widgets.explain_view import ExplainView
+
+        self.explain_view = ExplainView(lambda: (self.session.project, self.session.prepared, self.result),
+                                        self.explain_rows, compute=self._explain_job)
+        self.explain_view.explain_button.setToolTip("Compute the attribution maps of the rows selected in the "
+                                                    "catalog (or the first 4 listed) in the background")
+        self.explain_view.set_status("Select rows in the catalog, then Explain: which pixels raised the "
+                                               "network's score, drawn in red-orange over the cutout.")
+        self.right_tabs = QTabWidget()
+        self.right_tabs.addTab(self.hist, "Scores")
+        self.right_tabs.addTab(self.explain_view, "Explain")
+        self.right_tabs.setTabToolTip(1, "Attribution maps of the selected cutouts, checked against a model with "
+                                         "random weights (image inputs)")
+        self.right_tabs.setTabEnabled(1, False)
+        detail_box = QWidget()
+        detail = QHBoxLayout(detail_box)
+        detail.setContentsMargins(0, 0, 0, 0)
         self.detail_image = QLabel()
         self.detail_image.setFixedSize(DETAIL_SIZE, DETAIL_SIZE)
         self.detail_image.setAlignment(Qt.AlignCenter)
@@ -114,7 +131,12 @@ class PredictPanel(Panel):
         self.detail_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.detail_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         detail.addWidget(self.detail_label, 1)
-        rl.addLayout(detail)
+        right_split = QSplitter(Qt.Vertical)       # the detail folds away to give the maps its room
+        right_split.addWidget(self.right_tabs)
+        right_split.addWidget(detail_box)
+        right_split.setCollapsible(0, False)
+        right_split.setStretchFactor(0, 1)
+        rl.addWidget(right_split, 1)
 
         body = QSplitter(Qt.Horizontal)
         body.setChildrenCollapsible(False)
@@ -132,6 +154,12 @@ class PredictPanel(Panel):
         self.export_button.setToolTip("Write the selected rows as a catalog, and their cutouts as a FITS cube")
         self.export_button.setEnabled(False)
         self.export_button.clicked.connect(lambda: self.export_selected())
+        self.explain_button = QPushButton("Explain selected")
+        self.explain_button.setToolTip("Which pixels made the network say that: attribution maps of the selected "
+                                       "cutouts (up to 8), in the Explain tab")
+        self.explain_button.setEnabled(False)
+        self.explain_button.clicked.connect(lambda: self.explain_selected())
+        bottom.addWidget(self.explain_button)
         bottom.addWidget(self.export_button)
         lay.addLayout(bottom)
         self.session.project_changed.connect(self.clear_result)
@@ -247,6 +275,10 @@ class PredictPanel(Panel):
     # -- drawing ---------------------------------------------------------------------------------
     def clear_result(self) -> None:
         self.result = None
+        self.explain_view.clear()
+        self.right_tabs.setCurrentIndex(0)
+        self.right_tabs.setTabEnabled(1, False)
+        self.explain_button.setEnabled(False)
         self.model.set_result(None)
         self.hist_bars.setOpts(x0=[], x1=[], height=[])
         self.threshold_line.setVisible(False)
@@ -276,6 +308,12 @@ class PredictPanel(Panel):
 
     def show_result(self, result) -> None:
         self.result = result
+        self.explain_view.clear()
+        images = result.source is not None and result.source.kind == "images"
+        self.right_tabs.setTabEnabled(1, images)
+        self.explain_button.setEnabled(images)
+        if not images:
+            self.right_tabs.setCurrentIndex(0)
         self._set_busy(False)
         self.model.set_result(result)
         self.table.resizeColumnsToContents()
@@ -410,6 +448,39 @@ class PredictPanel(Panel):
         else:
             self.detail_image.setPixmap(QPixmap())
         self.selected_label.setText(f"{len(rows)} selected")
+
+    # -- explaining -------------------------------------------------------------------------------
+    def explain_rows(self) -> list[int]:
+        """Catalog positions the Explain tab explains: the selection in the order shown (best
+        first when sorted by score), or the first rows listed; at most a browser's worth."""
+        from nnstudio.core.workflow.explain import BROWSER_SAMPLES
+
+        picked = sorted(self.table.selectionModel().selectedRows(), key=lambda i: i.row())
+        if picked:
+            rows = [self.proxy.mapToSource(i).row() for i in picked]
+        else:
+            n = min(self.proxy.rowCount(), EXPLAIN_DEFAULT)
+            rows = [self.proxy.mapToSource(self.proxy.index(i, 0)).row() for i in range(n)]
+        c = self.result.columns if self.result is not None else {}
+        rows = [r for r in rows if not c or not c["flag"][r]]    # a flagged row has no cutout to explain
+        return rows[:BROWSER_SAMPLES]
+
+    def _explain_job(self, rows, method, task=None):
+        from nnstudio.core.workflow.predict_explain import explain_catalog_rows
+
+        return explain_catalog_rows(self.session.project, self.result, rows, method, prepared=self.session.prepared,
+                                    task=task)
+
+    def explain_selected(self) -> None:
+        """Show the Explain tab and compute the maps of the chosen rows."""
+        if self.result is None or not self.right_tabs.isTabEnabled(1):
+            return
+        self.right_tabs.setCurrentIndex(1)
+        self.explain_view.explain()
+
+    def shutdown(self, msecs: int = 30000) -> None:
+        self.explain_view.shutdown(msecs)
+        super().shutdown(msecs)
 
     def export_selected(self, path: str | None = None) -> list[Path] | None:
         from nnstudio.core.workflow.predict import export_rows
