@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="new cutouts, as `predict` reads them (a folder, a FITS cube, files): explain their --rows, "
                         "numbered as the catalog's `row` column")
     _add_part_options(s, "explain")
+    s.add_argument("--cascade", action="store_true",
+                   help="images: also re-initialise the layers one by one from the output down and check "
+                        "the maps after each (Adebayo et al.'s cascade; one map set per layer)")
     s.add_argument("--out", required=True, help="folder for the maps (images: one FITS and one PNG per sample)")
     s.add_argument("--json", action="store_true")
 
@@ -682,10 +685,10 @@ def cmd_explain(args) -> int:
         from nnstudio.core.workflow.predict_explain import explain_input_rows
 
         result = explain_input_rows(project, args.input, rows, args.method, hdu=_part(args), steps=args.steps,
-                                    task=ConsoleTask())
+                                    cascade=args.cascade, task=ConsoleTask())
     else:
         result = explain_project(project, rows=rows, split=args.split, method=args.method, steps=args.steps,
-                                 task=ConsoleTask())
+                                 cascade=args.cascade, task=ConsoleTask())
     files = write_explanation(result, args.out)
     if result.kind == "table":
         from nnstudio.core.files import atomic_write_json
@@ -702,6 +705,9 @@ def cmd_explain(args) -> int:
     if result.kind == "images":
         print(f"{len(files) // 2} map(s) ({result.method}) written to {args.out}")
         print(result.sanity.verdict)
+        for name, check in result.cascade or []:
+            print(f"  re-initialised from {name} up: correlation {check.mean_linear:.2f}"
+                  + ("" if check.informative else " (maps barely changed)"))
         d = result.deletion
         print(f"deletion: mean score {fmt_number(d.area_attributed)} removing top-attributed pixels first, "
               f"{fmt_number(d.area_random)} removing random ones"

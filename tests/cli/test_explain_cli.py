@@ -216,3 +216,21 @@ def test_new_input_refusals_are_one_line(images_project, run_cli, tmp_path, argv
     assert got == code
     said = [line for line in err.splitlines() if line.strip() and not line[:7].rstrip().endswith("%")]  # not progress
     assert len(said) == 1 and message in said[0]
+
+
+def test_cascade_reinitialises_the_layers_from_the_top(images_project, run_cli, tmp_path):
+    from nnstudio.core.workflow.train import load_run_model
+
+    code, out, err = run_cli("explain", images_project.path, "--rows", "3,10", "--cascade", "--out", tmp_path / "c",
+                             "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    weighted = [layer.name for layer in load_run_model(images_project).layers if layer.weights]
+    assert [c["layer"] for c in d["cascade"]] == weighted[::-1]           # the output layer first
+    # with every layer re-initialised, the check is the full randomisation's
+    assert d["cascade"][-1]["mean_correlation"] == pytest.approx(d["sanity"]["mean_correlation"], abs=1e-6)
+    code, out, err = run_cli("explain", images_project.path, "--rows", "3", "--cascade", "--out", tmp_path / "t")
+    assert code == 0, err
+    assert out.count("re-initialised from") == len(weighted)
+    code, out, _ = run_cli("explain", images_project.path, "--rows", "3", "--out", tmp_path / "n", "--json")
+    assert json.loads(out)["cascade"] is None

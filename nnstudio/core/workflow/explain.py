@@ -39,6 +39,7 @@ class Explanation:
     explained: list[str] = field(default_factory=list)   # what each map explains, in words
     scores: np.ndarray | None = None
     sanity: object | None = None                # SanityCheck
+    cascade: list | None = None                 # [(layer, SanityCheck)], top layer first, when asked for
     deletion: object | None = None              # DeletionCurve
     importance: list | None = None              # [Importance]
     partial: list | None = None                 # [PartialDependence]
@@ -53,6 +54,8 @@ class Explanation:
             d.update(method=self.method, explained=self.explained, units=self.units,
                      scores=[float(s) for s in self.scores],
                      sanity=self.sanity.to_dict() if self.sanity is not None else None,
+                     cascade=None if self.cascade is None else
+                     [{"layer": name, **check.to_dict()} for name, check in self.cascade],
                      deletion=self.deletion.to_dict() if self.deletion is not None else None)
         else:
             d.update(importance=[r.to_dict() for r in self.importance],
@@ -83,9 +86,10 @@ def _select(prepared, rows, split: str | None):
 
 
 def explain(project: Project, rows=None, split: str | None = None, method: str = "ig", *, steps: int = 32,
-            prepared=None, dataset=None, model=None, seed: int = 0, n_boot: int = 200,
+            prepared=None, dataset=None, model=None, seed: int = 0, n_boot: int = 200, cascade: bool = False,
             task: Task | None = None) -> Explanation:
-    """Explain the active run on data-file ``rows`` or on ``split`` (default: test)."""
+    """Explain the active run on data-file ``rows`` or on ``split`` (default: test). ``cascade``
+    (images): also the randomisation check with the layers re-initialised one by one from the top."""
     task = task or Task()
     if prepared is None:
         dataset = dataset if dataset is not None else load_dataset(project, task=ChildTask(task, 0, 10, 100))
@@ -96,7 +100,7 @@ def explain(project: Project, rows=None, split: str | None = None, method: str =
     split = (split or "test") if rows is None else None
     if prepared.kind == "images":
         return _explain_images(project, prepared, dataset, model, x, data_rows, splits, split, method, steps,
-                               seed, task)
+                               seed, task, cascade)
     return _explain_table(project, prepared, model, x, y, data_rows, splits, split, seed, n_boot, task)
 
 
@@ -116,7 +120,8 @@ def explain_samples(project: Project, rows, method: str = "ig", *, prepared, dat
 
 
 def explain_inputs(project: Project, images, rows, method: str = "ig", *, prepared, model=None, steps: int = 32,
-                   seed: int = 0, where: str = "new data", headers=None, task: Task | None = None) -> Explanation:
+                   seed: int = 0, where: str = "new data", headers=None, cascade: bool = False,
+                   task: Task | None = None) -> Explanation:
     """The maps of cutouts from outside the project's data (the Predict step's catalog rows,
     ``explain --input``): ``images`` as read from the input, (n, H, W, C), before scaling; the
     project's fitted scaling is applied here, as prediction does. ``rows`` label them (input rows)."""
@@ -137,15 +142,20 @@ def explain_inputs(project: Project, images, rows, method: str = "ig", *, prepar
     if model is None:
         model = load_run_model(project)
     result = _explain_images(project, prepared, None, model, xs, rows, [where] * len(rows), None, method, steps,
-                             seed, task)
+                             seed, task, cascade)
     if headers is not None:
         result.headers = list(headers)
     return result
 
 
-def _explain_images(project, prepared, dataset, model, x, rows, splits, split, method, steps, seed, task):
+def _explain_images(project, prepared, dataset, model, x, rows, splits, split, method, steps, seed, task,
+                    cascade=False):
     from nnstudio.core.evaluation.classification import predicted_labels
-    from nnstudio.core.evaluation.explain_checks import deletion_curve, sanity_check
+    from nnstudio.core.evaluation.explain_checks import (
+        cascading_check,
+        deletion_curve,
+        sanity_check,
+    )
     from nnstudio.core.evaluation.explain_images import (
         METHOD_LABELS,
         METHODS,
@@ -182,6 +192,11 @@ def _explain_images(project, prepared, dataset, model, x, rows, splits, split, m
     sub_maps = AttributionMaps(method, maps.maps[:k])
     sanity = sanity_check(model, x[:k], method, sub_t, maps=sub_maps, seed=seed)
     task.check()
+    layers = None
+    if cascade:
+        task.report_progress(70, 100, "cascade: the layers re-initialised one by one from the top")
+        layers = cascading_check(model, x[:k], method, sub_t, maps=sub_maps, seed=seed)
+        task.check()
     task.report_progress(85, 100, "deletion curve")
     deletion = deletion_curve(model, x[:k], sub_maps, sub_t, seed=seed)
     if prepared.problem == "regression":    # the scores and the deletion curve in the target's units, as the maps
@@ -192,7 +207,7 @@ def _explain_images(project, prepared, dataset, model, x, rows, splits, split, m
         notes.append(f"The sanity check and the deletion curve use the first {k} of {len(x)} samples.")
     task.report_progress(100, 100, "done")
     return Explanation("images", prepared.problem, split, rows, splits, method=method, maps=maps, images=x,
-                       explained=explained, scores=scores, sanity=sanity, deletion=deletion,
+                       explained=explained, scores=scores, sanity=sanity, cascade=layers, deletion=deletion,
                        headers=_wcs_headers(project, dataset, rows), units=units, notes=notes)
 
 

@@ -78,7 +78,8 @@ def _catalog_note(meta: dict) -> str:
 
 
 def explain_input_rows(project: Project, inputs, rows, method: str = "ig", *, hdu=None, prepared=None,
-                       model=None, steps: int = 32, seed: int = 0, task: Task | None = None) -> Explanation:
+                       model=None, steps: int = 32, seed: int = 0, cascade: bool = False,
+                       task: Task | None = None) -> Explanation:
     """Maps of ``rows`` (0-based, in the Predict catalog's ``row`` order) of new ``inputs``: a
     folder of cutouts, a FITS cube, or a list of files, read as ``predict`` reads them."""
     from nnstudio.core.data.sources import open_source
@@ -94,7 +95,7 @@ def explain_input_rows(project: Project, inputs, rows, method: str = "ig", *, hd
     if prepared is None:
         prepared = prepare_project(project, task=ChildTask(task, 0, 10, 100))
     return explain_inputs(project, x, rows, method, prepared=prepared, model=model, steps=steps, seed=seed,
-                          headers=_headers(source, rows), task=task)
+                          headers=_headers(source, rows), cascade=cascade, task=task)
 
 
 __all__ = ["explain_catalog_rows", "explain_input_rows"]
