@@ -4,7 +4,9 @@
 layer). The naive loop is how integrated gradients are often first written: for each image, one
 eager gradient call per step. Also timed, for scale: a loop over steps that sends all images
 through each step together. The batched side is timed cold (its tracing included), as a user meets
-it; the loops' model is warmed first. All three must give the same maps.
+it (a fresh copy of the model each time); the loops' model is warmed first. The per-image loop and
+the batched call run in interleaved pairs (``_paired.py``): the median ratio with its 95% interval,
+judged on the upper end. All three must give the same maps.
 
     python benchmarks/explain.py [--smoke] [--n 100] [--size 64] [--steps 32]
 
@@ -19,6 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))       # _paired
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 GOAL = 0.25
@@ -70,6 +73,8 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
+    from _paired import interleaved, meets
+
     from nnstudio.core.evaluation.explain_images import integrated_gradients, sky_level
 
     keras.utils.set_random_seed(0)
@@ -78,28 +83,36 @@ def main(argv=None) -> int:
     base = np.broadcast_to(sky_level(x), x.shape).astype("float32")
     model = cnn(args.size)
     model(x[:2], training=False)                               # build and warm the eager path
+    out = {}
 
-    start = time.perf_counter()
-    naive = naive_ig(model, x, base, args.steps, per_image=True)
-    t_naive = time.perf_counter() - start
+    def naive_side():
+        start = time.perf_counter()
+        out["naive"] = naive_ig(model, x, base, args.steps, per_image=True)
+        return time.perf_counter() - start
 
+    def batched_side():
+        fresh = keras.models.clone_model(model)               # cold: its tracing on the clock, as a user meets it
+        fresh.build(model.input_shape)
+        fresh.set_weights(model.get_weights())
+        start = time.perf_counter()
+        out["batched"] = integrated_gradients(fresh, x, target=np.ones(args.n, int), steps=args.steps).maps
+        return time.perf_counter() - start
+
+    stats = interleaved(naive_side, batched_side, min_pairs=5, max_pairs=12, time_cap_s=300, target=0.05,
+                        quick=args.smoke)
     start = time.perf_counter()
     per_step = naive_ig(model, x, base, args.steps, per_image=False)
     t_per_step = time.perf_counter() - start
 
-    start = time.perf_counter()
-    batched = integrated_gradients(model, x, target=np.ones(args.n, int), steps=args.steps).maps
-    t_batched = time.perf_counter() - start
-
+    naive, batched = out["naive"], out["batched"]
     scale = float(np.abs(naive).max()) or 1.0
     agree = bool(np.allclose(batched, naive, atol=1e-4 * scale) and np.allclose(per_step, naive, atol=1e-4 * scale))
-    ratio = t_batched / t_naive
     result = {"benchmark": "explain", "n": args.n, "size": args.size, "steps": args.steps,
-              "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
-              "t_batched": round(t_batched, 4), "t_naive_per_image": round(t_naive, 4),
-              "t_loop_all_images_per_step": round(t_per_step, 4), "ratio": round(ratio, 4),
-              "ratio_vs_loop_all_images_per_step": round(t_batched / t_per_step, 4),
-              "maps_agree": agree, "goal": f"ratio <= {GOAL}", "pass": bool(agree and ratio <= GOAL)}
+              "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU", **stats,
+              "t_loop_all_images_per_step": round(t_per_step, 4),
+              "ratio_vs_loop_all_images_per_step": round(stats["candidate_s"] / t_per_step, 4),
+              "maps_agree": agree, "goal": f"ratio <= {GOAL} (upper end of the 95% interval)",
+              "pass": bool(agree and meets(stats, GOAL))}
     print(json.dumps(result))
     return 0
 

@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from nnstudio.core.data.dataset import Dataset, is_numeric
+from nnstudio.core.data.fitsio import nonfinite_per_image
 from nnstudio.core.data.prepared import PreparedData
 from nnstudio.core.data.spec import SPLITS, DataSelection, PreparationSpec
 from nnstudio.core.data.splits import (
@@ -377,7 +378,8 @@ def _prepare_images(images, in_place, y_all, ok, problem, class_names, spec, tas
         task.report_progress(k, len(steps) - 1, f"Preparing images: {steps[k]}")
 
     step(0)
-    bad_pixels = _nonfinite_per_image(images, task)
+    task.check()
+    bad_pixels = nonfinite_per_image(images)
     bad_rows = (bad_pixels > 0) & ok
     n_bad = int(np.count_nonzero(bad_rows))
     if n_bad and spec.missing == "refuse":
@@ -438,18 +440,6 @@ def _chunks(a: np.ndarray):
     step = max(1, CHUNK_BYTES // row)
     for i in range(0, len(a), step):
         yield a[i:i + step]
-
-
-def _nonfinite_per_image(images, task) -> np.ndarray:
-    counts = np.zeros(len(images), dtype=np.int64)
-    i = 0
-    for chunk in _chunks(images):
-        task.check()
-        if not np.isfinite(chunk.sum(dtype=np.float64)):
-            flat = chunk.reshape(len(chunk), -1)
-            counts[i:i + len(chunk)] = flat.shape[1] - np.count_nonzero(np.isfinite(flat), axis=1)
-        i += len(chunk)
-    return counts
 
 
 def _fill_nonfinite(a, values, task=None):
@@ -531,9 +521,12 @@ def _fit_scaler(kind: str, train: np.ndarray, task) -> dict:
         task.check()
         flat = chunk.reshape(-1, c)
         n_b = len(flat)
-        mean_b = flat.mean(axis=0, dtype=np.float64)
-        dev = flat - mean_b.astype(np.float32)
-        m2_b = np.einsum("ij,ij->j", dev, dev, dtype=np.float64)
+        if c == 1:
+            mean_b, m2_b = _mean_m2_single(flat.reshape(-1))
+        else:
+            mean_b = flat.mean(axis=0, dtype=np.float64)
+            dev = flat - mean_b.astype(np.float32)
+            m2_b = np.einsum("ij,ij->j", dev, dev, dtype=np.float64)
         delta = mean_b - mean
         total = count + n_b
         mean = mean + delta * n_b / total
@@ -542,6 +535,19 @@ def _fit_scaler(kind: str, train: np.ndarray, task) -> dict:
     std = np.sqrt(m2 / np.maximum(count, 1))
     std[~(std > 0)] = 1.0
     return {"kind": "standard", "mean": mean.tolist(), "std": std.tolist()}
+
+
+def _mean_m2_single(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sum of squared deviations of one chunk of one channel, by the corrected two-pass
+    algorithm (Chan, Golub & LeVeque 1983) on NumPy's pairwise float32 sums: as accurate as float64
+    accumulation here, and about twice as fast (no float64 copy of the chunk)."""
+    n = v.size
+    guess = np.float32(v.sum() / n)
+    dev = v - guess
+    correction = float(dev.sum()) / n
+    np.square(dev, out=dev)
+    m2 = float(dev.sum()) - n * correction * correction
+    return np.array([float(guess) + correction]), np.array([max(m2, 0.0)])
 
 
 def _apply_in_place(fitted: dict, a: np.ndarray, task=None, skip_asinh: bool = False) -> None:

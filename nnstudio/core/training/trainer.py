@@ -11,6 +11,7 @@ import dataclasses
 import datetime as _dt
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -169,6 +170,7 @@ def make_epoch_checkpoint(run_dir: Path, record: RunRecord, reporter, prior_hist
             self.best_value = best_value if best_value is not None else math.inf
             self.best_weights = None
             self.pending = False
+            self.last_saved = None          # the weights last.keras holds
 
         def on_epoch_end(self, epoch, logs=None):
             n_before = len(self.history.get("loss", []))
@@ -199,6 +201,7 @@ def make_epoch_checkpoint(run_dir: Path, record: RunRecord, reporter, prior_hist
                 self.best_weights = None
             if resumable:
                 atomic_save_model(self.model, run_dir / "last.keras")
+                self.last_saved = self.model.get_weights()
                 record.history = {k: list(v) for k, v in self.history.items()}
                 record.epochs_run = len(record.history.get("loss", []))
                 record.best_epoch = best_index(record.history.get(monitor, []))
@@ -360,10 +363,13 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     prior_duration = record.duration_s if prior is not None else 0.0
     if resumable or save_best:
         # after the reporter, which flags a NaN epoch before the checkpoint would save it
-        cbs.append(make_epoch_checkpoint(
+        checkpoint = make_epoch_checkpoint(
             run_dir, record, reporter, prior_history, prior_duration, monitor, resumable=resumable,
             save_best=save_best, convert=convert,
-            best_value=prior_history[monitor][prior_best] if prior_best is not None else None))
+            best_value=prior_history[monitor][prior_best] if prior_best is not None else None)
+        cbs.append(checkpoint)
+    else:
+        checkpoint = None
     t0 = time.perf_counter()
     try:
         with _device_scope(config.device, info["gpus"]):
@@ -400,10 +406,25 @@ def train(prepared, spec, config: TrainConfig, run_dir: Path, task: Task | None 
     best = record.best_epoch if (config.early_stopping and config.restore_best and record.best_epoch is not None) \
         else (record.epochs_run - 1)
     record.final = {k: v[best] for k, v in history.items() if v and 0 <= best < len(v) and v[best] is not None}
-    atomic_save_model(model, run_dir / "model.keras")
+    _save_final(model, run_dir / "model.keras", checkpoint)
     record.model_path = str(Path(run_dir.name) / "model.keras")
     atomic_write_json(run_dir / "run.json", record.to_dict())
     return record, model
+
+
+def _save_final(model, path: Path, checkpoint) -> None:
+    """The run's model file. When the last checkpoint already holds these weights (it is written
+    as training ends, after early stopping restored the best epoch), copy it: a second save of the
+    same model costs as much as the first and holds the interpreter lock while it zips."""
+    last = path.with_name("last.keras")
+    saved = checkpoint.last_saved if checkpoint is not None else None
+    if saved is not None and last.exists():
+        now = model.get_weights()
+        if len(now) == len(saved) and all(np.array_equal(a, b) for a, b in zip(now, saved)):
+            with atomic_path(path) as tmp:
+                shutil.copyfile(last, tmp)
+            return
+    atomic_save_model(model, path)
 
 
 def _join_history(before: dict, after: dict) -> dict:

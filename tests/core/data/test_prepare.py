@@ -174,6 +174,32 @@ def test_assign_splits_spreads_every_class():
 
 # -- scalers --------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("offset, scale, channels", [(0.0, 1.0, 1), (1e4, 1.0, 1), (1e6, 3.0, 1), (-50.0, 1e-3, 1),
+                                                     (3e4, 100.0, 3)])
+def test_image_scaler_statistics_match_float64(offset, scale, channels):
+    """Sky levels far above the noise (raw counts) are where float32 statistics go wrong."""
+    from nnstudio.core.data.prepare import _fit_scaler
+    from nnstudio.core.tasks import Task
+
+    rng = np.random.default_rng(1)
+    x = (offset + scale * rng.standard_normal((3000, 24, 24, channels))).astype(np.float32)
+    fitted = _fit_scaler("standard", x, Task())
+    ref = x.astype(np.float64).reshape(-1, channels)
+    np.testing.assert_allclose(fitted["mean"], ref.mean(axis=0), rtol=0, atol=1e-6 * scale)
+    np.testing.assert_allclose(fitted["std"], ref.std(axis=0), rtol=1e-6)
+
+
+def test_nonfinite_pixels_are_counted_per_image():
+    from nnstudio.core.data.fitsio import nonfinite_per_image
+
+    x = np.ones((300, 8, 8, 1), np.float32)
+    x[3, 0, 0], x[3, 1, 1], x[150, 2, 2], x[299, 7, 7] = np.nan, np.inf, -np.inf, np.nan
+    x[200] = 3e38                                  # finite pixels whose sum overflows: none counted
+    expected = (~np.isfinite(x)).reshape(300, -1).sum(axis=1)
+    assert nonfinite_per_image(x).tolist() == expected.tolist()
+    assert expected[[3, 150, 299]].tolist() == [2, 1, 1] and expected[200] == 0
+
+
 def test_standard_scaler_fitted_on_train_only():
     ds = table(300)
     raw_a = ds.columns["a"].copy()

@@ -102,6 +102,40 @@ def test_pause_blocks_until_resumed(tmp_path, tensorflow):
     assert record.status == "completed" and record.epochs_run == 2
 
 
+def _weights_equal(a, b) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("config", [dict(early_stopping=False), dict(early_stopping=True, patience=1, epochs=12)])
+def test_the_model_file_holds_the_returned_weights(tmp_path, tensorflow, config):
+    """model.keras is a copy of the last checkpoint when that holds the final weights (written as
+    training ends, after early stopping restored the best epoch), and a save of its own otherwise."""
+    from nnstudio.core.model import load_keras
+
+    prepared = toy_regression()
+    settings = {"epochs": 4, "batch_size": 16, **config}
+    _record, model = train(prepared, spec_for(prepared), TrainConfig(**settings), tmp_path / "r", run_id="r")
+    saved = load_keras(tmp_path / "r" / "model.keras")
+    assert _weights_equal(saved.get_weights(), model.get_weights())
+    assert (tmp_path / "r" / "model.keras").read_bytes() == (tmp_path / "r" / "last.keras").read_bytes()
+
+
+def test_a_model_that_differs_from_its_checkpoint_is_saved_itself(tmp_path, tensorflow):
+    from nnstudio.core.model import load_keras
+    from nnstudio.core.training.trainer import _save_final
+
+    prepared = toy_regression()
+    _record, model = train(prepared, spec_for(prepared), TrainConfig(epochs=2, batch_size=16), tmp_path / "r")
+    model.set_weights([w + 1.0 for w in model.get_weights()])
+
+    class Checkpoint:
+        last_saved = [w - 1.0 for w in model.get_weights()]
+
+    _save_final(model, tmp_path / "r" / "model.keras", Checkpoint())
+    assert _weights_equal(load_keras(tmp_path / "r" / "model.keras").get_weights(), model.get_weights())
+    assert not _weights_equal(load_keras(tmp_path / "r" / "last.keras").get_weights(), model.get_weights())
+
+
 def test_nan_loss_stops_and_restores_last_good_weights(tmp_path, tensorflow):
     prepared = toy_regression()
     task = RecordingTask()
@@ -111,6 +145,9 @@ def test_nan_loss_stops_and_restores_last_good_weights(tmp_path, tensorflow):
     assert record.status == "nan"
     assert "NaN" in record.message and any("NaN" in m for m in task.messages)
     assert all(np.isfinite(w).all() for w in model.get_weights())
+    from nnstudio.core.model import load_keras
+
+    assert _weights_equal(load_keras(tmp_path / "r" / "model.keras").get_weights(), model.get_weights())
 
 
 def test_out_of_memory_suggests_smaller_batch(tmp_path, tensorflow, monkeypatch):
@@ -156,8 +193,9 @@ def test_checkpoints_are_written_at_most_every_interval_and_at_the_end(tmp_path,
     monkeypatch.setattr(trainer, "CHECKPOINT_INTERVAL", 3600.0)
     prepared = toy_regression()
     train(prepared, spec_for(prepared), TrainConfig(epochs=4, batch_size=16), tmp_path / "r")
-    # one write of each at the end (plus the final model), not one per epoch
-    assert sorted(writes) == ["best.keras", "last.keras", "model.keras"]
+    # one write of each at the end, not one per epoch; the final model is a copy of the last checkpoint
+    assert sorted(writes) == ["best.keras", "last.keras"]
+    assert (tmp_path / "r" / "model.keras").read_bytes() == (tmp_path / "r" / "last.keras").read_bytes()
     writes.clear()
     monkeypatch.setattr(trainer, "CHECKPOINT_INTERVAL", 0.0)
     train(prepared, spec_for(prepared), TrainConfig(epochs=4, batch_size=16, early_stopping=False), tmp_path / "s")
