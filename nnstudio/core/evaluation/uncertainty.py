@@ -223,6 +223,7 @@ def distance_scores(train_features, features, k: int = 5) -> np.ndarray:
 
 _ROWS_PER_STEP = 8192          # tiled rows per forward pass (inputs x T)
 _ELEMENTS_PER_STEP = 1 << 22   # and at most this many input values, so image batches fit in memory
+_ACTIVATIONS_PER_STEP = 1 << 22    # narrow networks take more rows, up to this many values per layer
 
 
 def _dropout_types():
@@ -319,11 +320,32 @@ def _split_shared_prefix(model):
     return prefix, rest
 
 
-def default_mc_batch_size(input_shape, n_passes: int) -> int:
-    """Inputs per step such that ``n_passes`` tiled copies stay within a modest memory budget."""
+def default_mc_batch_size(input_shape, n_passes: int, widest: int | None = None) -> int:
+    """Inputs per step such that ``n_passes`` tiled copies stay within a modest memory budget.
+    ``widest``: the most values a layer outputs per row; a narrow network (a small dense one) takes
+    steps of more rows, as many as keep each layer's output within the same budget: fewer, larger
+    steps cost less per row."""
     elems = max(1, int(np.prod(input_shape)))
-    rows = max(n_passes, min(_ROWS_PER_STEP, _ELEMENTS_PER_STEP // elems))
+    rows = _ROWS_PER_STEP
+    if widest:
+        rows = max(rows, _ACTIVATIONS_PER_STEP // max(1, int(widest)))
+    rows = max(n_passes, min(rows, _ELEMENTS_PER_STEP // elems))
     return max(1, rows // n_passes)
+
+
+def _widest_output(model) -> int | None:
+    """The most values any layer of ``model`` outputs per row, where Keras knows the shapes."""
+    widest = 0
+    for layer in model.layers:
+        try:
+            shape = layer.output.shape
+        except (AttributeError, ValueError):
+            return None
+        shape = shape[0] if isinstance(shape, list) else shape
+        if any(d is None for d in shape[1:]):
+            return None
+        widest = max(widest, int(np.prod(shape[1:])))
+    return widest or None
 
 
 def mc_dropout_predict(model, x, n_passes: int = 50, batch_size: int | None = None, task=None) -> np.ndarray:
@@ -352,7 +374,7 @@ def mc_dropout_predict(model, x, n_passes: int = 50, batch_size: int | None = No
         raise NnstudioError("There are no samples to predict: the chosen split is empty.")
     # n_passes tiled copies of a large batch of images would not fit in memory (and run slower than
     # smaller steps): the memory budget caps the inputs per step
-    budget = default_mc_batch_size(x.shape[1:], n_passes)
+    budget = default_mc_batch_size(x.shape[1:], n_passes, _widest_output(model))
     batch_size = budget if batch_size is None else min(int(batch_size), budget)
     batch_size = max(1, min(batch_size, n))
 
@@ -362,8 +384,7 @@ def mc_dropout_predict(model, x, n_passes: int = 50, batch_size: int | None = No
         out = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
         return np.repeat(out[None], n_passes, axis=0)
 
-    prefix, rest = _split_shared_prefix(model)
-    step = _tiled_step(prefix, _always_on_model(rest), n_passes, (batch_size, *x.shape[1:]), x.dtype)
+    step = _mc_step(model, n_passes, (batch_size, *x.shape[1:]), x.dtype)
     chunks = []
     task.report_progress(0, n, "MC dropout")
     for start in range(0, n, batch_size):
@@ -376,6 +397,31 @@ def mc_dropout_predict(model, x, n_passes: int = 50, batch_size: int | None = No
         chunks.append(np.asarray(step(xb))[:, :b])
         task.report_progress(min(start + batch_size, n), n, "MC dropout")
     return np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+
+
+_MC_STEPS: "weakref.WeakKeyDictionary" = None   # model -> {(passes, batch shape, dtype): compiled step}
+
+
+def _mc_step(model, n_passes: int, batch_shape: tuple, dtype):
+    """The compiled MC step of ``model``, kept while the model lives: evaluating it again (another
+    split, the Uncertainty step after Diagnostics) skips the rebuild and the tracing. The step reads
+    the model's own variables, and its dropout layers' seed generators move on, so every call
+    draws fresh masks."""
+    import weakref
+
+    global _MC_STEPS
+    if _MC_STEPS is None:
+        _MC_STEPS = weakref.WeakKeyDictionary()
+    key = (int(n_passes), tuple(int(d) for d in batch_shape), np.dtype(dtype).str)
+    try:
+        steps = _MC_STEPS.setdefault(model, {})
+    except TypeError:                       # not weakly referenceable: build it each time
+        steps = {}
+    if key not in steps:
+        prefix, rest = _split_shared_prefix(model)
+        steps.clear()                       # one shape at a time: a new one replaces the old
+        steps[key] = _tiled_step(prefix, _always_on_model(rest), n_passes, batch_shape, dtype)
+    return steps[key]
 
 
 def _tiled_step(prefix, mc_model, n_passes: int, batch_shape: tuple, dtype):

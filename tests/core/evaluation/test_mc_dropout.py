@@ -164,3 +164,40 @@ def test_benchmark_smoke_prints_a_json_last_line(capsys):
     dense = result["dense"]
     assert dense["interval"][0] <= dense["ratio"] <= dense["interval"][1] and dense["pairs"] == 2
     assert isinstance(result["pass"], bool)
+
+
+def test_the_compiled_step_is_kept_with_its_model_and_reads_its_weights():
+    import gc
+
+    from nnstudio.core.evaluation import uncertainty
+
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dropout(0.3), keras.layers.Dense(1)])
+    first = mc_dropout_predict(model, _x(), n_passes=20, batch_size=16)
+    step = uncertainty._mc_step(model, 20, (16, 4), np.float32)
+    assert uncertainty._mc_step(model, 20, (16, 4), np.float32) is step          # no rebuild, no retrace
+    again = mc_dropout_predict(model, _x(), n_passes=20, batch_size=16)
+    assert not np.allclose(first, again)                                         # fresh masks
+    model.layers[-1].set_weights([np.zeros((8, 1), np.float32), np.full(1, 2.5, np.float32)])
+    np.testing.assert_allclose(mc_dropout_predict(model, _x(), n_passes=20, batch_size=16), 2.5)
+    import weakref
+
+    gone = weakref.ref(model)
+    del model, step
+    gc.collect()
+    assert gone() is None                    # the kept step does not keep its model alive
+
+
+def test_narrow_networks_take_larger_steps_within_the_same_memory_budget():
+    from nnstudio.core.evaluation.uncertainty import _widest_output, default_mc_batch_size
+
+    dense = keras.Sequential([keras.Input((16,)), keras.layers.Dense(64), keras.layers.Dropout(0.2),
+                              keras.layers.Dense(1)])
+    assert _widest_output(dense) == 64
+    # 2**22 values per layer output / 64 = 65,536 tiled rows: 1,310 inputs of 50 passes (163 without)
+    assert default_mc_batch_size((16,), 50) == 163
+    assert default_mc_batch_size((16,), 50, 64) == 1310
+    # wide layers and big inputs keep the old caps
+    assert default_mc_batch_size((16,), 50, 4096) == 163
+    assert default_mc_batch_size((32, 32, 1), 50, 8) == default_mc_batch_size((32, 32, 1), 50) == 81
