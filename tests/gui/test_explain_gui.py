@@ -214,6 +214,6 @@ def test_an_unexpected_error_reaches_the_page_without_its_raw_text(qtbot):
     for view in (ExplainView(lambda: (None, None, None), lambda: []), WhyCard(lambda: (None, None))):
         qtbot.addWidget(view)
         view.job = job = object()
-        view._on_error(job, ValueError("\x1b[31mshape mismatch (3, 4) vs (5,)\x1b[0m"))
+        view._on_error(job, ValueError("\x1b[31mshape mismatch (3, 4) vs (5,)\x1b[0m"), "attribution maps")
         text = view.status_label.text()
         assert "shape mismatch" not in text and "\x1b" not in text and "bug in nnstudio" in text

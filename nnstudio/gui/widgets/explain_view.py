@@ -18,14 +18,13 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QSlider,
     QSplitter,
     QVBoxLayout,
-    QWidget,
 )
 
+from nnstudio.gui.widgets.background_view import BackgroundView
 from nnstudio.gui.widgets.themed_plot import ThemedPlot
 from nnstudio.gui.widgets.verdict import VerdictLabel
 
@@ -71,14 +70,13 @@ def deletion_words(d) -> str:
     return "faster than random" if gap > 0 else "slower than random"
 
 
-class ExplainView(QWidget):
+class ExplainView(BackgroundView):
     """Method, band and opacity controls, one overlay tile per sample, the sanity verdict and the
     deletion curve. ``source()`` gives (project, prepared, dataset); ``rows()`` the data-file rows.
     ``compute(rows, method, task=…)``, when given, makes the maps instead of the project's own
     samples' (the Predict step: ``rows`` are catalog positions, ``dataset`` its result)."""
 
     shown = Signal(object)      # the Explanation now drawn
-    failed = Signal(str)
 
     def __init__(self, source, rows, parent=None, compute=None):
         super().__init__(parent)
@@ -86,10 +84,8 @@ class ExplainView(QWidget):
         self._rows = rows
         self._compute = compute
         self._asked: list[int] = []         # the rows last asked for (a new method follows them)
-        self.job = None
         self.result = None
         self._cache: dict = {}
-        self._pending = None
 
         self.explain_button = QPushButton("Explain selected")
         self.explain_button.setToolTip("Compute the attribution maps of the samples selected in the list "
@@ -100,14 +96,6 @@ class ExplainView(QWidget):
             self.method_combo.addItem(label, key)
             self.method_combo.setItemData(self.method_combo.count() - 1, METHOD_TIPS[key], Qt.ToolTipRole)
         self.method_combo.currentIndexChanged.connect(self._on_method)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setMaximumWidth(120)
-        self.progress.setTextVisible(False)
-        self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel)
         top = QHBoxLayout()
         top.addWidget(self.explain_button)
         top.addWidget(self.method_combo)
@@ -133,9 +121,8 @@ class ExplainView(QWidget):
         second.addWidget(self.opacity_slider, 1)
         second.addStretch(1)
 
-        self.status_label = QLabel("Select samples in the list, then Explain: which pixels raised the "
-                                   "network's score, drawn in red-orange over the cutout.")
-        self.status_label.setWordWrap(True)
+        self.status_label.setText("Select samples in the list, then Explain: which pixels raised the "
+                                  "network's score, drawn in red-orange over the cutout.")
         self.tiles = QListWidget()
         self.tiles.setViewMode(QListView.IconMode)
         self.tiles.setIconSize(QSize(TILE, TILE))
@@ -212,64 +199,18 @@ class ExplainView(QWidget):
             self.show_result(self._cache[key])
             return
         project, prepared, dataset = self._source()
-        if self.job is not None and self.job.running:
-            self.job.cancel()
-        self._pending = key
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
         self.set_status(f"Computing {self.method_combo.currentText().lower()} for "
-                                  f"{len(rows)} sample{'s' if len(rows) != 1 else ''} and a randomised copy of the model…")
+                        f"{len(rows)} sample{'s' if len(rows) != 1 else ''} and a randomised copy of the model…")
         if self._compute is not None:
             job = Job(self._compute, rows, self.method, name="explain")
         else:
             job = Job(explain_samples, project, rows, self.method, prepared=prepared, dataset=dataset, name="explain")
-        job.progress.connect(lambda done, total, text: self._on_progress(job, done))
-        job.returned.connect(lambda result: self._on_done(job, key, result))
-        job.errored.connect(lambda exc: self._on_error(job, exc))
-        job.finished.connect(lambda: self._on_finished(job))
-        self.job = job
-        job.start()
-
-    def cancel(self) -> None:
-        if self.job is not None and self.job.running:
-            self.job.cancel()
+        job.returned.connect(lambda result: self._cache.__setitem__(key, result))   # kept even if replaced
+        self.run(job, self.show_result, "attribution maps")
 
     def _on_method(self, _i) -> None:
         if self.result is not None and self._asked:       # follow the shown samples with the new method
             self.explain(list(self._asked))
-
-    def _on_progress(self, job, done) -> None:
-        if job is self.job:
-            self.progress.setValue(int(done))
-
-    def _on_done(self, job, key, result) -> None:
-        self._cache[key] = result
-        if job is self.job:
-            self._on_finished(job)
-            self.show_result(result)
-
-    def _on_error(self, job, exc) -> None:
-        from nnstudio.errors import Cancelled
-        from nnstudio.gui.widgets.messages import error_text
-
-        if job is not self.job:
-            return
-        text = "Cancelled." if isinstance(exc, Cancelled) else error_text(exc, "attribution maps")
-        self.set_status(text)
-        self.failed.emit(text)
-
-    def _on_finished(self, job) -> None:
-        if job is self.job:
-            self.progress.setVisible(False)
-            self.cancel_button.setVisible(False)
-
-    def shutdown(self, msecs: int = 60000) -> None:
-        if self.job is not None and self.job.running:
-            from PySide6.QtCore import QThreadPool
-
-            self.job.cancel()
-            QThreadPool.globalInstance().waitForDone(msecs)
 
     def clear(self) -> None:
         self.cancel()

@@ -10,30 +10,27 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QVBoxLayout,
-    QWidget,
 )
 
+from nnstudio.gui.widgets.background_view import BackgroundView
 from nnstudio.gui.widgets.themed_plot import ThemedPlot
 
 MAX_ICE = 60                    # ICE curves drawn (the partial dependence averages over all of them)
 BAR = (31, 119, 180)
 
 
-class WhyCard(QWidget):
+class WhyCard(BackgroundView):
     """Compute button with progress and cancel, the importance bars and the partial-dependence
     plot. ``source()`` gives (project, prepared, split)."""
 
     shown = Signal(object)
-    failed = Signal(str)
 
     def __init__(self, source, parent=None):
         super().__init__(parent)
         self._source = source
-        self.job = None
         self.result = None
 
         self.compute_button = QPushButton("Compute")
@@ -41,14 +38,6 @@ class WhyCard(QWidget):
                                        "worse the network gets (200 bootstrap resamples of the rows give the "
                                        "95% interval); then the output against each input")
         self.compute_button.clicked.connect(lambda: self.compute())
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setMaximumWidth(120)
-        self.progress.setTextVisible(False)
-        self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.cancel)
         self.input_combo = QComboBox()
         self.input_combo.setToolTip("The input whose partial dependence is drawn")
         self.input_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
@@ -60,9 +49,8 @@ class WhyCard(QWidget):
         top.addStretch(1)
         top.addWidget(QLabel("Output against"))
         top.addWidget(self.input_combo)
-        self.status_label = QLabel("Which inputs does the network rely on? Compute shuffles each one on the "
-                                   "evaluated split and measures the loss in skill.")
-        self.status_label.setWordWrap(True)
+        self.status_label.setText("Which inputs does the network rely on? Compute shuffles each one on the "
+                                  "evaluated split and measures the loss in skill.")
 
         self.importance_plot = ThemedPlot("Permutation importance", "loss of skill when shuffled", "")
         self.importance_plot.set_placeholder("Compute to see each input's importance with its 95% interval.")
@@ -101,52 +89,18 @@ class WhyCard(QWidget):
 
         project, prepared, split = self._source()
         if prepared is None or prepared.kind != "table":
-            self.status_label.setText("Importance is computed for table data.")
+            self.set_status("Importance is computed for table data.")
             return
-        self.cancel()
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.compute_button.setEnabled(False)
-        self.status_label.setText(f"Shuffling each input on the {split} split…")
-        job = Job(explain, project, split=split, prepared=prepared, name="importance")
-        job.progress.connect(lambda done, total, text: self._on_progress(job, done, text))
-        job.returned.connect(lambda result: self._on_done(job, result))
-        job.errored.connect(lambda exc: self._on_error(job, exc))
-        job.finished.connect(lambda: self._on_finished(job))
-        self.job = job
-        job.start()
+        self.set_status(f"Shuffling each input on the {split} split…")
+        self.run(Job(explain, project, split=split, prepared=prepared, name="importance"), self.show_result,
+                 "input importance")
 
-    def cancel(self) -> None:
-        if self.job is not None and self.job.running:
-            self.job.cancel()
+    def set_busy(self, busy: bool) -> None:
+        super().set_busy(busy)
+        self.compute_button.setEnabled(not busy)
 
-    def _on_progress(self, job, done, text) -> None:
-        if job is self.job:
-            self.progress.setValue(int(done))
-            if text:
-                self.status_label.setText(f"{text[:1].upper()}{text[1:]}…")
-
-    def _on_done(self, job, result) -> None:
-        if job is self.job:
-            self._on_finished(job)
-            self.show_result(result)
-
-    def _on_error(self, job, exc) -> None:
-        from nnstudio.errors import Cancelled
-        from nnstudio.gui.panels.base import error_text
-
-        if job is not self.job:
-            return
-        text = "Cancelled." if isinstance(exc, Cancelled) else error_text(exc, "input importance")
-        self.status_label.setText(text)
-        self.failed.emit(text)
-
-    def _on_finished(self, job) -> None:
-        if job is self.job:
-            self.progress.setVisible(False)
-            self.cancel_button.setVisible(False)
-            self.compute_button.setEnabled(True)
+    def progress_text(self, text: str) -> None:
+        self.set_status(f"{text[:1].upper()}{text[1:]}…")
 
     def clear(self) -> None:
         self.cancel()
@@ -192,7 +146,7 @@ class WhyCard(QWidget):
         self.input_combo.blockSignals(False)
         top = ranked[0]
         what = "the test" if result.split == "test" else f"the {result.split}"
-        self.status_label.setText(f"On {what} split ({len(result.rows)} rows), shuffling {top.input} costs the "
+        self.set_status(f"On {what} split ({len(result.rows)} rows), shuffling {top.input} costs the "
                                   f"most: {top.mean:.3g} [{top.low:.3g}, {top.high:.3g}] ({result.units}). "
                                   "An interval that reaches 0 means the network may not need that input.")
         self._draw_partial()
