@@ -154,3 +154,24 @@ def test_selected_cutouts_are_explained_in_the_explain_tab(qtbot, panel, lens, t
     # a new prediction clears the maps of the old one
     _predict(qtbot, panel)
     assert view.result is None and view.tiles.count() == 0
+
+
+def test_labels_give_an_external_test_with_its_interval(qtbot, panel, lens, tmp_path):
+    from nnstudio.core.examples._write import write_csv
+
+    _project, images, labels = lens
+    write_cutouts(tmp_path / "new", images[:60], [f"c{i:02d}.fits" for i in range(60)])
+    write_csv(tmp_path / "truth.csv", {"is_lens": labels[:60]})          # in the folder's (sorted) order
+    panel.set_input([tmp_path / "new"])
+    panel.set_labels(tmp_path / "truth.csv")
+    assert panel.labels_button.text() == "Labels: truth.csv" and panel.labels_clear.isVisible()
+    _predict(qtbot, panel)
+    r = panel.result
+    assert r.metrics is not None and r.metrics["n"] == 60
+    low, high = r.metrics_ci["roc_auc"]
+    assert low <= r.metrics["roc_auc"] <= high
+    assert "External test on the input's own labels (60 rows): roc_auc" in panel.summary_label.text()
+    panel.labels_clear.click()
+    assert panel.labels_path is None and panel.labels_button.text() == "Labels…"
+    _predict(qtbot, panel)
+    assert panel.result.metrics is None and "External test" not in panel.summary_label.text()

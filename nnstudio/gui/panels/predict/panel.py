@@ -51,6 +51,7 @@ class PredictPanel(Panel):
     def build(self) -> QWidget:
         self.result = None
         self.input_paths: list[str] = []
+        self.labels_path: str | None = None
         w = QWidget()
         lay = QVBoxLayout(w)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -179,6 +180,18 @@ class PredictPanel(Panel):
         self.folder_button = QPushButton("Folder…")
         self.folder_button.clicked.connect(self._choose_folder)
         row.addWidget(self.folder_button)
+        self.labels_button = QPushButton("Labels…")
+        self.labels_button.setToolTip("Optional: a table with the true target of these rows (in row order, or "
+                                      "matched by the project's id column): the catalog then gets an external "
+                                      "test of the model, with 95% intervals")
+        self.labels_button.clicked.connect(self._choose_labels)
+        row.addWidget(self.labels_button)
+        self.labels_clear = QPushButton("✕")
+        self.labels_clear.setToolTip("Predict without labels")
+        self.labels_clear.setFixedWidth(28)
+        self.labels_clear.setVisible(False)
+        self.labels_clear.clicked.connect(lambda: self.set_labels(None))
+        row.addWidget(self.labels_clear)
         self.skip_check = QCheckBox("Skip unreadable files")
         self.skip_check.setToolTip("Flag files that cannot be read instead of refusing the whole input")
         row.addWidget(self.skip_check)
@@ -228,6 +241,22 @@ class PredictPanel(Panel):
         if path:
             self.set_input([path])
 
+    def _choose_labels(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "The true target of the new data", "",
+                                              "Tables (*.csv *.ecsv *.fits *.fit *.vot *.xml *.txt *.dat);;All files (*)")
+        if path:
+            self.set_labels(path)
+
+    def set_labels(self, path) -> None:
+        """A table holding the target for the input's rows (None: none), for an external test."""
+        self.labels_path = str(path) if path else None
+        self.labels_button.setText(f"Labels: {Path(path).name}" if path else "Labels…")
+        self.labels_clear.setVisible(bool(path))
+
+    def _label_id_column(self) -> str | None:
+        data = self.session.project.data
+        return data.id_column if data is not None else None
+
     def set_input(self, paths) -> None:
         self.input_paths = [str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
         self.input_edit.setText(self.input_paths[0] if len(self.input_paths) == 1
@@ -243,7 +272,8 @@ class PredictPanel(Panel):
             return None
         inputs = self.input_paths[0] if len(self.input_paths) == 1 else list(self.input_paths)
         job = self.start_job(predict_project, self.session.project, inputs, None,
-                             skip_bad=self.skip_check.isChecked(), thumbnails=True,
+                             skip_bad=self.skip_check.isChecked(), thumbnails=True, labels=self.labels_path,
+                             id_column=self._label_id_column() if self.labels_path else None,
                              prepared=self.session.prepared, on_done=self.show_result, on_error=self._on_error)
         job.progress.connect(self._on_progress)
         job.finished.connect(lambda: self._set_busy(False))
