@@ -98,6 +98,9 @@ def run_nnstudio(prepared, spec, epochs: int, plots, folder: Path, i: int) -> fl
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--pairs", type=int, default=7, help="at least this many interleaved pairs")
+    ap.add_argument("--max-pairs", type=int, default=50,
+                    help="at most this many pairs (single runs vary by ±10%% here: 50 pairs narrow the "
+                         "interval of the median to about ±3%%)")
     ap.add_argument("--time-cap", type=float, default=600.0, help="seconds per model before stopping")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--smoke", action="store_true", help="small data, three pairs (CI)")
@@ -126,7 +129,8 @@ def main() -> int:
         stats = interleaved(lambda: run_plain(prepared, spec, epochs),
                             lambda: run_nnstudio(prepared, spec, epochs, plots, folder,
                                                  len(results) * 10_000 + next(count)),
-                            min_pairs=args.pairs, time_cap_s=args.time_cap, quick=args.smoke)
+                            min_pairs=args.pairs, max_pairs=args.max_pairs, time_cap_s=args.time_cap,
+                            quick=args.smoke)
         results[name] = {"model": spec.name, "train_samples": prepared.count("train"), "epochs": epochs, **stats}
         print(f"{name:6s} plain {stats['baseline_s']:7.2f} s  nnstudio {stats['candidate_s']:7.2f} s  "
               f"ratio {stats['ratio']:.3f} {stats['interval']} over {stats['pairs']} pairs", file=sys.stderr)

@@ -219,3 +219,30 @@ def test_a_run_whose_settings_note_its_origin_resumes(tmp_path, tensorflow):
     record, _ = resume(prepared, spec, tmp_path / "r")
     assert record.status == "completed" and record.epochs_run == 3
     assert record.settings["init_from"] == "run-0001" and record.settings["split_seed"] == 4
+
+
+def test_small_models_run_several_batches_a_call_and_still_report_each_batchs_loss(tmp_path, tensorflow,
+                                                                                 monkeypatch):
+    from nnstudio.core.training import trainer
+
+    assert [trainer.steps_per_execution(s) for s in (1, 13, 40, 100, 600, 10_000)] == [1, 1, 2, 5, 16, 16]
+    # the reporter turns Keras's running means after each call into the mean loss of that call's batches
+    monkeypatch.setattr(trainer, "BATCH_REPORT_INTERVAL", 0.0)
+    task = RecordingTask()
+    reporter = trainer.make_reporter(task, epochs=1, steps=12, batch_size=10)
+
+    class Model:
+        stop_training = False
+    reporter.set_model(Model())
+    losses = [4.0, 2.0, 6.0, 1.0, 3.0, 5.0, 2.0, 2.0, 8.0, 1.0, 1.0, 1.0]
+    reporter.on_epoch_begin(0)
+    for last in (3, 7, 11):                     # 4 batches a call
+        reporter.on_train_batch_end(last, {"loss": float(np.mean(losses[:last + 1]))})
+    assert [b["loss"] for b in task.batches] == pytest.approx([3.25, 3.0, 2.75])
+    assert [b["step"] for b in task.batches] == [4, 8, 12]
+    # and a real run, in batches of 2: several batches a call
+    prepared = toy_regression()
+    record, model = train(prepared, spec_for(prepared), TrainConfig(epochs=2, batch_size=2), tmp_path / "r")
+    steps = math.ceil(prepared.count("train") / 2)
+    assert model.steps_per_execution == trainer.steps_per_execution(steps) > 1
+    assert record.status == "completed" and record.epochs_run == 2
