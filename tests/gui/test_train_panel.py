@@ -318,3 +318,31 @@ def test_a_regression_loss_is_labelled_as_on_the_standardised_target(train_windo
     panel.refresh()
     assert "Loss" in panel.plots.plot_titles()
     assert "Loss (on the standardised target)" not in panel.plots.plot_titles()
+
+
+def test_epochs_that_end_several_times_a_second_redraw_the_epoch_plots_once_a_second(qtbot, monkeypatch):
+    from nnstudio.gui.panels.train import live_plot
+    from nnstudio.gui.theme import configure_pyqtgraph
+
+    configure_pyqtgraph()
+    plots = live_plot.LivePlots()
+    qtbot.addWidget(plots)
+    clock = [100.0]
+    monkeypatch.setattr(live_plot.time, "monotonic", lambda: clock[0])
+    item = plots._items["loss"]
+    plots.add_epoch(0, {"loss": 0.5, "val_loss": 0.6})
+    plots.redraw()
+    assert len(item.getData()[0]) == 1                         # the first epoch at once
+    clock[0] += 0.3
+    plots.add_epoch(1, {"loss": 0.4, "val_loss": 0.5})
+    plots.add_batch(1.5, 0.45)
+    plots.redraw()
+    assert len(item.getData()[0]) == 1                         # the epoch waits …
+    assert len(plots.batch_raw_item.getData()[0]) == 1         # … the batch curve does not
+    assert plots._timer.isActive() and plots._timer.interval() <= live_plot.REDRAW_MS
+    clock[0] += 0.8
+    plots.redraw()
+    assert len(item.getData()[0]) == 2                         # due: every epoch since
+    plots.add_epoch(2, {"loss": 0.3, "val_loss": 0.4})
+    plots.flush()                                              # the end of a run draws at once
+    assert len(item.getData()[0]) == 3

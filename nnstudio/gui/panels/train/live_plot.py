@@ -4,11 +4,14 @@ hover readout.
 
 Incoming data only goes into growing numpy buffers and marks the view dirty; a single-shot timer
 redraws at most every ``REDRAW_MS``, so a flood of signals costs no more than ten redraws a
-second. Every plot item is created once and then updated with ``setData``.
+second, and the epoch plots (every axis rescaled: ~30 ms) at most every ``EPOCH_REDRAW_MS``, so
+epochs that end several times a second do not make the window stutter. Every plot item is created
+once and then updated with ``setData``.
 """
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -20,6 +23,7 @@ from nnstudio.gui.theme import apply_plot_theme, plot_colours
 from nnstudio.gui.widgets.legend import keep_legend_clear
 
 REDRAW_MS = 100
+EPOCH_REDRAW_MS = 1000
 SMOOTHING = 0.6            # weight of the past in the batch-loss moving average (reports come ~10/s)
 MAX_COLUMNS = 3            # epoch plots per row
 TRAIN_COLOUR = (31, 119, 180)
@@ -147,6 +151,7 @@ class LivePlots(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
+        self._epochs_drawn = -math.inf      # when the epoch plots were last redrawn (monotonic s)
         self._hover_proxies = [
             pg.SignalProxy(self.epoch_view.scene().sigMouseMoved, rateLimit=30, slot=self._epoch_hover),
             pg.SignalProxy(self.batch_view.scene().sigMouseMoved, rateLimit=30, slot=self._batch_hover)]
@@ -293,17 +298,25 @@ class LivePlots(QWidget):
     def _schedule(self, *what: str) -> None:
         self._dirty.update(what)
         if not self._timer.isActive():
-            self._timer.start()
+            self._timer.start(REDRAW_MS)
 
-    def redraw(self) -> None:
+    def redraw(self, force: bool = False) -> None:
         """Push the changed buffers into their plot items (timer-driven, ≤ 10 times a second).
 
-        Only what changed is set: the epoch plots repaint once per epoch, the batch plot with
-        each batch report, which keeps the GUI thread's painting short during training."""
+        Only what changed is set: the epoch plots repaint once per epoch (at most once a second),
+        the batch plot with each batch report, which keeps the GUI thread's painting short."""
         if not self._dirty:
             return
         dirty, self._dirty = self._dirty, set()
+        wait = self._epochs_drawn + EPOCH_REDRAW_MS / 1000 - time.monotonic()
+        if "epochs" in dirty and wait > 0 and not force:
+            dirty.discard("epochs")                 # drawn when due, with every epoch since
+            self._dirty.add("epochs")
+            self._timer.start(max(1, min(REDRAW_MS, int(wait * 1000))))     # batches keep their pace
+            if not dirty:
+                return
         if "epochs" in dirty:
+            self._epochs_drawn = time.monotonic()
             for key, item in self._items.items():
                 s = self._live[key]
                 item.setData(s.x, s.y)
@@ -325,7 +338,7 @@ class LivePlots(QWidget):
         """Draw now (end of a run, tests)."""
         self._timer.stop()
         self._dirty = {"epochs", "batches"}
-        self.redraw()
+        self.redraw(force=True)
 
     # -- hover readout --------------------------------------------------------------------------
     def _epoch_hover(self, args) -> None:
