@@ -255,7 +255,8 @@ class LiveTraining(QObject):
         self.start_button.setToolTip("Train the model (Ctrl+Return)")
         self.start_button.setDefault(True)
         self.pause_button = QPushButton(st.standardIcon(QStyle.SP_MediaPause), "Pause")
-        self.pause_button.setToolTip("Pause after the batches running now (small models run up to 16 at a time); Resume continues (Ctrl+P)")
+        self.pause_button.setToolTip("Pause after the batches running now (small models run up to 16 at a time); "
+                                     "Resume continues (Ctrl+P)")
         self.stop_button = QPushButton(st.standardIcon(QStyle.SP_MediaStop), "Stop")
         self.stop_button.setToolTip("End after the batches running now and keep the weights (Ctrl+.)")
         for b in (self.start_button, self.pause_button, self.stop_button):
