@@ -301,7 +301,7 @@ def test_activation_choice_teaches_with_formula_and_curve(panel_for, qtbot):
 
 
 @pytest.mark.parametrize("prepared, enabled", [
-    (images(), {"dense", "small-cnn", "deep-cnn"}),
+    (images(), {"dense", "small-cnn", "source-cnn", "deep-cnn"}),
     (table(task="classification"), {"dense"}),
     (table(task="regression"), {"dense", "mlp-regression", "heteroscedastic-mlp"}),
 ])

@@ -55,8 +55,8 @@ def make_layer(layer: LayerSpec, name: str | None = None):
         cls = getattr(kl, c)
         strides = size_tuple(cfg["strides"], 2) if cfg["strides"] is not None else None
         return cls(size_tuple(cfg["pool_size"], 2), strides=strides, padding=cfg["padding"], **kw)
-    if c == "GlobalAveragePooling2D":
-        return kl.GlobalAveragePooling2D(**kw)
+    if c in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        return getattr(kl, c)(**kw)
     if c == "Flatten":
         return kl.Flatten(**kw)
     if c == "Reshape":

@@ -145,7 +145,7 @@ def _infer_layer(layer: LayerSpec, shape: Shape) -> tuple[Shape, int, int]:
         s = size_tuple(cfg["strides"], 2) if cfg["strides"] is not None else p
         out = _window(c, "pool size", shape[:-1], p, s, cfg["padding"])
         return (*out, shape[-1]), 0, 0
-    if c == "GlobalAveragePooling2D":
+    if c in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
         _need_rank(c, shape, 3)
         return (shape[-1],), 0, 0
     if c == "Flatten":

@@ -127,6 +127,10 @@ LAYER_TYPES: dict[str, LayerType] = {lt.class_name: lt for lt in (
     LayerType("GlobalAveragePooling2D", "Global average pooling",
               "Averages each feature map over the whole image: one number per channel.",
               (), "convolution"),
+    LayerType("GlobalMaxPooling2D", "Global max pooling",
+              "Keeps each feature map's largest value over the whole image: one number per channel, "
+              "wherever the feature fired (a small source at any position).",
+              (), "convolution"),
     LayerType("Flatten", "Flatten",
               "Lays an image or sequence out as one long vector, so Dense layers can follow.",
               (), "shape"),

@@ -56,6 +56,7 @@ def _name_stem(class_name: str) -> str:
     stems = {"Conv2D": "conv2d", "Conv1D": "conv1d", "MaxPooling2D": "max_pooling2d",
              "AveragePooling2D": "average_pooling2d",
              "GlobalAveragePooling2D": "global_average_pooling2d",
+             "GlobalMaxPooling2D": "global_max_pooling2d",
              "SpatialDropout2D": "spatial_dropout2d"}
     return stems.get(class_name) or _snake(class_name)
 

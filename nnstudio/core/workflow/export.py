@@ -53,7 +53,7 @@ def layer_code(layer, name: str) -> str:
     if c in ("MaxPooling2D", "AveragePooling2D"):
         strides = _size(cfg["strides"], 2) if cfg.get("strides") is not None else None
         return f"layers.{c}({_size(cfg['pool_size'], 2)}, strides={strides}, padding={cfg['padding']!r}, name={name!r})"
-    if c in ("GlobalAveragePooling2D", "Flatten"):
+    if c in ("GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten"):
         return f"layers.{c}(name={name!r})"
     if c == "Reshape":
         return f"layers.Reshape({tuple(cfg['target_shape'])}, name={name!r})"

@@ -78,6 +78,7 @@ TEMPLATE_CASES = [
     ("dense", (6,), "classification", 3), ("dense", (8, 8, 1), "classification", 2),
     ("mlp-regression", (5,), "regression", None), ("small-cnn", (20, 20, 2), "classification", 2),
     ("small-cnn", (6, 6, 1), "regression", None), ("deep-cnn", (17, 17, 3), "classification", 4),
+    ("source-cnn", (24, 24, 1), "classification", 2),
     ("heteroscedastic-mlp", (5,), "regression", None),
 ]
 
