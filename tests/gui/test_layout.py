@@ -182,3 +182,23 @@ def test_the_checks_see_cut_text_and_a_covered_legend(qtbot):
     assert covered_legends(root)
     place_legend(plot.getPlotItem())
     assert legend.isVisible() and not covered_legends(root)
+
+
+def test_a_reference_line_may_pass_under_a_legend_but_data_may_not(qtbot):
+    import pyqtgraph as pg
+
+    from nnstudio.gui.widgets.legend import legend_overlap, mark_guide
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    item = plot.getPlotItem()
+    item.addLegend(offset=(-8, 8))                    # top right
+    item.plot([0.0, 0.5], [0.0, 0.1], name="data")    # far from the legend
+    level = item.plot(np.linspace(0, 1, 50), np.full(50, 0.1))   # a reference level along the top edge
+    plot.resize(400, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.grab()                                       # laid out and ranged
+    assert legend_overlap(item) > 0
+    mark_guide(level)
+    assert legend_overlap(item) == 0

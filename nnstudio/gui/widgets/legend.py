@@ -2,7 +2,8 @@
 covers the fewest plotted points, chosen again whenever the data or the view changes.
 
 :func:`keep_legend_clear` hooks a plot once; :func:`legend_overlap` counts the points a legend
-covers (the layout test asserts it is zero).
+covers (the layout test asserts it is zero). Reference lines marked with :func:`mark_guide` (the
+chance diagonal, perfect calibration) may pass under a legend: they are not data.
 """
 from __future__ import annotations
 
@@ -19,9 +20,15 @@ CORNERS = (((1, 0), (1, 0), (-MARGIN, MARGIN)), ((0, 0), (0, 0), (MARGIN, MARGIN
            ((0, 0.5), (0, 0.5), (MARGIN, 0)), ((1, 0.5), (1, 0.5), (-MARGIN, 0)))
 
 
+def mark_guide(item):
+    """Mark a plotted reference line (not data) that a legend may cover; returns the item."""
+    item.legend_guide = True
+    return item
+
+
 def _items(plot_item: pg.PlotItem):
     for item in plot_item.listDataItems():
-        if item.isVisible():
+        if item.isVisible() and not getattr(item, "legend_guide", False):
             yield item
     for item in plot_item.items:
         if isinstance(item, pg.BarGraphItem) and item.isVisible():
@@ -135,4 +142,4 @@ def keep_legend_clear(plot_item: pg.PlotItem) -> None:
     plot_item._legend_placer = before_paint      # for tests and explicit calls
 
 
-__all__ = ["keep_legend_clear", "legend_overlap", "place_legend"]
+__all__ = ["keep_legend_clear", "legend_overlap", "mark_guide", "place_legend"]

@@ -41,6 +41,7 @@ from nnstudio.gui.panels.diagnostics.baselines import BaselineCard, baseline_cur
 from nnstudio.gui.panels.diagnostics.decision import ARGMAX, project_decision, store_decision, test_split_warning
 from nnstudio.gui.panels.diagnostics.heatmap import ConfusionHeatmap
 from nnstudio.gui.panels.diagnostics.why import WhyCard
+from nnstudio.gui.widgets.legend import mark_guide
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
     dataset_columns,
@@ -223,7 +224,8 @@ class DiagnosticsPanel(Panel):
             p.plot_item.setXRange(0, 1, padding=0.02)
             p.plot_item.setYRange(0, 1.02, padding=0.02)
             p.plot_item.setLimits(xMin=-0.05, xMax=1.05, yMin=-0.05, yMax=1.1)
-        self.roc_diagonal = self.roc_plot.plot_item.plot([0, 1], [0, 1], pen=pg.mkPen((150, 150, 150), style=Qt.DashLine))
+        self.roc_diagonal = mark_guide(self.roc_plot.plot_item.plot(
+            [0, 1], [0, 1], pen=pg.mkPen((150, 150, 150), style=Qt.DashLine)))
         self.pr_chance = pg.InfiniteLine(angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.DashLine))
         self.pr_plot.plot_item.addItem(self.pr_chance, ignoreBounds=True)
         self.roc_curves: list[pg.PlotDataItem] = []

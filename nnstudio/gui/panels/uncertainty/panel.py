@@ -34,6 +34,7 @@ from nnstudio.core.formatting import fmt_number, fmt_percent
 from nnstudio.errors import Cancelled
 from nnstudio.gui.panels.base import Panel
 from nnstudio.gui.panels.uncertainty.methods import set_names
+from nnstudio.gui.widgets.legend import mark_guide
 from nnstudio.gui.widgets.sample_browser import (
     SampleBrowser,
     dataset_columns,
@@ -227,7 +228,7 @@ class UncertaintyPanel(Panel):
         return page
 
     def _dash(self, plot: ThemedPlot):
-        return plot.plot_item.plot([0, 1], [0, 1], pen=pg.mkPen((150, 150, 150), style=Qt.DashLine))
+        return mark_guide(plot.plot_item.plot([0, 1], [0, 1], pen=pg.mkPen((150, 150, 150), style=Qt.DashLine)))
 
     def _build_regression_plots(self) -> QWidget:
         self.errorbar_plot = ThemedPlot("Predicted ± σ against true", "true", "predicted")
