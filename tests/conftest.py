@@ -59,3 +59,15 @@ def _no_instructor_lessons(monkeypatch):
     """`--lessons-dir` sets NNSTUDIO_LESSONS_DIR for the process; in-process CLI tests must not
     leave it to the tests after them."""
     monkeypatch.delenv("NNSTUDIO_LESSONS_DIR", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _collect_between_tests():
+    """Once the GUI's application exists, Python's cycle collector runs only from its event loop
+    (``gui.application.GarbageCollector``); a test that never runs the loop gets its collection here."""
+    yield
+    app = sys.modules.get("PySide6.QtWidgets")
+    app = app.QApplication.instance() if app is not None else None
+    collector = getattr(app, "_nnstudio_gc", None) if app is not None else None
+    if collector is not None:
+        collector.check()

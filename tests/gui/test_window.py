@@ -163,3 +163,24 @@ def test_theme_choice_is_remembered(make_window, qsettings):
     assert QApplication.instance().palette().window().color().lightness() < 128
     w.set_theme("light")
     assert QApplication.instance().palette().window().color().lightness() > 128
+
+
+def test_the_cycle_collector_runs_from_the_event_loop_only(qtbot):
+    import gc
+
+    from nnstudio.gui.application import make_application
+
+    app = make_application()
+    assert not gc.isenabled()                     # never in the middle of a Qt call …
+    collector = app._nnstudio_gc
+    assert make_application()._nnstudio_gc is collector and collector.timer.isActive()
+
+    class Cycle:
+        pass
+    for _ in range(collector.threshold[0] + 50):  # … but past the threshold, from the timer
+        a, b = Cycle(), Cycle()
+        a.b, b.a = b, a
+    del a, b
+    with qtbot.waitSignal(collector.timer.timeout, timeout=5_000):
+        pass
+    assert gc.get_count()[0] < collector.threshold[0]
