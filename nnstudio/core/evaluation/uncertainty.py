@@ -8,6 +8,7 @@ say which when reporting.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -399,7 +400,7 @@ def mc_dropout_predict(model, x, n_passes: int = 50, batch_size: int | None = No
     return np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
 
 
-_MC_STEPS: "weakref.WeakKeyDictionary" = None   # model -> {(passes, batch shape, dtype): compiled step}
+_MC_STEPS = weakref.WeakKeyDictionary()   # model -> {(passes, batch shape, dtype): compiled step}
 
 
 def _mc_step(model, n_passes: int, batch_shape: tuple, dtype):
@@ -407,11 +408,6 @@ def _mc_step(model, n_passes: int, batch_shape: tuple, dtype):
     split, the Uncertainty step after Diagnostics) skips the rebuild and the tracing. The step reads
     the model's own variables, and its dropout layers' seed generators move on, so every call
     draws fresh masks."""
-    import weakref
-
-    global _MC_STEPS
-    if _MC_STEPS is None:
-        _MC_STEPS = weakref.WeakKeyDictionary()
     key = (int(n_passes), tuple(int(d) for d in batch_shape), np.dtype(dtype).str)
     try:
         steps = _MC_STEPS.setdefault(model, {})

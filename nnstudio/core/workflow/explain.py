@@ -119,7 +119,7 @@ def explain_samples(project: Project, rows, method: str = "ig", *, prepared, dat
                    task=task)
 
 
-def explain_inputs(project: Project, images, rows, method: str = "ig", *, prepared, model=None, steps: int = 32,
+def explain_inputs(project: Project, images, rows, method: str = "ig", *, prepared=None, model=None, steps: int = 32,
                    seed: int = 0, where: str = "new data", headers=None, cascade: bool = False,
                    task: Task | None = None) -> Explanation:
     """The maps of cutouts from outside the project's data (the Predict step's catalog rows,
@@ -128,7 +128,9 @@ def explain_inputs(project: Project, images, rows, method: str = "ig", *, prepar
     from nnstudio.core.data.prepare import apply_scaler
 
     task = task or Task()
-    if prepared is None or prepared.kind != "images":
+    if prepared is None:
+        prepared = prepare_project(project, task=ChildTask(task, 0, 10, 100))
+    if prepared.kind != "images":
         raise NnstudioError("Attribution maps are for image data; for a table, see the importance of its inputs.")
     x = np.asarray(images, dtype=np.float32)
     rows = np.asarray([int(r) for r in np.asarray(rows).reshape(-1)])

@@ -51,10 +51,6 @@ def explain_catalog_rows(project: Project, result, rows, method: str = "ig", *, 
         raise NnstudioError(f"Explain at most {BROWSER_SAMPLES} rows at once ({len(rows)} selected).")
     input_rows = np.asarray(result.columns["row"])[rows] if rows else np.asarray([], np.int64)
     x, input_rows = _cutouts(result.source, input_rows)
-    if prepared is None:
-        from nnstudio.core.workflow.data import prepare_project
-
-        prepared = prepare_project(project, task=task)
     out = explain_inputs(project, x, input_rows, method, prepared=prepared, model=model, steps=steps, seed=seed,
                          headers=_headers(result.source, input_rows), task=task)
     out.notes.append(_catalog_note(result.meta))
@@ -83,8 +79,6 @@ def explain_input_rows(project: Project, inputs, rows, method: str = "ig", *, hd
     """Maps of ``rows`` (0-based, in the Predict catalog's ``row`` order) of new ``inputs``: a
     folder of cutouts, a FITS cube, or a list of files, read as ``predict`` reads them."""
     from nnstudio.core.data.sources import open_source
-    from nnstudio.core.tasks import ChildTask
-    from nnstudio.core.workflow.data import prepare_project
 
     task = task or Task()
     source = open_source(inputs, hdu, task=task)
@@ -92,8 +86,6 @@ def explain_input_rows(project: Project, inputs, rows, method: str = "ig", *, hd
         raise NnstudioError(f"{source.name} is a table: attribution maps are for image inputs (for a table, "
                             "`nnstudio explain PROJECT` gives the importance of its inputs).")
     x, rows = _cutouts(source, rows)
-    if prepared is None:
-        prepared = prepare_project(project, task=ChildTask(task, 0, 10, 100))
     return explain_inputs(project, x, rows, method, prepared=prepared, model=model, steps=steps, seed=seed,
                           headers=_headers(source, rows), cascade=cascade, task=task)
 

@@ -112,7 +112,7 @@ class PredictPanel(Panel):
         self.explain_view.explain_button.setToolTip("Compute the attribution maps of the rows selected in the "
                                                     "catalog (or the first 4 listed) in the background")
         self.explain_view.set_status("Select rows in the catalog, then Explain: which pixels raised the "
-                                               "network's score, drawn in red-orange over the cutout.")
+                                     "network's score, drawn in red-orange over the cutout.")
         self.right_tabs = QTabWidget()
         self.right_tabs.addTab(self.hist, "Scores")
         self.right_tabs.addTab(self.explain_view, "Explain")
