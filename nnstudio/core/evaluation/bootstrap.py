@@ -185,9 +185,35 @@ def _draw_blocks(sizes: list[int], n_resamples: int, seed: int, rows: int | None
     group, so every resample keeps the group sizes."""
     rng = np.random.default_rng(seed)
     rows = rows or _block_rows(sum(sizes), n_resamples)
-    for first in range(0, n_resamples, rows):
-        b = min(rows, n_resamples - first)
-        yield [_draw(rng, b, s) for s in sizes]
+
+    def block(first: int) -> list[np.ndarray]:
+        return [_draw(rng, min(rows, n_resamples - first), s) for s in sizes]
+
+    firsts = list(range(0, n_resamples, rows))
+    if len(firsts) == 1:
+        yield block(0)
+        return
+    # drawing releases the interpreter lock, counting (bincount) holds it: the next block is
+    # drawn in a helper thread while the caller works on this one. One block at a time, in
+    # order, so the resamples are those of a plain loop.
+    pending = _helper().submit(block, firsts[0])
+    for following in firsts[1:] + [None]:
+        current = pending.result()
+        if following is not None:
+            pending = _helper().submit(block, following)
+        yield current
+
+
+_HELPER: list = []
+
+
+def _helper():
+    """One helper thread for the whole module, started on first use."""
+    if not _HELPER:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _HELPER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnstudio-bootstrap"))
+    return _HELPER[0]
 
 
 def _draw(rng: np.random.Generator, rows: int, size: int) -> np.ndarray:
