@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 import math
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -88,6 +89,11 @@ def make_reporter(task: Task, epochs: int, steps: int, batch_size: int, convert=
     import keras
 
     class Reporter(keras.callbacks.Callback):
+        # Keras may run on_train_batch_end in its thread pool, so the next batches start while
+        # this one's loss is read (reading it waits for the device); stop and pause act in
+        # on_train_batch_begin, on the training thread, where Keras calls it in order
+        async_safe = True
+
         def __init__(self):
             super().__init__()
             self.nan = False
@@ -98,33 +104,41 @@ def make_reporter(task: Task, epochs: int, steps: int, batch_size: int, convert=
             self.epoch = 0
             self.t_start = time.perf_counter()
             self.samples = 0
+            self.lock = threading.Lock()
 
         def on_train_begin(self, logs=None):
             self.last_good = self.model.get_weights()
             self.t_start = time.perf_counter()
 
         def on_epoch_begin(self, epoch, logs=None):
+            # Keras has finished every batch callback of the previous epoch by now
             self.epoch = epoch
             self.prev_mean = 0.0
             self.prev_batch = -1
 
-        def on_train_batch_end(self, batch, logs=None):
+        def on_train_batch_begin(self, batch, logs=None):
             if task.stop.is_set():
                 self.model.stop_training = True
             if task.pause.is_set():
                 task.report_message("Paused.")
                 task.wait_if_paused()
+
+        def on_train_batch_end(self, batch, logs=None):
             mean = float(logs.get("loss", float("nan"))) if logs else float("nan")
-            # Keras reports the epoch's running mean after the last of the call's batches
-            ran = max(1, batch - self.prev_batch)
-            loss = (mean * (batch + 1) - self.prev_mean * (self.prev_batch + 1)) / ran
-            self.prev_mean, self.prev_batch = mean, batch
-            self.samples += batch_size * ran
             if not math.isfinite(mean):
                 self.nan = True
                 self.model.stop_training = True
-            now = time.perf_counter()
-            if now - self.t_last >= BATCH_REPORT_INTERVAL:
+            with self.lock:
+                if batch <= self.prev_batch:     # overtaken by a later call's report
+                    return
+                # Keras reports the epoch's running mean after the last of the call's batches
+                ran = batch - self.prev_batch
+                loss = (mean * (batch + 1) - self.prev_mean * (self.prev_batch + 1)) / ran
+                self.prev_mean, self.prev_batch = mean, batch
+                self.samples += batch_size * ran
+                now = time.perf_counter()
+                if now - self.t_last < BATCH_REPORT_INTERVAL:
+                    return
                 self.t_last = now
                 done = self.epoch * steps + batch + 1
                 rate = self.samples / max(now - self.t_start, 1e-9)
@@ -206,21 +220,24 @@ def make_epoch_checkpoint(run_dir: Path, record: RunRecord, reporter, prior_hist
                 self.write()
 
         def write(self):
-            if self.best_weights is not None:
-                current = self.model.get_weights()
+            current = self.model.get_weights()
+            best_is_current = self.best_weights is not None and _same_weights(self.best_weights, current)
+            if self.best_weights is not None and not (resumable and best_is_current):
                 self.model.set_weights(self.best_weights)
                 atomic_save_model(self.model, run_dir / "best.keras")
                 self.model.set_weights(current)
-                self.best_weights = None
             if resumable:
                 atomic_save_model(self.model, run_dir / "last.keras")
-                self.last_saved = self.model.get_weights()
+                self.last_saved = current
+                if best_is_current:     # the same file: a copy, not a second save
+                    _copy_atomic(run_dir / "last.keras", run_dir / "best.keras")
                 record.history = {k: list(v) for k, v in self.history.items()}
                 record.epochs_run = len(record.history.get("loss", []))
                 record.best_epoch = best_index(record.history.get(monitor, []))
                 record.duration_s = round(prior_duration + time.perf_counter() - self.t0, 3)
                 record.status = "running"
                 atomic_write_json(run_dir / "run.json", record.to_dict())
+            self.best_weights = None
             self.pending = False
             self.last_write = time.perf_counter()
 
@@ -433,13 +450,19 @@ def _save_final(model, path: Path, checkpoint) -> None:
     same model costs as much as the first and holds the interpreter lock while it zips."""
     last = path.with_name("last.keras")
     saved = checkpoint.last_saved if checkpoint is not None else None
-    if saved is not None and last.exists():
-        now = model.get_weights()
-        if len(now) == len(saved) and all(np.array_equal(a, b) for a, b in zip(now, saved)):
-            with atomic_path(path) as tmp:
-                shutil.copyfile(last, tmp)
-            return
+    if saved is not None and last.exists() and _same_weights(model.get_weights(), saved):
+        _copy_atomic(last, path)
+        return
     atomic_save_model(model, path)
+
+
+def _same_weights(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def _join_history(before: dict, after: dict) -> dict:

@@ -193,9 +193,25 @@ def test_checkpoints_are_written_at_most_every_interval_and_at_the_end(tmp_path,
     monkeypatch.setattr(trainer, "CHECKPOINT_INTERVAL", 3600.0)
     prepared = toy_regression()
     train(prepared, spec_for(prepared), TrainConfig(epochs=4, batch_size=16), tmp_path / "r")
-    # one write of each at the end, not one per epoch; the final model is a copy of the last checkpoint
-    assert sorted(writes) == ["best.keras", "last.keras"]
-    assert (tmp_path / "r" / "model.keras").read_bytes() == (tmp_path / "r" / "last.keras").read_bytes()
+    # one write at the end, not one per epoch: early stopping restored the best epoch, so the best
+    # and the final model are copies of the last checkpoint
+    assert writes == ["last.keras"]
+    last = (tmp_path / "r" / "last.keras").read_bytes()
+    assert (tmp_path / "r" / "model.keras").read_bytes() == last == (tmp_path / "r" / "best.keras").read_bytes()
+
+    # the last epoch made worse (its logged validation loss): the best epoch is saved on its own
+    import keras
+
+    class WorseLastEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 3:
+                logs["val_loss"] = 1e9
+
+    writes.clear()
+    record, _ = train(prepared, spec_for(prepared), TrainConfig(epochs=4, batch_size=16, early_stopping=False),
+                      tmp_path / "w", callbacks=[WorseLastEpoch()])
+    assert record.best_epoch < 3 and sorted(writes) == ["best.keras", "last.keras"]
+    assert (tmp_path / "w" / "best.keras").read_bytes() != (tmp_path / "w" / "last.keras").read_bytes()
     writes.clear()
     monkeypatch.setattr(trainer, "CHECKPOINT_INTERVAL", 0.0)
     train(prepared, spec_for(prepared), TrainConfig(epochs=4, batch_size=16, early_stopping=False), tmp_path / "s")
